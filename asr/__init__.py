@@ -1,0 +1,1 @@
+"""Tingxie speech recognition: front end, acoustic models, decoder, rescoring, scoring."""

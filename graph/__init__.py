@@ -1,0 +1,1 @@
+"""Tingxie graph compiler: token topology T, lexicon L, grammar G and TLG composition."""

@@ -1,0 +1,1 @@
+"""Tingxie n-gram language-model toolkit: counting, smoothing, ARPA, perplexity, pruning, generation."""

@@ -1,0 +1,39 @@
+"""Native extensions: every package directory with a `csrc/` folder of C++ sources becomes the
+extension module `<package>._native` (e.g. lm/csrc/*.cc -> lm._native). Add sources there; no
+edit here is needed."""
+import glob
+import os
+
+from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
+from setuptools import setup
+
+ParallelCompile("TINGXIE_BUILD_JOBS", default=2).install()
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def native_extensions():
+    extensions = []
+    for csrc in sorted(glob.glob("**/csrc", recursive=True, root_dir=HERE)):
+        package_dir = os.path.dirname(csrc)
+        if package_dir.split(os.sep)[0] not in ("asr", "lm", "graph"):
+            continue
+        sources = sorted(glob.glob(os.path.join(csrc, "*.cc")))
+        if not sources:
+            continue
+        headers = sorted(glob.glob(os.path.join(csrc, "*.h")))
+        module = package_dir.replace(os.sep, ".") + "._native"
+        extensions.append(
+            Pybind11Extension(
+                module,
+                sources,
+                depends=headers,
+                include_dirs=[csrc],
+                cxx_std=17,
+                extra_compile_args=["-O3", "-Wall", "-Wno-sign-compare"],
+            )
+        )
+    return extensions
+
+
+setup(ext_modules=native_extensions(), cmdclass={"build_ext": build_ext})
