@@ -10,6 +10,9 @@ from setuptools import setup
 ParallelCompile("TINGXIE_BUILD_JOBS", default=2).install()
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Developers rebuilding one extension while others work in the same tree:
+#   TINGXIE_NATIVE_ONLY=lm python setup.py build_ext --inplace -t build/lm
+ONLY = set(filter(None, os.environ.get("TINGXIE_NATIVE_ONLY", "").split(",")))
 
 
 def native_extensions():
@@ -23,6 +26,8 @@ def native_extensions():
             continue
         headers = sorted(glob.glob(os.path.join(csrc, "*.h")))
         module = package_dir.replace(os.sep, ".") + "._native"
+        if ONLY and package_dir.replace(os.sep, ".") not in ONLY:
+            continue
         extensions.append(
             Pybind11Extension(
                 module,
