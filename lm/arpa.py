@@ -1,4 +1,5 @@
-"""ARPA back-off language model files: validated reading into an `NgramModel`.
+"""ARPA back-off language model files: validated reading into an `NgramModel`, and writing one
+in KenLM's exact layout and number formatting.
 
 Format: `\\data\\`, one `ngram K=N` line per order, then for each order `\\K-grams:` and N lines
 `log10p <TAB> w1 ... wK [<TAB> log10backoff]`, then `\\end\\`. Every deviation is an InputError
@@ -150,3 +151,51 @@ def _to_kenlm_ids(model: NgramModel) -> NgramModel:
     vocab = [model.vocab[i] for i in order]
     tables = [NgramTable(old_to_new[t.ids], t.logprob, t.backoff) for t in model.orders]
     return NgramModel(vocab, tables)
+
+
+def format_float(value: float) -> str:
+    """KenLM's number formatting: the shortest decimal that reads back as the same float32,
+    positional for decimal exponents -6..20 and `1.5e-7` form outside (double-conversion's
+    ToShortestSingle with the limits KenLM configures)."""
+    value = np.float32(value)
+    if value == 0:
+        return "0"
+    digits = np.format_float_scientific(value, unique=True, trim="-", exp_digits=1)
+    exponent = int(digits.rsplit("e", 1)[1])
+    if -6 <= exponent < 21:
+        return np.format_float_positional(value, unique=True, trim="-")
+    return digits.replace("e+", "e")
+
+
+def write_arpa(model: NgramModel, path: str) -> None:
+    """Write `model` as an ARPA file (`.gz` by extension): every n-gram below the highest order
+    carries a back-off column (0 when it has none), like lmplz's output."""
+    from lm.textio import open_text
+    native = _native_module()
+    if native is not None:
+        native.write_arpa(str(path), model.vocab, [t.ids for t in model.orders],
+                          [t.logprob for t in model.orders], [t.backoff for t in model.orders])
+        return
+    with open_text(str(path), "w") as out:
+        out.write("\\data\\\n")
+        for k, table in enumerate(model.orders, 1):
+            out.write(f"ngram {k}={len(table)}\n")
+        for k, table in enumerate(model.orders, 1):
+            out.write(f"\n\\{k}-grams:\n")
+            top = k == model.order
+            for row, lp, bo in zip(table.ids.tolist(), table.logprob.tolist(),
+                                   table.backoff.tolist()):
+                words = " ".join(model.vocab[i] for i in row)
+                if top:
+                    out.write(f"{format_float(lp)}\t{words}\n")
+                else:
+                    out.write(f"{format_float(lp)}\t{words}\t{format_float(bo)}\n")
+        out.write("\n\\end\\\n")
+
+
+def _native_module():
+    try:
+        from lm import _native
+    except ImportError:
+        return None
+    return _native if hasattr(_native, "write_arpa") else None
