@@ -1,0 +1,189 @@
+"""Scoring a hypothesis file against a reference file: totals, per-utterance alignments,
+confusion pairs, missing and extra keys, as text or JSON.
+
+Which utterances are scored follows Kaldi compute-wer's `--mode`:
+  strict: every reference key must be in HYP (else InputError);
+  present: only keys in both files are scored;
+  all: every reference key is scored; one missing from HYP counts as an empty hypothesis.
+Keys in HYP but not in REF are never scored; they are listed in the report.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from lm.errors import InputError
+
+from asr.scoring.align import Alignment, align_many
+from asr.scoring.text import optional_key_list, read_transcripts, tokenize_all
+
+MODES = ("strict", "present", "all")
+
+
+@dataclass
+class ErrorTotals:
+    ref_tokens: int = 0
+    correct: int = 0
+    substitutions: int = 0
+    deletions: int = 0
+    insertions: int = 0
+    sentences: int = 0
+    sentence_errors: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions
+
+    @property
+    def error_rate(self) -> Optional[float]:
+        return None if self.ref_tokens == 0 else self.errors / self.ref_tokens
+
+    @property
+    def sentence_error_rate(self) -> Optional[float]:
+        return None if self.sentences == 0 else self.sentence_errors / self.sentences
+
+    def add(self, alignment: Alignment) -> None:
+        self.ref_tokens += len(alignment.ref)
+        self.correct += alignment.correct
+        self.substitutions += alignment.substitutions
+        self.deletions += alignment.deletions
+        self.insertions += alignment.insertions
+        self.sentences += 1
+        self.sentence_errors += alignment.errors > 0
+
+
+@dataclass
+class WerReport:
+    unit: str
+    mode: str
+    costs: str
+    normalize: str
+    totals: ErrorTotals = field(default_factory=ErrorTotals)
+    utterances: List[Tuple[str, Alignment]] = field(default_factory=list)
+    missing_keys: List[str] = field(default_factory=list)
+    extra_keys: List[str] = field(default_factory=list)
+
+    @property
+    def rate_name(self) -> str:
+        return "CER" if self.unit == "char" else "WER"
+
+    def confusions(self) -> Counter:
+        """(ref token, hyp token) -> substitution count."""
+        pairs: Counter = Counter()
+        for _, alignment in self.utterances:
+            for ref, hyp, op in alignment.columns():
+                if op == "S":
+                    pairs[(ref, hyp)] += 1
+        return pairs
+
+    def deleted_tokens(self) -> Counter:
+        return Counter(ref for _, a in self.utterances for ref, _, op in a.columns() if op == "D")
+
+    def inserted_tokens(self) -> Counter:
+        return Counter(hyp for _, a in self.utterances for _, hyp, op in a.columns() if op == "I")
+
+    def summary_lines(self) -> List[str]:
+        t = self.totals
+        partial = " [PARTIAL]" if self.mode == "present" and self.missing_keys else ""
+        lines = [
+            f"%{self.rate_name} {_percent(t.error_rate)} [ {t.errors} / {t.ref_tokens}, "
+            f"{t.insertions} ins, {t.deletions} del, {t.substitutions} sub ]{partial}",
+            f"%SER {_percent(t.sentence_error_rate)} [ {t.sentence_errors} / {t.sentences} ]",
+            f"Scored {t.sentences} sentences, {len(self.missing_keys)} not present in hyp, "
+            f"{len(self.extra_keys)} not in ref.",
+        ]
+        return lines
+
+    def per_utterance_lines(self) -> List[str]:
+        """Kaldi's per_utt layout: ref / hyp / op rows with aligned columns, then #csid."""
+        lines = []
+        for key, alignment in self.utterances:
+            columns = alignment.columns()
+            widths = [max(_width(r), _width(h)) for r, h, _ in columns]
+            rows = {
+                "ref": [_pad(r, w) for (r, _, _), w in zip(columns, widths)],
+                "hyp": [_pad(h, w) for (_, h, _), w in zip(columns, widths)],
+                "op": [_pad(o, w) for (_, _, o), w in zip(columns, widths)],
+            }
+            for name in ("ref", "hyp", "op"):
+                lines.append(f"{key} {name:<3} {' '.join(rows[name])}".rstrip())
+            a = alignment
+            lines.append(f"{key} #csid {a.correct} {a.substitutions} {a.insertions} "
+                         f"{a.deletions}")
+        return lines
+
+    def to_json(self, top: Optional[int] = None) -> dict:
+        t = self.totals
+        return {
+            "unit": self.unit,
+            "mode": self.mode,
+            "costs": self.costs,
+            "normalize": self.normalize,
+            "error_rate": t.error_rate,
+            "errors": t.errors,
+            "ref_tokens": t.ref_tokens,
+            "correct": t.correct,
+            "substitutions": t.substitutions,
+            "deletions": t.deletions,
+            "insertions": t.insertions,
+            "sentences": t.sentences,
+            "sentence_errors": t.sentence_errors,
+            "sentence_error_rate": t.sentence_error_rate,
+            "missing_keys": self.missing_keys,
+            "extra_keys": self.extra_keys,
+            "confusions": [{"ref": r, "hyp": h, "count": n}
+                           for (r, h), n in self.confusions().most_common(top)],
+            "deletions_by_token": [{"token": w, "count": n}
+                                   for w, n in self.deleted_tokens().most_common(top)],
+            "insertions_by_token": [{"token": w, "count": n}
+                                    for w, n in self.inserted_tokens().most_common(top)],
+            "utterances": [
+                {"key": key, "ref": list(a.ref), "hyp": list(a.hyp), "ops": a.ops,
+                 "correct": a.correct, "substitutions": a.substitutions,
+                 "deletions": a.deletions, "insertions": a.insertions}
+                for key, a in self.utterances
+            ],
+        }
+
+
+def _width(token: str) -> int:
+    """Terminal columns: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in token)
+
+
+def _pad(token: str, width: int) -> str:
+    return token + " " * (width - _width(token))
+
+
+def _percent(rate: Optional[float]) -> str:
+    return "n/a" if rate is None else f"{100.0 * rate:.2f}"
+
+
+def score_texts(refs: Dict[str, str], hyps: Dict[str, str], *, unit: str = "word",
+                mode: str = "strict", costs: str = "sclite", normalize: str = "none",
+                hyp_path: Optional[str] = None) -> WerReport:
+    """Score transcripts given as key -> text dictionaries (see the module doc for `mode`)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    report = WerReport(unit=unit, mode=mode, costs=costs, normalize=normalize)
+    report.missing_keys = [key for key in refs if key not in hyps]
+    report.extra_keys = [key for key in hyps if key not in refs]
+    if mode == "strict" and report.missing_keys:
+        raise InputError(f"{len(report.missing_keys)} reference keys are not in the hypotheses "
+                         f"({optional_key_list(report.missing_keys)}); use --mode present or "
+                         f"--mode all to score anyway", path=hyp_path)
+    keys = [key for key in refs if key in hyps or mode == "all"]
+    ref_tokens = tokenize_all({key: refs[key] for key in keys}, unit, normalize)
+    hyp_tokens = tokenize_all({key: hyps.get(key, "") for key in keys}, unit, normalize)
+    alignments = align_many([ref_tokens[k] for k in keys], [hyp_tokens[k] for k in keys], costs)
+    for key, alignment in zip(keys, alignments):
+        report.utterances.append((key, alignment))
+        report.totals.add(alignment)
+    return report
+
+
+def score_files(ref_path: str, hyp_path: str, **options) -> WerReport:
+    return score_texts(read_transcripts(ref_path), read_transcripts(hyp_path),
+                       hyp_path=hyp_path, **options)

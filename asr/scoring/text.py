@@ -1,0 +1,93 @@
+"""Transcripts for scoring: Kaldi `text` files in, token lists out.
+
+A Kaldi text file has one utterance per line: the key, whitespace, then the words (possibly
+none). Blank lines are skipped; a repeated key or bytes that are not UTF-8 are an InputError
+naming the file and line.
+
+Tokens are words (split on whitespace) or, for CER, characters: every character that is not
+whitespace is one token, so Chinese is scored per character (as AISHELL and FunASR report CER)
+and a Latin word inside Chinese text counts one token per letter.
+
+`normalize="aishell"` applies, in this order:
+  1. Unicode NFKC, which folds full-width letters, digits and punctuation to their ASCII forms
+     (e.g. "ＡＢＣ１" -> "ABC1", "，" -> ",") and other compatibility forms to canonical ones;
+  2. lower-casing (str.lower);
+  3. every character whose Unicode category is punctuation (P*: Chinese and Western marks,
+     brackets, quotes, dashes) becomes a space;
+  4. runs of whitespace collapse to one space.
+Nothing else changes: no number or tag rewriting, no traditional/simplified conversion.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import unicodedata
+from typing import Dict, List, Optional
+
+from lm.errors import InputError
+
+NORMALIZERS = ("none", "aishell")
+UNITS = ("word", "char")
+
+
+def read_transcripts(path: str) -> Dict[str, str]:
+    """Key -> transcript (words joined by single spaces), in file order."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError("no such file", path=path)
+    transcripts: Dict[str, str] = {}
+    first_line: Dict[str, int] = {}
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise InputError(f"not valid UTF-8 (byte {err.start + 1} of the line)",
+                                     path=path, line=number) from None
+                if number == 1:
+                    line = line.lstrip("\ufeff")
+                fields = line.split()
+                if not fields:
+                    continue
+                key = fields[0]
+                if key in transcripts:
+                    raise InputError(f"key '{key}' repeats line {first_line[key]}",
+                                     path=path, line=number)
+                transcripts[key] = " ".join(fields[1:])
+                first_line[key] = number
+    except (OSError, EOFError) as err:
+        raise InputError(f"cannot read: {err}", path=path) from None
+    return transcripts
+
+
+def normalize_text(text: str, normalize: str = "none") -> str:
+    if normalize == "none":
+        return text
+    if normalize != "aishell":
+        raise ValueError(f"normalize must be one of {NORMALIZERS}, not {normalize!r}")
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return " ".join(text.split())
+
+
+def tokenize(text: str, unit: str = "word", normalize: str = "none") -> List[str]:
+    text = normalize_text(text, normalize)
+    if unit == "word":
+        return text.split()
+    if unit == "char":
+        return [ch for ch in text if not ch.isspace()]
+    raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
+
+
+def tokenize_all(transcripts: Dict[str, str], unit: str = "word",
+                 normalize: str = "none") -> Dict[str, List[str]]:
+    return {key: tokenize(text, unit, normalize) for key, text in transcripts.items()}
+
+
+def optional_key_list(keys: List[str], limit: Optional[int] = 5) -> str:
+    """'a, b, c and 7 more' for messages."""
+    shown = keys if limit is None else keys[:limit]
+    rest = len(keys) - len(shown)
+    return ", ".join(shown) + (f" and {rest} more" if rest else "")
