@@ -1,0 +1,140 @@
+"""`NgramIndex`: find n-grams by their word ids in tables of every order, vectorised.
+
+An n-gram is located by walking its words left to right: its row at order k is found from the
+row of its (k-1)-word prefix at order k-1 and its last word, through the integer key
+`prefix_row * vocab_size + word`. Each order keeps its keys sorted, so a batch of lookups is
+one `np.searchsorted` per word position. Tables need not be sorted; they must be prefix-closed
+(every prefix of an n-gram is itself an entry of the lower order), as ARPA files and counts are.
+
+`ModelQuery` answers back-off queries on an `NgramModel` with the same index (log10 p(w | h) for
+a batch of n-grams, or the whole distribution after one history): the prediction uses the
+longest history suffix h' such that h'w is an entry, times the back-off weights of the longer
+histories that are entries.
+"""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import numpy as np
+
+from lm.errors import InputError
+from lm.model import NgramModel
+
+LOG10_ZERO = -99.0  # log10 of a zero probability, as ARPA files write it (SRILM, KenLM)
+
+
+class NgramIndex:
+    def __init__(self, id_tables: Sequence[np.ndarray], vocab_size: int):
+        self.vocab_size = int(vocab_size)
+        self.order = len(id_tables)
+        self.prefix_rows: List[np.ndarray] = []  # per order k>=2: row of the prefix at k-1
+        self._sorted_keys: List[np.ndarray] = []
+        self._sorted_rows: List[np.ndarray] = []
+        self.last_words: List[np.ndarray] = []  # per order: the predicted word of each row
+        self._suffix_cache = {}
+        for k, ids in enumerate(id_tables, 1):
+            ids = np.asarray(ids)
+            if ids.ndim != 2 or ids.shape[1] != k:
+                raise ValueError(f"table of order {k} must have shape [n, {k}]")
+            if len(ids) and (ids.min() < 0 or ids.max() >= self.vocab_size):
+                raise InputError(f"{k}-gram table holds a word id outside the vocabulary")
+            last = ids[:, -1].astype(np.int64)
+            self.last_words.append(last)
+            if k == 1:
+                keys = last
+                self.prefix_rows.append(np.zeros(len(ids), dtype=np.int64))
+            else:
+                prefix = self.find(ids[:, :-1])
+                if (prefix < 0).any():
+                    raise InputError(f"a {k}-gram whose {k - 1}-word prefix is not an entry")
+                keys = prefix * self.vocab_size + last
+                self.prefix_rows.append(prefix)
+            order = np.argsort(keys, kind="stable")
+            sorted_keys = keys[order]
+            if len(sorted_keys) > 1 and (sorted_keys[1:] == sorted_keys[:-1]).any():
+                raise InputError(f"a {k}-gram is listed twice")
+            self._sorted_keys.append(sorted_keys)
+            self._sorted_rows.append(order.astype(np.int64))
+
+    def _lookup(self, k: int, keys: np.ndarray) -> np.ndarray:
+        """Rows at order k of the given keys; -1 where absent (negative keys are absent)."""
+        table = self._sorted_keys[k - 1]
+        if len(table) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+        found = (table[pos] == keys) & (keys >= 0)
+        return np.where(found, self._sorted_rows[k - 1][pos], -1)
+
+    def find(self, ids: np.ndarray) -> np.ndarray:
+        """Row of each n-gram (rows of `ids`, [n, m]) in the order-m table; -1 where absent."""
+        ids = np.asarray(ids, dtype=np.int64)
+        rows = self._lookup(1, ids[:, 0])
+        for j in range(1, ids.shape[1]):
+            keys = np.where(rows >= 0, rows * self.vocab_size + ids[:, j], -1)
+            rows = self._lookup(j + 1, keys)
+        return rows
+
+    def suffix_rows(self, k: int) -> np.ndarray:
+        """For each row at order k >= 2, the row at k-1 of its suffix (first word dropped)."""
+        if k not in self._suffix_cache:
+            if k == 2:
+                rows = self._lookup(1, self.last_words[1])
+            else:
+                via = self.suffix_rows(k - 1)[self.prefix_rows[k - 1]]
+                rows = self._lookup(k - 1, np.where(
+                    via >= 0, via * self.vocab_size + self.last_words[k - 1], -1))
+            self._suffix_cache[k] = rows
+        return self._suffix_cache[k]
+
+    def children(self, k: int, row: int) -> np.ndarray:
+        """Rows at order k+1 whose prefix is `row` at order k (the continuations of a history)."""
+        table = self._sorted_keys[k]
+        lo = np.searchsorted(table, row * self.vocab_size)
+        hi = np.searchsorted(table, (row + 1) * self.vocab_size)
+        return self._sorted_rows[k][lo:hi]
+
+
+class ModelQuery:
+    """Back-off queries on an NgramModel (float64 arithmetic on its float32 values)."""
+
+    def __init__(self, model: NgramModel):
+        self.model = model
+        self.index = NgramIndex([t.ids for t in model.orders], len(model.vocab))
+        self.logprob_tables = [t.logprob.astype(np.float64) for t in model.orders]
+        self.backoff_tables = [t.backoff.astype(np.float64) for t in model.orders]
+        self.bos = model.word_id.get("<s>", -1)
+
+    def logprob(self, ids: np.ndarray) -> np.ndarray:
+        """log10 p(w | h) for each row `h... w` of ids [n, m] (history truncated to order-1)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.ndim != 2 or ids.shape[1] < 1:
+            raise ValueError("ids must have shape [n, m] with m >= 1")
+        if ids.shape[1] > self.model.order:
+            ids = ids[:, -self.model.order:]
+        m = ids.shape[1]
+        result = np.zeros(len(ids))
+        resolved = np.zeros(len(ids), dtype=bool)
+        for j in range(m, 0, -1):  # longest suffix first
+            rows = self.index.find(ids[:, m - j:])
+            hit = (rows >= 0) & ~resolved
+            result[hit] += self.logprob_tables[j - 1][rows[hit]]
+            resolved |= hit
+            if j > 1:  # not resolved at length j: pay the back-off weight of its history
+                history = self.index.find(ids[:, m - j:m - 1])
+                pay = ~resolved & (history >= 0)
+                result[pay] += self.backoff_tables[j - 2][history[pay]]
+        if not resolved.all():
+            raise InputError("a word id is not among the model's unigrams")
+        return result
+
+    def distribution(self, history: Sequence[int]) -> np.ndarray:
+        """p(w | history) for every word id w, float64; p(<s>) = 0 (never predicted)."""
+        history = list(history)[-(self.model.order - 1):] if self.model.order > 1 else []
+        vocab_size = len(self.model.vocab)
+        ids = np.empty((vocab_size, len(history) + 1), dtype=np.int64)
+        ids[:, :-1] = history
+        ids[:, -1] = np.arange(vocab_size)
+        probs = 10.0 ** self.logprob(ids)
+        if self.bos >= 0:
+            probs[self.bos] = 0.0
+        return probs
