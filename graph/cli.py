@@ -1,0 +1,54 @@
+"""`tingxie graph compile`: build a TLG decoding graph directory."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from graph.topology import TOPOLOGIES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="graph_command", metavar="ACTION", required=True)
+    p = sub.add_parser("compile", help="compile T, L and G into TLG.fst",
+                       description="Compile T (token topology), L (lexicon) and G (ARPA LM) "
+                                   "into a TLG decoding graph directory.")
+    p.add_argument("--tokens", required=True,
+                   help="model tokens: FunASR tokens.json or Kaldi tokens.txt/units.txt")
+    p.add_argument("--lm", required=True, help="ARPA language model (.gz allowed)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--lexicon", help="lexicon: WORD [PROB] TOKEN...")
+    p.add_argument("--words", help="word list to spell (default: the ARPA vocabulary)")
+    p.add_argument("--spelling", choices=("chars", "bpe"),
+                   help="spell words automatically: characters or sentencepiece pieces")
+    p.add_argument("--bpe-model", help="sentencepiece bpe.model for --spelling bpe")
+    p.add_argument("--word-boundary", help="unit appended to each spelled word (e.g. '|')")
+    p.add_argument("--seg-dict", help="FunASR seg_dict (WORD PIECE...), overrides --spelling")
+    p.add_argument("--map-unspellable-to-unk", action="store_true",
+                   help="spell words the tokens cannot spell as <unk> instead of dropping them")
+    p.add_argument("--topology", choices=TOPOLOGIES, default="ctc",
+                   help="ctc (exact CTC), compact (WeNet layout), sync (Paraformer)")
+    p.add_argument("--blank", help="blank symbol (default: <blank> or <blk>)")
+    p.add_argument("-o", "--output-dir", required=True, help="graph directory to write")
+    p.add_argument("--const", action="store_true", help="write TLG.fst as a const FST")
+    p.add_argument("--write-lg", action="store_true", help="also write LG.fst")
+
+
+def run(args: argparse.Namespace) -> int:
+    from graph.compile import CompileOptions, compile_graph, write_graph
+
+    options = CompileOptions(
+        tokens=args.tokens, lm=args.lm, output_dir=args.output_dir, topology=args.topology,
+        lexicon=args.lexicon, words=args.words, spelling=args.spelling,
+        bpe_model=args.bpe_model, word_boundary=args.word_boundary, seg_dict=args.seg_dict,
+        map_unspellable_to_unk=args.map_unspellable_to_unk, const=args.const,
+        write_lg=args.write_lg, blank=args.blank)
+    graph = compile_graph(options)
+    info = write_graph(graph, options)
+    summary = {"output_dir": args.output_dir, "sizes": info["sizes"],
+               "lexicon_dropped": info["lexicon"]["dropped"],
+               "lm_words_not_in_lexicon": info["lm"]["words_not_in_lexicon"],
+               "cpu_seconds": info["cpu_seconds"]}
+    json.dump(summary, sys.stderr, indent=1)
+    sys.stderr.write("\n")
+    return 0
