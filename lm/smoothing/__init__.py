@@ -49,7 +49,9 @@ def _registered(name: str, function: Callable[..., NgramModel]) -> Callable[...,
                              f"(its options: {allowed})")
         model = function(counts, **options)
         info = dict(getattr(model, "smoothing_info", {}))
-        model.smoothing_info = {"method": name, "options": options, **info}
+        shown = {key: value if isinstance(value, (int, float, str)) else "given"
+                 for key, value in options.items()}
+        model.smoothing_info = {"method": name, "options": shown, **info}
         return model
 
     estimate.__name__ = name.replace("-", "_")
