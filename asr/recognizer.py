@@ -1,0 +1,291 @@
+"""`Recognizer`: audio in, words with times out, in one object: the acoustic model
+(asr.models), optionally a compiled TLG graph searched by the native decoder (asr.decoder), or
+greedy decoding when no graph is given.
+
+    from asr import Recognizer
+    rec = Recognizer("resources/demo/model", graph="resources/demo/graph", beam=13.0)
+    print(rec.transcribe("resources/demo/audio/demo_0001.wav").text)
+
+`transcribe(x)` takes a path, a float32 mono array at the model's sample rate, or a list of
+either (then returns a list). `posteriors(x)` stops after the acoustic model; `decode(output)`
+starts from one posterior matrix (an AcousticOutput or a [T, V] log-probability array), for
+users who bring their own acoustic model. Options are the `tingxie transcribe` options:
+`mode`, `backend`, `num_threads`, `nbest`, plus any field of asr.decoder.DecoderOptions.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from lm.errors import InputError
+
+MODES = ("ctc", "paraformer")
+DECODER_MODE = {"ctc": "ctc", "paraformer": "sync"}
+# Tokens that never reach the transcript in greedy decoding.
+SPECIAL_TOKENS = {"<blank>", "<blk>", "<b>", "<s>", "</s>", "<sos>", "<eos>", "<sos/eos>",
+                  "<pad>", "<eps>"}
+WORD_END = "|"           # letter-unit models: '|' closes every word
+SPIECE_SPACE = "\u2581"  # sentencepiece: '▁' opens a word
+BPE_CONTINUES = "@@"     # FunASR seg_dict BPE: 'ab@@' continues into the next token
+
+
+@dataclass
+class Word:
+    word: str
+    start: Optional[float]  # seconds from the start of the audio, None when unknown
+    end: Optional[float]
+
+
+@dataclass
+class Transcript:
+    text: str
+    words: List[Word]
+    tokens: List[str]
+    scores: Dict[str, Any] = field(default_factory=dict)
+    nbest: Optional[List[Dict[str, Any]]] = None
+    duration: Optional[float] = None  # seconds of audio, when the input was audio
+
+    def to_json(self, key: Optional[str] = None) -> Dict[str, Any]:
+        out: Dict[str, Any] = {} if key is None else {"key": key}
+        out["text"] = self.text
+        out["words"] = [{"word": w.word, "start": _round(w.start), "end": _round(w.end)}
+                        for w in self.words]
+        out["tokens"] = list(self.tokens)
+        out["scores"] = self.scores
+        if self.nbest is not None:
+            out["nbest"] = self.nbest
+        if self.duration is not None:
+            out["duration"] = _round(self.duration)
+        return out
+
+
+def _round(seconds: Optional[float]) -> Optional[float]:
+    return None if seconds is None else round(float(seconds), 3)
+
+
+def tokens_to_words(tokens: Sequence[str]) -> List[Tuple[str, int, int]]:
+    """Group modelling units into words: (word, first token index, last token index).
+
+    Sentencepiece '▁x' opens a word; 'x@@' continues into the next token; '|' closes a word;
+    a CJK character is a word by itself; other tokens (whole words) stand alone."""
+    pieced = any(t.startswith(SPIECE_SPACE) or t == WORD_END for t in tokens)
+    words: List[Tuple[str, int, int]] = []
+    pieces: List[str] = []
+    first = 0
+
+    def close(last: int) -> None:
+        text = "".join(pieces)
+        if text:
+            words.append((text, first, last))
+        pieces.clear()
+
+    for index, token in enumerate(tokens):
+        if token == WORD_END:
+            close(index - 1)
+            continue
+        if token.startswith(SPIECE_SPACE):
+            close(index - 1)
+            token = token[len(SPIECE_SPACE):]
+        if not pieces:
+            first = index
+        if token.endswith(BPE_CONTINUES):
+            pieces.append(token[:-len(BPE_CONTINUES)])
+            continue
+        pieces.append(token)
+        if not pieced or _is_cjk(token):
+            close(index)
+    close(len(tokens) - 1)
+    return words
+
+
+def _is_cjk(token: str) -> bool:
+    return len(token) == 1 and (
+        "\u4e00" <= token <= "\u9fff" or "\u3400" <= token <= "\u4dbf"
+        or "\uf900" <= token <= "\ufaff" or "\u3040" <= token <= "\u30ff"
+        or "\uac00" <= token <= "\ud7af")
+
+
+def join_words(words: Sequence[str]) -> str:
+    return " ".join(words)
+
+
+class Recognizer:
+    """Acoustic model + (optional) graph + decoder options, loaded once, used many times."""
+
+    def __init__(self, model: Union[str, Any], graph: Optional[str] = None, *,
+                 mode: str = "ctc", backend: str = "auto", num_threads: int = 1,
+                 nbest: int = 1, hotwords: Optional[Any] = None, **decoder_options: Any):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if nbest < 1:
+            raise ValueError("nbest must be at least 1")
+        self.mode = mode
+        self.nbest = nbest
+        self.hotwords = hotwords
+        if isinstance(model, (str, os.PathLike)):
+            from asr.models import load_acoustic_model
+            model = load_acoustic_model(os.fspath(model), mode=mode, backend=backend,
+                                        num_threads=num_threads)
+        self.model = model
+        self.tokens: List[str] = list(model.tokens)
+        self.sample_rate: int = int(model.sample_rate)
+        self.frame_shift: float = float(model.frame_shift)
+        self.decoder = None
+        if graph is not None:
+            from asr.decoder import Decoder
+            self.decoder = Decoder(os.fspath(graph), make_decoder_options(nbest=nbest,
+                                                                          **decoder_options),
+                                   mode=DECODER_MODE[mode])
+        elif decoder_options:
+            raise ValueError(f"decoder options {sorted(decoder_options)} need a graph "
+                             f"(greedy decoding has none)")
+        self.blank = self.tokens.index("<blank>") if "<blank>" in self.tokens else 0
+
+    # --- audio -> posteriors -------------------------------------------------------------
+    def load(self, path: str) -> np.ndarray:
+        """Audio file -> float32 mono at the model's rate; InputError for unusable audio."""
+        from asr.audio import load_audio
+        wave = load_audio(os.fspath(path), sample_rate=self.sample_rate)
+        check_wave(wave, self.sample_rate, path)
+        return wave
+
+    def posteriors(self, audio):
+        """Acoustic model outputs (.logp [T, V], .token_times) for a path, array or list."""
+        single = not isinstance(audio, (list, tuple))
+        waves = [self._wave(a) for a in ([audio] if single else audio)]
+        outputs = self.model.posteriors(waves)
+        return outputs[0] if single else outputs
+
+    def _wave(self, audio) -> np.ndarray:
+        if isinstance(audio, (str, os.PathLike)):
+            return self.load(audio)
+        wave = np.asarray(audio, dtype=np.float32)
+        if wave.ndim != 1:
+            raise ValueError(f"audio arrays must be mono 1-D at {self.sample_rate} Hz, "
+                             f"got shape {wave.shape}")
+        check_wave(wave, self.sample_rate, None)
+        return wave
+
+    # --- posteriors -> words -------------------------------------------------------------
+    def decode(self, output, hotwords: Optional[Any] = None) -> Transcript:
+        """Decode one AcousticOutput (or a [T, V] log-probability array)."""
+        logp = np.asarray(getattr(output, "logp", output), dtype=np.float32)
+        token_times = getattr(output, "token_times", None)
+        if logp.ndim != 2 or logp.shape[1] != len(self.tokens):
+            raise ValueError(f"posteriors must be [T, {len(self.tokens)}], got {logp.shape}")
+        if self.decoder is None:
+            return self._greedy(logp, token_times)
+        result = self.decoder.decode(logp, hotwords=hotwords or self.hotwords)
+        transcript = self._from_decoder_result(result, token_times)
+        nbest = getattr(result, "nbest", None)
+        if self.nbest > 1 and nbest:
+            transcript.nbest = [self._from_decoder_result(h, token_times).to_json()
+                                for h in list(nbest)[:self.nbest]]
+        return transcript
+
+    def transcribe(self, audio, hotwords: Optional[Any] = None):
+        """Path, array, or a list of them -> Transcript (or a list of Transcripts)."""
+        single = not isinstance(audio, (list, tuple))
+        items = [audio] if single else list(audio)
+        waves = [self._wave(a) for a in items]
+        outputs = self.model.posteriors(waves)
+        transcripts = []
+        for wave, output in zip(waves, outputs):
+            transcript = self.decode(output, hotwords=hotwords)
+            transcript.duration = len(wave) / self.sample_rate
+            transcripts.append(transcript)
+        return transcripts[0] if single else transcripts
+
+    def _greedy(self, logp: np.ndarray, token_times) -> Transcript:
+        best = logp.argmax(axis=1)
+        spans: List[Tuple[int, int, int]] = []  # (token id, first row, last row)
+        if self.mode == "ctc":
+            previous = -1
+            for frame, unit in enumerate(best.tolist()):
+                if unit != self.blank and unit != previous:
+                    spans.append((unit, frame, frame))
+                elif unit == previous and unit != self.blank:
+                    spans[-1] = (unit, spans[-1][1], frame)
+                previous = unit
+        else:
+            spans = [(unit, row, row) for row, unit in enumerate(best.tolist())]
+        spans = [s for s in spans if self.tokens[s[0]] not in SPECIAL_TOKENS]
+        tokens = [self.tokens[unit] for unit, _, _ in spans]
+        words = []
+        for text, first, last in tokens_to_words(tokens):
+            start, end = self._span_seconds(spans[first][1], spans[last][2], token_times)
+            words.append(Word(text, start, end))
+        score = float(logp[np.arange(len(best)), best].sum())
+        return Transcript(join_words(w.word for w in words), words, tokens,
+                          {"acoustic_logprob": round(score, 4)})
+
+    def _span_seconds(self, first_row: int, last_row: int, token_times):
+        """Times of posterior rows first_row..last_row: frames (CTC) or token rows with
+        the model's token_times (Paraformer; None when the model gives none)."""
+        if self.mode == "ctc":
+            return first_row * self.frame_shift, (last_row + 1) * self.frame_shift
+        if token_times is None or len(token_times) <= last_row:
+            return None, None
+        return float(token_times[first_row][0]), float(token_times[last_row][1])
+
+    def _from_decoder_result(self, result, token_times) -> Transcript:
+        words = list(result.words)
+        frames = list(getattr(result, "word_frames", None) or [])
+        timed = []
+        for index, word in enumerate(words):
+            start = end = None
+            if index < len(frames):
+                first, last = frames[index][0], frames[index][-1]
+                start, end = self._span_seconds(int(first), max(int(first), int(last) - 1),
+                                                token_times)
+            timed.append(Word(str(word), start, end))
+        scores = {}
+        for name in ("total_cost", "acoustic_cost", "graph_cost"):
+            value = getattr(result, name, None)
+            if value is not None:
+                scores[name] = round(float(value), 4)
+        reached = getattr(result, "reached_final", None)
+        if reached is not None:
+            scores["reached_final"] = bool(reached)
+        tokens = [self.tokens[t] if isinstance(t, (int, np.integer)) else str(t)
+                  for t in (getattr(result, "tokens", None) or [])]
+        return Transcript(join_words(words), timed, tokens, scores)
+
+
+def check_wave(wave: np.ndarray, sample_rate: int, path: Optional[str]) -> None:
+    if wave.size == 0:
+        raise InputError("audio is empty (0 samples)", path=path)
+    if wave.size < sample_rate // 40:
+        raise InputError(f"audio is too short ({wave.size} samples, under 25 ms)", path=path)
+    if not np.isfinite(wave).all():
+        raise InputError("audio has NaN or infinite samples", path=path)
+
+
+def decoder_option_fields() -> Dict[str, Any]:
+    """DecoderOptions' fields and defaults (empty when the decoder is not available)."""
+    try:
+        from asr.decoder import DecoderOptions
+    except ImportError:
+        return {}
+    if dataclasses.is_dataclass(DecoderOptions):
+        return {f.name: getattr(DecoderOptions(), f.name) for f in dataclasses.fields(
+            DecoderOptions)}
+    instance = DecoderOptions()
+    return {name: getattr(instance, name) for name in dir(instance)
+            if not name.startswith("_") and not callable(getattr(instance, name))}
+
+
+def make_decoder_options(nbest: int = 1, **options: Any):
+    from asr.decoder import DecoderOptions
+    known = decoder_option_fields()
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"unknown decoder options {unknown}; DecoderOptions has "
+                         f"{sorted(known)}")
+    if nbest > 1 and "nbest" in known:
+        options.setdefault("nbest", nbest)
+    return DecoderOptions(**options)

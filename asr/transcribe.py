@@ -1,0 +1,412 @@
+"""`tingxie transcribe`: batch transcription of audio files into OUTDIR, resumable.
+
+The pipeline, one stage per function:
+  1. collect_inputs   audio files, directories (recursive, by extension), Kaldi wav.scp
+                      (`key path`; pipe and ark entries refused), or list files (one path a
+                      line) -> ordered (key, path) pairs, keys unique;
+  2. ResultJournal    OUTDIR/results.jsonl, one JSON object per finished utterance, appended
+                      and flushed (and fsync'ed) one at a time. On start it is read back: keys
+                      already there are skipped, and a torn last line (a kill in mid-write) is
+                      cut off, so a kill -9 loses at most the utterances in flight and a
+                      rerun never duplicates a key;
+  3. transcribe_all   one process (--jobs 1) or a pool of worker processes, each loading the
+                      model once; failures go to OUTDIR/errors.tsv (key, path, reason) and
+                      the batch goes on; a progress bar on stderr shows utterances/s and the
+                      real-time factor;
+  4. write_views      OUTDIR/text (Kaldi) and, with --srt, OUTDIR/srt/KEY.srt, rebuilt from
+                      the journal in input order.
+Exit status: 0 when every input is transcribed, 1 when any failed, 2 for bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from lm.errors import InputError
+
+AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "opus", "m4a", "sph")
+RESULTS = "results.jsonl"
+ERRORS = "errors.tsv"
+TEXT = "text"
+
+
+# --- 1. inputs -------------------------------------------------------------------------------
+def collect_inputs(inputs: Sequence[str], extensions: Sequence[str] = AUDIO_EXTENSIONS
+                   ) -> List[Tuple[str, str]]:
+    """(key, path) for every utterance named by `inputs`, in order; keys are unique."""
+    suffixes = tuple("." + e.lower().lstrip(".") for e in extensions)
+    pairs: List[Tuple[str, str]] = []
+    origin: Dict[str, str] = {}
+
+    def add(key: str, path: str, where: str) -> None:
+        key = "_".join(key.split())
+        if key in origin:
+            raise InputError(f"key '{key}' ({path}) was already given by {origin[key]}; "
+                             f"keys must be unique", path=where)
+        origin[key] = where if where != path else path
+        pairs.append((key, path))
+
+    for item in inputs:
+        if os.path.isdir(item):
+            found = sorted(os.path.join(root, name)
+                           for root, _, names in os.walk(item, followlinks=True)
+                           for name in names if name.lower().endswith(suffixes))
+            if not found:
+                raise InputError(f"no audio files ({', '.join(suffixes)}) in this directory",
+                                 path=item)
+            for path in found:
+                add(_key_from_path(os.path.relpath(path, item)), path, path)
+        elif not os.path.exists(item):
+            raise InputError("no such file or directory", path=item)
+        elif item.lower().endswith(suffixes):
+            add(_key_from_path(os.path.basename(item)), item, item)
+        elif item.endswith(".scp"):
+            for number, key, path in _read_wav_scp(item):
+                add(key, path, f"{item}:{number}")
+        else:
+            for number, path in _read_list(item):
+                add(_key_from_path(os.path.basename(path)), path, f"{item}:{number}")
+    return pairs
+
+
+def _key_from_path(relative: str) -> str:
+    stem = os.path.splitext(relative)[0]
+    return stem.replace(os.sep, "-")
+
+
+def _text_lines(path: str) -> Iterator[Tuple[int, str]]:
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise InputError("not valid UTF-8", path=path, line=number) from None
+            if line:
+                yield number, line
+
+
+def _read_wav_scp(path: str) -> Iterator[Tuple[int, str, str]]:
+    for number, line in _text_lines(path):
+        fields = line.split(maxsplit=1)
+        if len(fields) < 2:
+            raise InputError("expected 'key path'", path=path, line=number)
+        key, target = fields[0], fields[1].strip()
+        if target.endswith("|") or target.startswith("|"):
+            raise InputError("pipe entries ('command |') are not supported: write the audio "
+                             "to files and list their paths", path=path, line=number)
+        if ".ark:" in target:
+            raise InputError("ark entries (file.ark:offset) are not supported: list plain "
+                             "audio file paths", path=path, line=number)
+        yield number, key, target
+
+
+def _read_list(path: str) -> Iterator[Tuple[int, str]]:
+    for number, line in _text_lines(path):
+        yield number, line
+
+
+# --- 2. the journal ----------------------------------------------------------------------------
+class ResultJournal:
+    """Append-only JSONL of finished utterances; reading it back gives the keys done."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.done: Dict[str, Dict[str, Any]] = {}
+        self.dropped_torn_line = False
+        if os.path.exists(path):
+            self._recover()
+        self._handle = open(path, "ab")
+
+    def _recover(self) -> None:
+        with open(self.path, "rb") as handle:
+            data = handle.read()
+        # Each record is written as one line ending in a newline, so an interrupted write
+        # leaves a last piece without one: that piece, and only that, is dropped.
+        complete = data.rfind(b"\n") + 1
+        for number, line in enumerate(data[:complete].splitlines(), 1):
+            try:
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                record = None
+            if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+                raise InputError("not a transcription result (the journal is damaged; move "
+                                 "it away to start over)", path=self.path, line=number)
+            self.done.setdefault(record["key"], record)
+        if complete < len(data):
+            self.dropped_torn_line = True
+            with open(self.path, "r+b") as handle:
+                handle.truncate(complete)
+
+    def append(self, record: Dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+        self._handle.write(line)
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.done[record["key"]] = record
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class ErrorLog:
+    """OUTDIR/errors.tsv: key, path, reason, one failure a line (this run's failures)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+        self._handle = open(path, "w", encoding="utf-8")
+        self._handle.write("key\tpath\treason\n")
+        self._handle.flush()
+
+    def add(self, key: str, path: str, reason: str) -> None:
+        reason = " ".join(reason.split())
+        self._handle.write(f"{key}\t{path}\t{reason}\n")
+        self._handle.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+# --- 3. transcription ------------------------------------------------------------------------
+_worker_recognizer = None
+
+
+def _init_worker(spec: Dict[str, Any]) -> None:
+    global _worker_recognizer
+    _worker_recognizer = _make_recognizer(spec)
+
+
+def _make_recognizer(spec: Dict[str, Any]):
+    from asr.recognizer import Recognizer
+    return Recognizer(spec["model"], spec["graph"], mode=spec["mode"],
+                      backend=spec["backend"], num_threads=spec["threads"],
+                      nbest=spec["nbest"], **spec["decoder_options"])
+
+
+def transcribe_one(recognizer, key: str, path: str) -> Tuple[str, str, Optional[dict],
+                                                             Optional[str], float, float]:
+    """(key, path, record or None, error reason or None, audio seconds, compute seconds)."""
+    start = time.perf_counter()
+    try:
+        transcript = recognizer.transcribe(path)
+    except InputError as err:
+        return key, path, None, err.message, 0.0, time.perf_counter() - start
+    except Exception as err:  # one bad file must not stop the batch; its reason is recorded
+        return key, path, None, f"{type(err).__name__}: {err}", 0.0, time.perf_counter() - start
+    record = transcript.to_json(key)
+    record["path"] = path
+    return key, path, record, None, transcript.duration or 0.0, time.perf_counter() - start
+
+
+def _worker_task(key: str, path: str):
+    return transcribe_one(_worker_recognizer, key, path)
+
+
+class Progress:
+    """tqdm on stderr with utterances/s (tqdm's rate) and the real-time factor."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.audio_seconds = 0.0
+        self.compute_seconds = 0.0
+        self.bar = None
+        if enabled and total:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="utt", file=sys.stderr, dynamic_ncols=True,
+                            smoothing=0.1)
+
+    def update(self, audio_seconds: float, compute_seconds: float, failed: int) -> None:
+        self.audio_seconds += audio_seconds
+        self.compute_seconds += compute_seconds
+        if self.bar is not None:
+            rtf = self.compute_seconds / self.audio_seconds if self.audio_seconds else 0.0
+            self.bar.set_postfix_str(f"RTF {rtf:.3f}, {failed} failed", refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def transcribe_all(pairs: Sequence[Tuple[str, str]], spec: Dict[str, Any],
+                   journal: ResultJournal, errors: ErrorLog, jobs: int,
+                   progress: Progress) -> None:
+    todo = [(key, path) for key, path in pairs if key not in journal.done]
+
+    def record(result) -> None:
+        key, path, data, reason, audio_seconds, compute_seconds = result
+        if data is None:
+            errors.add(key, path, reason)
+        else:
+            journal.append(data)
+        progress.update(audio_seconds, compute_seconds, errors.count)
+
+    if not todo:
+        return
+    if jobs <= 1:
+        recognizer = _make_recognizer(spec)
+        for key, path in todo:
+            record(transcribe_one(recognizer, key, path))
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(spec,)) as pool:
+        pending = set()
+        queue = iter(todo)
+        for key, path in queue:  # keep at most 2 per worker in flight: a kill loses only those
+            pending.add(pool.submit(_worker_task, key, path))
+            if len(pending) >= 2 * jobs:
+                break
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                record(future.result())
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(_worker_task, *nxt))
+
+
+# --- 4. views of the journal -------------------------------------------------------------------
+def write_views(outdir: str, pairs: Sequence[Tuple[str, str]], journal: ResultJournal,
+                srt: bool) -> None:
+    ordered = [journal.done[key] for key, _ in pairs if key in journal.done]
+    temporary = os.path.join(outdir, TEXT + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        for record in ordered:
+            handle.write(f"{record['key']} {record['text']}".rstrip() + "\n")
+    os.replace(temporary, os.path.join(outdir, TEXT))
+    if srt:
+        srt_dir = os.path.join(outdir, "srt")
+        os.makedirs(srt_dir, exist_ok=True)
+        for record in ordered:
+            with open(os.path.join(srt_dir, record["key"] + ".srt"), "w",
+                      encoding="utf-8") as handle:
+                handle.write(to_srt(record.get("words", [])))
+
+
+def to_srt(words: Sequence[Dict[str, Any]], max_words: int = 12, max_seconds: float = 5.0,
+           max_gap: float = 0.8) -> str:
+    """Words with times -> SubRip cues: a new cue after a pause, or when one grows too long."""
+    cues: List[List[Dict[str, Any]]] = []
+    for word in words:
+        if word.get("start") is None or word.get("end") is None:
+            continue
+        if cues:
+            cue = cues[-1]
+            if (len(cue) < max_words and word["end"] - cue[0]["start"] <= max_seconds
+                    and word["start"] - cue[-1]["end"] <= max_gap):
+                cue.append(word)
+                continue
+        cues.append([word])
+    blocks = []
+    for number, cue in enumerate(cues, 1):
+        text = " ".join(w["word"] for w in cue)
+        blocks.append(f"{number}\n{_srt_time(cue[0]['start'])} --> {_srt_time(cue[-1]['end'])}"
+                      f"\n{text}\n")
+    return "\n".join(blocks)
+
+
+def _srt_time(seconds: float) -> str:
+    millis = int(round(seconds * 1000))
+    hours, millis = divmod(millis, 3600000)
+    minutes, millis = divmod(millis, 60000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
+
+
+# --- the command ---------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="audio files, directories (searched recursively), Kaldi wav.scp "
+                             "files (*.scp) or list files (one audio path a line)")
+    parser.add_argument("--model", required=True,
+                        help="FunASR model directory or ONNX export (asr.models)")
+    lm = parser.add_mutually_exclusive_group(required=True)
+    lm.add_argument("--graph", help="compiled TLG graph directory (tingxie graph compile)")
+    lm.add_argument("--no-lm", action="store_true", help="greedy decoding, no graph")
+    parser.add_argument("--mode", choices=("ctc", "paraformer"), default="ctc")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    parser.add_argument("-o", "--outdir", required=True, help="output directory (resumable)")
+    parser.add_argument("--nbest", type=int, default=1, help="N-best hypotheses in the JSONL")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="intra-op threads per worker (default 1)")
+    parser.add_argument("--srt", action="store_true", help="also write OUTDIR/srt/KEY.srt")
+    parser.add_argument("--extensions", default=",".join(AUDIO_EXTENSIONS),
+                        help="audio file extensions searched in directories")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_decoder_arguments(parser)
+
+
+def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
+    """One --option per field of asr.decoder.DecoderOptions (the options of `tingxie decode`),
+    typed by its default; only those given on the command line are passed on."""
+    from asr.recognizer import decoder_option_fields
+    fields = decoder_option_fields()
+    if not fields:
+        return
+    group = parser.add_argument_group("decoder options (asr.decoder.DecoderOptions, with --graph)")
+    for name, default in fields.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            group.add_argument(flag, dest="decoder__" + name, default=None,
+                               type=_parse_bool, metavar="true|false",
+                               help=f"(default {default})")
+        elif isinstance(default, (int, float, str)):
+            group.add_argument(flag, dest="decoder__" + name, default=None, type=type(default),
+                               help=f"(default {default})")
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
+def run(args) -> int:
+    if args.jobs < 1 or args.threads < 1 or args.nbest < 1:
+        raise InputError("--jobs, --threads and --nbest must be at least 1")
+    decoder_options = {name[len("decoder__"):]: value for name, value in vars(args).items()
+                       if name.startswith("decoder__") and value is not None}
+    if args.no_lm and decoder_options:
+        raise InputError(f"decoder options ({', '.join(sorted(decoder_options))}) need --graph")
+    for path, what in ((args.model, "--model"), (args.graph, "--graph")):
+        if path is not None and not os.path.exists(path):
+            raise InputError(f"{what}: no such file or directory", path=path)
+    pairs = collect_inputs(args.inputs, [e for e in args.extensions.split(",") if e])
+    os.makedirs(args.outdir, exist_ok=True)
+    journal = ResultJournal(os.path.join(args.outdir, RESULTS))
+    if journal.dropped_torn_line:
+        print("tingxie transcribe: dropped a torn last line of the journal (an interrupted "
+              "run); that utterance is transcribed again", file=sys.stderr)
+    skipped = sum(key in journal.done for key, _ in pairs)
+    if skipped:
+        print(f"tingxie transcribe: resuming: {skipped} of {len(pairs)} utterances already "
+              f"done in {journal.path}", file=sys.stderr)
+    errors = ErrorLog(os.path.join(args.outdir, ERRORS))
+    spec = {"model": args.model, "graph": args.graph, "mode": args.mode,
+            "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
+            "decoder_options": decoder_options}
+    progress = Progress(len(pairs) - skipped, enabled=not args.no_progress)
+    try:
+        transcribe_all(pairs, spec, journal, errors, args.jobs, progress)
+    finally:
+        progress.close()
+        journal.close()
+        errors.close()
+        write_views(args.outdir, pairs, journal, args.srt)
+    done = sum(key in journal.done for key, _ in pairs)
+    rtf = (progress.compute_seconds / progress.audio_seconds
+           if progress.audio_seconds else 0.0)
+    print(f"tingxie transcribe: {done} of {len(pairs)} utterances transcribed, "
+          f"{errors.count} failed (see {errors.path}); RTF {rtf:.4f} this run",
+          file=sys.stderr)
+    return 1 if errors.count else 0
