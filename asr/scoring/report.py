@@ -14,10 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
+
 from lm.errors import InputError
 
-from asr.scoring.align import Alignment, align_many
-from asr.scoring.text import optional_key_list, read_transcripts, tokenize_all
+from asr.scoring.align import Alignment, align_many, count_edits
+from asr.scoring.text import optional_key_list, read_transcripts, tokenize
 
 MODES = ("strict", "present", "all")
 
@@ -44,14 +46,14 @@ class ErrorTotals:
     def sentence_error_rate(self) -> Optional[float]:
         return None if self.sentences == 0 else self.sentence_errors / self.sentences
 
-    def add(self, alignment: Alignment) -> None:
-        self.ref_tokens += len(alignment.ref)
-        self.correct += alignment.correct
-        self.substitutions += alignment.substitutions
-        self.deletions += alignment.deletions
-        self.insertions += alignment.insertions
-        self.sentences += 1
-        self.sentence_errors += alignment.errors > 0
+    @classmethod
+    def from_counts(cls, counts: np.ndarray) -> "ErrorTotals":
+        """Totals of per-utterance counts [n, 4] (correct, sub, del, ins)."""
+        correct, substitutions, deletions, insertions = (int(x) for x in counts.sum(axis=0))
+        return cls(ref_tokens=correct + substitutions + deletions, correct=correct,
+                   substitutions=substitutions, deletions=deletions, insertions=insertions,
+                   sentences=len(counts),
+                   sentence_errors=int((counts[:, 1:].sum(axis=1) > 0).sum()))
 
 
 @dataclass
@@ -60,10 +62,26 @@ class WerReport:
     mode: str
     costs: str
     normalize: str
-    totals: ErrorTotals = field(default_factory=ErrorTotals)
-    utterances: List[Tuple[str, Alignment]] = field(default_factory=list)
+    keys: List[str] = field(default_factory=list)
+    ref_tokens: List[List[str]] = field(default_factory=list)
+    hyp_tokens: List[List[str]] = field(default_factory=list)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int64))
     missing_keys: List[str] = field(default_factory=list)
     extra_keys: List[str] = field(default_factory=list)
+    _utterances: Optional[List[Tuple[str, Alignment]]] = field(default=None, repr=False)
+
+    @property
+    def totals(self) -> ErrorTotals:
+        return ErrorTotals.from_counts(self.counts)
+
+    @property
+    def utterances(self) -> List[Tuple[str, Alignment]]:
+        """(key, Alignment) per scored utterance; aligned on first use (totals need only
+        the counts)."""
+        if self._utterances is None:
+            alignments = align_many(self.ref_tokens, self.hyp_tokens, self.costs)
+            self._utterances = list(zip(self.keys, alignments))
+        return self._utterances
 
     @property
     def rate_name(self) -> str:
@@ -174,13 +192,10 @@ def score_texts(refs: Dict[str, str], hyps: Dict[str, str], *, unit: str = "word
         raise InputError(f"{len(report.missing_keys)} reference keys are not in the hypotheses "
                          f"({optional_key_list(report.missing_keys)}); use --mode present or "
                          f"--mode all to score anyway", path=hyp_path)
-    keys = [key for key in refs if key in hyps or mode == "all"]
-    ref_tokens = tokenize_all({key: refs[key] for key in keys}, unit, normalize)
-    hyp_tokens = tokenize_all({key: hyps.get(key, "") for key in keys}, unit, normalize)
-    alignments = align_many([ref_tokens[k] for k in keys], [hyp_tokens[k] for k in keys], costs)
-    for key, alignment in zip(keys, alignments):
-        report.utterances.append((key, alignment))
-        report.totals.add(alignment)
+    report.keys = [key for key in refs if key in hyps or mode == "all"]
+    report.ref_tokens = [tokenize(refs[key], unit, normalize) for key in report.keys]
+    report.hyp_tokens = [tokenize(hyps.get(key, ""), unit, normalize) for key in report.keys]
+    report.counts = count_edits(report.ref_tokens, report.hyp_tokens, costs)
     return report
 
 

@@ -81,11 +81,6 @@ def tokenize(text: str, unit: str = "word", normalize: str = "none") -> List[str
     raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
 
 
-def tokenize_all(transcripts: Dict[str, str], unit: str = "word",
-                 normalize: str = "none") -> Dict[str, List[str]]:
-    return {key: tokenize(text, unit, normalize) for key, text in transcripts.items()}
-
-
 def optional_key_list(keys: List[str], limit: Optional[int] = 5) -> str:
     """'a, b, c and 7 more' for messages."""
     shown = keys if limit is None else keys[:limit]
