@@ -1,0 +1,377 @@
+#include "kneser_ney.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+namespace tingxie {
+namespace lm {
+namespace {
+
+// The n-grams of one order with their adjusted counts, in suffix order.
+struct Level {
+  int k = 0;
+  std::vector<WordId> words;
+  std::vector<uint64_t> adjusted;
+  std::vector<uint8_t> pruned;
+  size_t size() const { return adjusted.size(); }
+  const WordId *at(size_t i) const { return &words[i * k]; }
+  void Push(const WordId *w, uint64_t count, bool is_pruned) {
+    words.insert(words.end(), w, w + k);
+    adjusted.push_back(count);
+    pruned.push_back(is_pruned);
+  }
+};
+
+struct CountOfCounts {
+  uint64_t n[5] = {0, 0, 0, 0, 0};  // n[c]: n-grams with adjusted count c (c < 5)
+  uint64_t total = 0;
+  void Add(uint64_t count) {
+    ++total;
+    if (count < 5) ++n[count];
+  }
+};
+
+// Stage 1. `levels[j-1]` receives the order-j n-grams; `stats` their count-of-counts.
+void AdjustCounts(SortedNgrams &padded, int order, const std::vector<uint64_t> &threshold,
+                  std::vector<Level> &levels, std::vector<CountOfCounts> &stats) {
+  const int N = order;
+  std::vector<WordId> last(N, kBos);
+  // Open lower-order n-grams: orders 1..depth, each a suffix of `last`, with their adjusted
+  // counts and raw ("actual") counts so far.
+  int depth = 0;
+  std::vector<uint64_t> adjusted(N, 0), actual(N, 0);
+  auto emit = [&](int j, uint64_t stat_count) {
+    bool pruned = actual[j - 1] <= threshold[j - 1];
+    levels[j - 1].Push(&last[N - j], adjusted[j - 1], pruned);
+    stats[j - 1].Add(stat_count);
+  };
+  const WordId *g;
+  uint64_t count;
+  while (padded.Next(&g, &count)) {
+    int same = 0;
+    while (same < depth && g[N - 1 - same] == last[N - 1 - same]) ++same;
+    for (int j = depth; j > same; --j) emit(j, adjusted[j - 1]);
+    depth = same;
+    for (int j = 1; j <= same; ++j) actual[j - 1] += count;
+    if (same) ++adjusted[same - 1];  // one more distinct left extension
+    int pos = N - 1 - same;  // the last word that differs from `last`
+    for (; pos > 0 && g[pos] != kBos; --pos, ++depth) {
+      adjusted[depth] = 1;
+      actual[depth] = count;
+    }
+    if (pos > 0) {
+      // g is padding ("<s> <s> w"): it stands for the lower-order n-gram starting at <s>,
+      // which keeps its raw count.
+      adjusted[depth] = count;
+      actual[depth] = count;
+      ++depth;
+    } else {
+      stats[N - 1].Add(count);
+      levels[N - 1].Push(g, count, count <= threshold[N - 1]);
+    }
+    std::copy(g, g + N, last.begin());
+  }
+  // lmplz counts the n-grams still open at the end with their raw counts; so do we.
+  for (int j = 1; j <= depth; ++j) emit(j, actual[j - 1]);
+}
+
+// Stage 2.
+std::vector<Discount> ComputeDiscounts(const std::vector<CountOfCounts> &stats,
+                                       const KneserNeyOptions &options) {
+  std::vector<Discount> discounts(stats.size());
+  for (size_t i = 0; i < stats.size(); ++i) {
+    const uint64_t *n = stats[i].n;
+    std::ostringstream problem;
+    for (unsigned j = 1; j < 4 && problem.str().empty(); ++j) {
+      if (n[j] == 0)
+        problem << "could not calculate Kneser-Ney discounts for " << (i + 1)
+                << "-grams with adjusted count " << (j + 1) << " because no " << (i + 1)
+                << "-gram has adjusted count " << j << " (is this small or artificial data?)";
+    }
+    Discount d;
+    if (problem.str().empty()) {
+      float y = static_cast<float>(n[1]) / static_cast<float>(n[1] + 2.0 * n[2]);
+      for (unsigned j = 1; j < 4; ++j) {
+        d.amount[j] = static_cast<float>(j) -
+                      static_cast<float>(j + 1) * y * static_cast<float>(n[j + 1]) / static_cast<float>(n[j]);
+        if ((d.amount[j] < 0.0f || d.amount[j] > j) && problem.str().empty())
+          problem << (i + 1) << "-gram discount out of range for adjusted count " << j << ": "
+                  << d.amount[j];
+      }
+    }
+    if (!problem.str().empty()) {
+      if (!options.discount_fallback)
+        throw InputError("modified Kneser-Ney: " + problem.str() +
+                         ". This means modified Kneser-Ney smoothing thinks something is weird "
+                         "about your data; to override this error (e.g. for tiny or artificial "
+                         "data), rerun with --discount-fallback");
+      d = Discount();
+      for (int j = 0; j < 3; ++j) d.amount[j + 1] = options.fallback[j];
+      if (options.verbose)
+        std::cerr << "warning: " << problem.str() << "; substituting fallback discounts D1="
+                  << d.amount[1] << " D2=" << d.amount[2] << " D3+=" << d.amount[3] << "\n";
+    }
+    discounts[i] = d;
+  }
+  return discounts;
+}
+
+// Index from the n-grams of one level to their position (open addressing on HashNgram).
+class LevelIndex {
+ public:
+  explicit LevelIndex(const Level &level) : level_(level) {
+    size_t slots = 16;
+    while (slots < level.size() * 2) slots *= 2;
+    slots_.assign(slots, 0);
+    mask_ = slots - 1;
+    for (size_t i = 0; i < level.size(); ++i) {
+      size_t s = HashNgram(level.at(i), level.k) & mask_;
+      while (slots_[s]) s = (s + 1) & mask_;
+      slots_[s] = static_cast<uint32_t>(i + 1);
+    }
+  }
+  size_t Find(const WordId *words) const {
+    size_t s = HashNgram(words, level_.k) & mask_;
+    while (true) {
+      uint32_t v = slots_[s];
+      if (!v) throw std::logic_error("Kneser-Ney: a context is missing from the lower order");
+      if (std::memcmp(level_.at(v - 1), words, sizeof(WordId) * level_.k) == 0) return v - 1;
+      s = (s + 1) & mask_;
+    }
+  }
+
+ private:
+  const Level &level_;
+  std::vector<uint32_t> slots_;
+  size_t mask_;
+};
+
+// Stage 3 for one context order: gamma(h) and the denominator of every context h, from the
+// n-grams one order higher. `context_of[i]` is the context's index for each higher n-gram.
+struct ContextSums {
+  std::vector<float> denominator;  // 0 where h has no extension
+  std::vector<float> gamma;
+};
+
+ContextSums SumContexts(const Level &contexts, const Level &higher,
+                        const std::vector<uint32_t> &context_of, const Discount &discount) {
+  size_t n = contexts.size();
+  std::vector<uint64_t> denominator(n, 0), pruned_mass(n, 0);
+  std::vector<uint64_t> by_count(3 * n, 0);
+  for (size_t i = 0; i < higher.size(); ++i) {
+    size_t c = context_of[i];
+    uint64_t a = higher.adjusted[i];
+    denominator[c] += a;
+    if (higher.pruned[i]) {
+      pruned_mass[c] += a;
+    } else if (a > 0) {
+      ++by_count[3 * c + std::min<uint64_t>(a, 3) - 1];
+    }
+  }
+  ContextSums sums;
+  sums.denominator.assign(n, 0.0f);
+  sums.gamma.assign(n, 0.0f);
+  for (size_t c = 0; c < n; ++c) {
+    if (!denominator[c]) continue;
+    float d = static_cast<float>(denominator[c]);
+    float gamma = 0.0f;
+    for (int j = 1; j <= 3; ++j) gamma += discount.amount[j] * static_cast<float>(by_count[3 * c + j - 1]);
+    gamma += pruned_mass[c];
+    gamma /= d;
+    sums.denominator[c] = d;
+    sums.gamma[c] = gamma;
+  }
+  return sums;
+}
+
+}  // namespace
+
+KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
+                                 const KneserNeyOptions &options) {
+  const int N = options.order;
+  std::vector<uint64_t> threshold = options.prune;
+  if (threshold.empty()) threshold.push_back(0);
+  if (threshold.size() > static_cast<size_t>(N))
+    throw InputError("--prune gives " + std::to_string(threshold.size()) +
+                     " thresholds for an order-" + std::to_string(N) + " model");
+  while (threshold.size() < static_cast<size_t>(N)) threshold.push_back(threshold.back());
+  if (threshold[0] != 0) throw InputError("pruning unigrams is not supported: the first --prune threshold must be 0");
+  for (int i = 1; i < N; ++i)
+    if (threshold[i] < threshold[i - 1])
+      throw InputError("--prune thresholds must be non-decreasing");
+
+  std::vector<Level> levels(N);
+  for (int k = 1; k <= N; ++k) levels[k - 1].k = k;
+  std::vector<CountOfCounts> stats(N);
+  AdjustCounts(padded_counts, N, threshold, levels, stats);
+  if (levels[N - 1].size() == 0) throw InputError("the corpus is empty");
+
+  // Unigrams indexed by word id, so that every id has an entry (<unk> and <s> with count 0).
+  {
+    Level unigrams;
+    unigrams.k = 1;
+    unigrams.words.resize(vocab_size);
+    std::iota(unigrams.words.begin(), unigrams.words.end(), 0);
+    unigrams.adjusted.assign(vocab_size, 0);
+    unigrams.pruned.assign(vocab_size, 0);
+    for (size_t i = 0; i < levels[0].size(); ++i) unigrams.adjusted[levels[0].words[i]] = levels[0].adjusted[i];
+    levels[0] = std::move(unigrams);
+  }
+
+  KneserNeyModel model;
+  model.discounts = ComputeDiscounts(stats, options);
+  for (int k = 1; k <= N; ++k) model.counts_before_pruning.push_back(k == 1 ? vocab_size : levels[k - 1].size());
+  if (options.verbose) {
+    for (int k = 1; k <= N; ++k) {
+      const Discount &d = model.discounts[k - 1];
+      std::cerr << "order " << k << ": " << model.counts_before_pruning[k - 1] << " n-grams, D1="
+                << d.amount[1] << " D2=" << d.amount[2] << " D3+=" << d.amount[3] << "\n";
+    }
+  }
+
+  // Stage 3: context sums, one order at a time (order k's contexts live in level k-1).
+  std::vector<ContextSums> sums(N);  // sums[k-1]: contexts of order-k n-grams (level k-1)
+  std::vector<std::vector<uint32_t>> context_of(N);
+  for (int k = 2; k <= N; ++k) {
+    const Level &higher = levels[k - 1];
+    std::vector<uint32_t> &ctx = context_of[k - 1];
+    ctx.resize(higher.size());
+    if (k == 2) {
+      for (size_t i = 0; i < higher.size(); ++i) ctx[i] = higher.at(i)[0];
+    } else {
+      LevelIndex index(levels[k - 2]);
+      for (size_t i = 0; i < higher.size(); ++i) ctx[i] = index.Find(higher.at(i));
+    }
+    sums[k - 1] = SumContexts(levels[k - 2], higher, ctx, model.discounts[k - 1]);
+  }
+  // Unigrams: a single empty context.
+  uint64_t unigram_total = 0, unigram_by_count[4] = {0, 0, 0, 0};
+  for (uint64_t a : levels[0].adjusted) {
+    unigram_total += a;
+    if (a) ++unigram_by_count[std::min<uint64_t>(a, 3)];
+  }
+  const Discount &d1 = model.discounts[0];
+  float unigram_denominator = static_cast<float>(unigram_total);
+  float unigram_gamma = 0.0f;
+  for (int j = 1; j <= 3; ++j) unigram_gamma += d1.amount[j] * static_cast<float>(unigram_by_count[j]);
+  unigram_gamma /= unigram_denominator;
+
+  // Stage 4: interpolate, lowest order first.
+  const float uniform = 1.0 / static_cast<float>(vocab_size - 1);  // <s> excluded
+  std::vector<std::vector<float>> prob(N);
+  prob[0].resize(vocab_size);
+  for (size_t w = 0; w < vocab_size; ++w) {
+    float u = d1.Apply(levels[0].adjusted[w]) / unigram_denominator;
+    if (w == kBos) {
+      prob[0][w] = 1.0f;
+    } else if (options.interpolate_unigrams) {
+      prob[0][w] = u + unigram_gamma * uniform;
+    } else {
+      prob[0][w] = w == kUnk ? unigram_gamma : u;
+    }
+  }
+  for (int k = 2; k <= N; ++k) {
+    const Level &level = levels[k - 1];
+    const Level &lower = levels[k - 2];
+    const ContextSums &s = sums[k - 1];
+    const Discount &d = model.discounts[k - 1];
+    prob[k - 1].assign(level.size(), 0.0f);
+    size_t j = 0;  // the suffix (drop the first word) in the lower order; suffix order makes it monotone
+    for (size_t i = 0; i < level.size(); ++i) {
+      const WordId *suffix = level.at(i) + 1;
+      while (SuffixLess(lower.at(j), suffix, k - 1)) ++j;
+      if (level.pruned[i]) continue;
+      uint32_t c = context_of[k - 1][i];
+      float u = d.Apply(level.adjusted[i]) / s.denominator[c];
+      prob[k - 1][i] = u + s.gamma[c] * prob[k - 2][j];
+    }
+  }
+
+  // ARPA form: log10 p, and log10 gamma(h) as the back-off of every context h.
+  for (int k = 1; k <= N; ++k) {
+    const Level &level = levels[k - 1];
+    ModelOrder out;
+    out.order = k;
+    size_t kept = 0;
+    for (uint8_t p : level.pruned) kept += !p;
+    out.words.reserve(kept * k);
+    out.logprob.reserve(kept);
+    out.backoff.reserve(kept);
+    for (size_t i = 0; i < level.size(); ++i) {
+      if (level.pruned[i]) continue;
+      out.words.insert(out.words.end(), level.at(i), level.at(i) + k);
+      out.logprob.push_back(std::min(0.0f, log10f(prob[k - 1][i])));
+      float backoff = 0.0f;
+      if (k < N && sums[k].denominator[i] > 0) backoff = log10f(sums[k].gamma[i]);
+      out.backoff.push_back(backoff);
+    }
+    model.orders.push_back(std::move(out));
+    std::vector<float>().swap(prob[k - 1]);
+  }
+  return model;
+}
+
+std::vector<RawOrder> RawCounts(SortedNgrams &padded, int order, uint64_t sentences) {
+  const int N = order;
+  std::vector<RawOrder> out(N);
+  std::vector<std::vector<WordId>> current(N + 1);
+  std::vector<uint64_t> sum(N + 1, 0);
+  std::vector<bool> open(N + 1, false);
+  auto close = [&](int k) {
+    if (!open[k]) return;
+    out[k - 1].words.insert(out[k - 1].words.end(), current[k].begin(), current[k].end());
+    out[k - 1].counts.push_back(sum[k]);
+    open[k] = false;
+  };
+  const WordId *g;
+  uint64_t count;
+  while (padded.Next(&g, &count)) {
+    for (int k = 1; k <= N; ++k) {
+      const WordId *suffix = g + (N - k);
+      // A k-suffix is a real n-gram unless <s> appears after its first word (padding).
+      bool valid = true;
+      for (int i = 1; i < k; ++i)
+        if (suffix[i] == kBos) valid = false;
+      bool same = open[k] && std::equal(suffix, suffix + k, current[k].begin());
+      if (!same) {
+        close(k);
+        if (valid) {
+          current[k].assign(suffix, suffix + k);
+          sum[k] = 0;
+          open[k] = true;
+        }
+      }
+      if (valid) sum[k] += count;
+    }
+  }
+  for (int k = 1; k <= N; ++k) close(k);
+  if (sentences) {
+    out[0].words.push_back(kBos);
+    out[0].counts.push_back(sentences);
+  }
+  for (int k = 1; k <= N; ++k) {
+    RawOrder &o = out[k - 1];
+    size_t n = o.counts.size();
+    std::vector<uint32_t> perm(n);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::sort(perm.begin(), perm.end(), [&](uint32_t a, uint32_t b) {
+      return std::lexicographical_compare(&o.words[a * k], &o.words[a * k + k], &o.words[b * k], &o.words[b * k + k]);
+    });
+    RawOrder sorted;
+    sorted.words.reserve(n * k);
+    sorted.counts.reserve(n);
+    for (uint32_t p : perm) {
+      sorted.words.insert(sorted.words.end(), &o.words[p * k], &o.words[p * k + k]);
+      sorted.counts.push_back(o.counts[p]);
+    }
+    o = std::move(sorted);
+  }
+  return out;
+}
+
+}  // namespace lm
+}  // namespace tingxie
