@@ -1,0 +1,95 @@
+"""tingxie transcribe without a model: inputs, the resumable journal, SRT, token grouping."""
+import json
+
+import pytest
+
+from asr.recognizer import tokens_to_words
+from asr.transcribe import ResultJournal, collect_inputs, to_srt
+from lm.errors import InputError
+
+
+def touch(path, data=b"RIFF"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_directory_is_searched_recursively_by_extension(tmp_path):
+    touch(tmp_path / "a" / "x.wav")
+    touch(tmp_path / "a" / "b" / "y.FLAC")
+    touch(tmp_path / "notes.txt")
+    pairs = collect_inputs([str(tmp_path)])
+    assert pairs == [("a-b-y", str(tmp_path / "a" / "b" / "y.FLAC")),
+                     ("a-x", str(tmp_path / "a" / "x.wav"))]
+    assert collect_inputs([str(tmp_path)], ["wav"]) == [("a-x", str(tmp_path / "a" / "x.wav"))]
+
+
+def test_wav_scp_and_list_files(tmp_path):
+    wav = touch(tmp_path / "one.wav")
+    scp = tmp_path / "wav.scp"
+    scp.write_text(f"utt1 {wav}\n\nutt2 {wav}\n")
+    listing = tmp_path / "files.lst"
+    listing.write_text(f"{wav}\n")
+    assert collect_inputs([str(scp)]) == [("utt1", wav), ("utt2", wav)]
+    assert collect_inputs([str(listing)]) == [("one", wav)]
+
+
+def test_pipe_entry_is_refused_with_file_and_line(tmp_path):
+    scp = tmp_path / "wav.scp"
+    scp.write_text("utt1 a.wav\nutt2 sox a.flac -t wav - |\n")
+    with pytest.raises(InputError, match="pipe entries") as err:
+        collect_inputs([str(scp)])
+    assert (err.value.path, err.value.line) == (str(scp), 2)
+
+
+def test_repeated_key_and_missing_input(tmp_path):
+    wav = touch(tmp_path / "d1" / "same.wav")
+    touch(tmp_path / "d2" / "same.wav")
+    with pytest.raises(InputError, match="key 'same'"):
+        collect_inputs([wav, str(tmp_path / "d2" / "same.wav")])
+    with pytest.raises(InputError, match="no such file"):
+        collect_inputs([str(tmp_path / "nope.wav")])
+    scp = tmp_path / "bad.scp"
+    scp.write_bytes(b"utt1 \xff.wav\n")
+    with pytest.raises(InputError, match="UTF-8"):
+        collect_inputs([str(scp)])
+
+
+def test_journal_drops_only_a_torn_last_line(tmp_path):
+    path = tmp_path / "results.jsonl"
+    journal = ResultJournal(str(path))
+    journal.append({"key": "a", "text": "x"})
+    journal.append({"key": "b", "text": "y"})
+    journal.close()
+    with open(path, "ab") as handle:
+        handle.write(b'{"key": "c", "te')  # killed in the middle of a write
+    reopened = ResultJournal(str(path))
+    assert reopened.dropped_torn_line and set(reopened.done) == {"a", "b"}
+    reopened.append({"key": "c", "text": "z"})
+    reopened.close()
+    keys = [json.loads(line)["key"] for line in path.read_text().splitlines()]
+    assert keys == ["a", "b", "c"]
+
+
+def test_journal_refuses_a_damaged_middle(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"key": "a"}\nnot json\n{"key": "b"}\n')
+    with pytest.raises(InputError) as err:
+        ResultJournal(str(path))
+    assert err.value.line == 2
+
+
+def test_srt_cues_split_on_pauses():
+    words = [{"word": "hello", "start": 0.0, "end": 0.5},
+             {"word": "world", "start": 0.6, "end": 1.0},
+             {"word": "again", "start": 3.0, "end": 3.25}]
+    assert to_srt(words) == ("1\n00:00:00,000 --> 00:00:01,000\nhello world\n\n"
+                             "2\n00:00:03,000 --> 00:00:03,250\nagain\n")
+
+
+def test_tokens_to_words():
+    assert tokens_to_words(list("ab|c|")) == [("ab", 0, 1), ("c", 3, 3)]
+    assert tokens_to_words(["\u2581he", "llo", "\u2581w", "or"]) == [("hello", 0, 1),
+                                                                     ("wor", 2, 3)]
+    assert tokens_to_words(["今", "天", "good@@", "ness"]) == [("今", 0, 0), ("天", 1, 1),
+                                                              ("goodness", 2, 3)]
