@@ -1,0 +1,230 @@
+"""The decoding API: beam search of log-posteriors over a compiled TLG graph directory.
+
+    from asr.decoder import Decoder, DecoderOptions
+    dec = Decoder("graph_dir", DecoderOptions(beam=13, acoustic_scale=3), mode="ctc")
+    r = dec.decode(logp)                       # float32 [T, V] log-posteriors
+    r.words, r.word_frames, r.total_cost, r.nbest, r.lattice
+
+The search itself is C++ (asr/decoder/csrc/decoder.h explains the algorithm). A graph
+directory holds TLG.fst (OpenFst vector or const binary, tropical, costs -ln; input label k
+is posterior column k-1, 0 is epsilon), words.txt (Kaldi symbol table), tokens.txt (tokens
+by column) and graph.json ("topology": "ctc" | "compact" | "sync"), as written by
+`tingxie graph compile`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from lm.errors import InputError
+from lm.textio import numbered_lines
+
+MODES = ("ctc", "sync")
+
+
+@dataclass
+class DecoderOptions:
+    """Search options; mirrored field for field by the C++ struct tingxie::DecoderOptions.
+
+    Costs are -ln probabilities. Along a path:
+      acoustic_cost = -acoustic_scale * sum over frames t of logp[t, k_t]
+                      (k_t: the column the path reads at frame t; skipped blank frames
+                      count with their blank column);
+      graph_cost    = sum of TLG arc weights + final weight + word_insertion_penalty per word;
+      total_cost    = acoustic_cost + graph_cost, the quantity minimised.
+    Defaults were tuned on synthetic dev posteriors (tools/bench/decoder_synth.py), never on
+    the test set.
+    """
+    beam: float = 13.0                # prune tokens costlier than the best + beam
+    max_active: int = 7000            # at most this many tokens per frame (histogram pruning)
+    min_active: int = 200             # keep at least this many tokens per frame
+    lattice_beam: float = 6.0         # lattice links within this of the best path are kept
+    acoustic_scale: float = 3.0       # multiplies log-posteriors (the LM weight's inverse)
+    blank_skip_threshold: Optional[float] = None  # CTC: skip frames with P(blank) > this
+    word_insertion_penalty: float = 0.0  # graph cost added per output word
+    nbest: int = 1                    # distinct word sequences in Result.nbest (1: first-best only)
+    beam_delta: float = 0.5           # slack added to the beam when max/min_active binds (Kaldi)
+    keep_lattice: bool = False        # also return the pruned lattice (Result.lattice)
+
+    def to_native(self, native_module, ctc: bool, blank_column: int):
+        o = native_module.DecoderOptions()
+        for name, value in asdict(self).items():
+            if name == "blank_skip_threshold":
+                value = -1.0 if value is None else value
+                if ctc is False and value > 0:
+                    raise ValueError("blank_skip_threshold applies to CTC mode only")
+                if value != -1.0 and not 0.0 < value <= 1.0:
+                    raise ValueError("blank_skip_threshold must be a probability in (0, 1]")
+            setattr(o, name, value)
+        o.ctc = ctc
+        o.blank_column = blank_column
+        return o
+
+
+@dataclass
+class Hypothesis:
+    words: List[str]
+    word_ids: List[int]
+    tokens: List[int]                       # posterior columns of the collapsed token sequence
+    word_frames: List[Tuple[int, int]]      # first and last frame (or position) of each word
+    total_cost: float
+    acoustic_cost: float
+    graph_cost: float
+
+
+@dataclass
+class Result(Hypothesis):
+    reached_final: bool = True              # False: best non-final path used as the fallback
+    token_frames: List[Tuple[int, int]] = field(default_factory=list)
+    nbest: List[Hypothesis] = field(default_factory=list)
+    lattice: Optional["Lattice"] = None
+
+
+class Lattice:
+    """The pruned state-level lattice: arcs carry the token input label (column + 1, 0 for
+    epsilon), the word output label, and graph and acoustic costs separately (Kaldi's
+    LatticeWeight split). It is not determinised; Result.nbest is its distinct word
+    sequences. `arrays()` gives numpy columns for whole-lattice rescoring."""
+
+    def __init__(self, native, words: Sequence[str]):
+        self._native = native
+        self._words = words
+        self.start = native.start
+        self.num_states = native.num_states
+        self.num_arcs = native.num_arcs
+
+    def arrays(self) -> dict:
+        """src, dst, ilabel, olabel, graph_cost, acoustic_cost (per arc); final_cost and
+        state_frame (input frames consumed on reaching the state) per state."""
+        return self._native.arrays()
+
+    def write_fst(self, path: str) -> None:
+        """OpenFst binary (vector FST, tropical arcs, weight = graph + acoustic cost)."""
+        self._native.write_fst(str(path))
+
+    def write_text(self, path: str, key: Optional[str] = None) -> None:
+        """Kaldi lattice text: `src dst ilabel word graph,acoustic` and `state graph,acoustic`
+        for final states (word symbols from words.txt), preceded by the key if given."""
+        a = self.arrays()
+        with open(path, "w", encoding="utf-8") as out:
+            if key is not None:
+                out.write(f"{key}\n")
+            order = np.argsort(a["src"], kind="stable")
+            # Kaldi reads the first arc's source as the start state.
+            order = np.concatenate([order[a["src"][order] == self.start],
+                                    order[a["src"][order] != self.start]])
+            for i in order:
+                word = self._words[a["olabel"][i]] if a["olabel"][i] else "<eps>"
+                out.write(f"{a['src'][i]}\t{a['dst'][i]}\t{a['ilabel'][i]}\t{word}\t"
+                          f"{a['graph_cost'][i]:.6g},{a['acoustic_cost'][i]:.6g}\n")
+            for s, cost in enumerate(a["final_cost"]):
+                if np.isfinite(cost):
+                    out.write(f"{s}\t{cost:.6g},0\n")
+            if key is not None:
+                out.write("\n")
+
+
+def read_symbol_table(path: str) -> List[str]:
+    """A Kaldi symbol table (`symbol id` per line) as a list indexed by id ('' for gaps)."""
+    by_id = {}
+    for number, text in numbered_lines(path):
+        fields = text.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not fields[1].isdigit():
+            raise InputError(f"expected 'SYMBOL ID', got {text!r}", path, number)
+        by_id[int(fields[1])] = fields[0]
+    if not by_id:
+        raise InputError("empty symbol table", path)
+    table = [""] * (max(by_id) + 1)
+    for i, symbol in by_id.items():
+        table[i] = symbol
+    return table
+
+
+class Decoder:
+    """Decodes [T, V] float32 log-posteriors against one graph directory.
+
+    mode "ctc": frames with a blank column (CTC, exact or compact T); "sync": one position
+    per token, no blank (Paraformer; the model's final </s> position already removed).
+    The default is the graph's own topology. decode_batch releases the GIL and spreads
+    utterances over threads; one Decoder is safe to use from several threads.
+    """
+
+    def __init__(self, graph_dir: str, options: Optional[DecoderOptions] = None,
+                 mode: Optional[str] = None):
+        from graph.symbols import blank_index, read_tokens
+        from asr.decoder import _native
+
+        self.graph_dir = str(graph_dir)
+        self.options = options or DecoderOptions()
+        meta_path = os.path.join(self.graph_dir, "graph.json")
+        if not os.path.isdir(self.graph_dir):
+            raise InputError("graph directory not found", self.graph_dir)
+        try:
+            with open(meta_path, encoding="utf-8") as f:
+                self.meta = json.load(f)
+        except FileNotFoundError:
+            raise InputError("missing graph.json (is this a `tingxie graph compile` output?)",
+                             meta_path) from None
+        except json.JSONDecodeError as err:
+            raise InputError(f"not valid JSON: {err.msg}", meta_path, err.lineno) from None
+        topology = self.meta.get("topology")
+        if topology not in ("ctc", "compact", "sync"):
+            raise InputError(f"unknown topology {topology!r} (ctc, compact or sync)", meta_path)
+        if mode is None:
+            mode = "sync" if topology == "sync" else "ctc"
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if (mode == "sync") != (topology == "sync"):
+            raise ValueError(f"mode {mode!r} does not match the graph's {topology!r} topology")
+        self.mode = mode
+        self.tokens = read_tokens(os.path.join(self.graph_dir, "tokens.txt"))
+        self.words = read_symbol_table(os.path.join(self.graph_dir, "words.txt"))
+        self.blank_column = blank_index(self.tokens)
+        if mode == "ctc" and self.blank_column < 0:
+            raise InputError("CTC mode needs a blank token (<blank>)",
+                             os.path.join(self.graph_dir, "tokens.txt"))
+        native_options = self.options.to_native(_native, mode == "ctc", self.blank_column)
+        self._native = _native.NativeDecoder(os.path.join(self.graph_dir, "TLG.fst"),
+                                             self.words, self.tokens, native_options)
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.tokens)
+
+    def decode(self, logp: np.ndarray, hotwords=None) -> Result:
+        self._check_hotwords(hotwords)
+        return self._result(self._native.decode(logp))
+
+    def decode_batch(self, batch: Sequence[np.ndarray], hotwords=None,
+                     num_threads: Optional[int] = None) -> List[Result]:
+        self._check_hotwords(hotwords)
+        natives = self._native.decode_batch(list(batch), int(num_threads or 0))
+        return [self._result(n) for n in natives]
+
+    @staticmethod
+    def _check_hotwords(hotwords):
+        if hotwords:
+            raise NotImplementedError("hotword biasing (issue 8) is not implemented yet")
+
+    def _hypothesis(self, h, cls=Hypothesis, **extra):
+        words = self.words
+        return cls(words=[words[i] for i in h.word_ids], word_ids=list(h.word_ids),
+                   tokens=list(h.tokens), word_frames=list(h.word_frames),
+                   total_cost=h.total_cost, acoustic_cost=h.acoustic_cost,
+                   graph_cost=h.graph_cost, **extra)
+
+    def _result(self, native) -> Result:
+        nbest = [self._hypothesis(h) for h in native.nbest]
+        lattice = Lattice(native.lattice, self.words) if self.options.keep_lattice else None
+        return self._hypothesis(native.best, Result, reached_final=native.reached_final,
+                                token_frames=list(native.best.token_frames), nbest=nbest,
+                                lattice=lattice)
+
+
+__all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "read_symbol_table"]

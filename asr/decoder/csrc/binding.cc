@@ -1,0 +1,289 @@
+// asr.decoder._native: the Python face of the search. Every input is checked here, at the
+// boundary; bad graphs and posteriors raise lm.errors.InputError, API misuse ValueError.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "decoder.h"
+#include "graph.h"
+#include "words.h"
+
+namespace py = pybind11;
+using namespace tingxie;
+
+namespace {
+
+[[noreturn]] void RaiseInputError(const std::string &message) {
+  py::object cls = py::module_::import("lm.errors").attr("InputError");
+  PyErr_SetObject(cls.ptr(), cls(message).ptr());
+  throw py::error_already_set();
+}
+
+void CheckOptions(const DecoderOptions &o) {
+  auto bad = [](const std::string &m) { throw py::value_error("DecoderOptions: " + m); };
+  if (!(o.beam > 0) || !std::isfinite(o.beam)) bad("beam must be a positive number");
+  if (o.max_active < 2) bad("max_active must be at least 2");
+  if (o.min_active < 0 || o.min_active >= o.max_active)
+    bad("min_active must be >= 0 and < max_active");
+  if (!(o.beam_delta >= 0) || !std::isfinite(o.beam_delta)) bad("beam_delta must be >= 0");
+  if (!(o.lattice_beam > 0) || !std::isfinite(o.lattice_beam))
+    bad("lattice_beam must be a positive number");
+  if (!(o.acoustic_scale > 0) || !std::isfinite(o.acoustic_scale))
+    bad("acoustic_scale must be a positive number");
+  if (!std::isfinite(o.word_insertion_penalty)) bad("word_insertion_penalty must be finite");
+  if (o.blank_skip_threshold > 1 || std::isnan(o.blank_skip_threshold))
+    bad("blank_skip_threshold must be a probability in (0, 1], or off");
+  if (o.nbest < 1) bad("nbest must be >= 1");
+}
+
+// A checked view of one [T, V] float32 posterior matrix.
+struct Posteriors {
+  py::array array;  // keeps the data alive
+  const float *data;
+  int32_t frames, columns;
+};
+
+Posteriors CheckPosteriors(py::handle obj, int32_t num_tokens, int32_t max_ilabel,
+                           const std::string &what) {
+  if (!py::isinstance<py::array>(obj))
+    RaiseInputError(what + ": expected a numpy array of log-posteriors, got " +
+                    std::string(py::str(py::type::of(obj).attr("__name__"))));
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().is(py::dtype::of<float>()))
+    RaiseInputError(what + ": log-posteriors must be float32, got " +
+                    std::string(py::str(a.dtype())));
+  if (a.ndim() != 2)
+    RaiseInputError(what + ": log-posteriors must be 2-D [T, V], got " +
+                    std::to_string(a.ndim()) + "-D");
+  if (a.shape(0) == 0) RaiseInputError(what + ": no frames (T = 0)");
+  if (a.shape(0) > (1 << 30)) RaiseInputError(what + ": too many frames");
+  if (a.shape(1) != num_tokens)
+    RaiseInputError(what + ": V = " + std::to_string(a.shape(1)) +
+                    " columns, but the graph's tokens.txt has " + std::to_string(num_tokens) +
+                    " tokens");
+  if (max_ilabel > a.shape(1))
+    RaiseInputError(what + ": the graph uses input label " + std::to_string(max_ilabel) +
+                    " (column " + std::to_string(max_ilabel - 1) + ") but V = " +
+                    std::to_string(a.shape(1)));
+  py::array c = py::array::ensure(a, py::array::c_style | py::array::forcecast);
+  const float *p = static_cast<const float *>(c.data());
+  const size_t n = static_cast<size_t>(c.shape(0)) * c.shape(1);
+  bool bad = false;
+  for (size_t i = 0; i < n; ++i) bad |= !(p[i] <= 1e-3f);  // NaN, +inf, or not a log-prob
+  if (bad) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!(p[i] <= 1e-3f))
+        RaiseInputError(what + ": frame " + std::to_string(i / c.shape(1)) + ", column " +
+                        std::to_string(i % c.shape(1)) + ": " +
+                        (std::isnan(p[i]) ? std::string("NaN")
+                                          : "value " + std::to_string(p[i])) +
+                        " is not a log-probability (must be <= 0; -inf is allowed)");
+    }
+  }
+  return Posteriors{c, p, static_cast<int32_t>(c.shape(0)), static_cast<int32_t>(c.shape(1))};
+}
+
+class NativeDecoder {
+ public:
+  NativeDecoder(const std::string &graph_path, std::vector<std::string> words,
+                std::vector<std::string> tokens, const DecoderOptions &opts)
+      : opts_(opts) {
+    CheckOptions(opts_);
+    if (tokens.empty()) throw py::value_error("the token table is empty");
+    try {
+      py::gil_scoped_release release;
+      graph_ = std::make_unique<Graph>(graph_path);
+    } catch (const GraphError &e) {
+      RaiseInputError(e.what());
+    }
+    if (graph_->max_olabel() >= static_cast<int32_t>(words.size()))
+      RaiseInputError(graph_path + ": output label " + std::to_string(graph_->max_olabel()) +
+                      " is not in words.txt (" + std::to_string(words.size()) + " entries)");
+    if (graph_->max_ilabel() > static_cast<int32_t>(tokens.size()))
+      RaiseInputError(graph_path + ": input label " + std::to_string(graph_->max_ilabel()) +
+                      " has no token (tokens.txt has " + std::to_string(tokens.size()) + ")");
+    vocab_ = std::make_unique<Vocabulary>(std::move(words), std::move(tokens));
+  }
+
+  DecodeResult Decode(py::handle logp) {
+    Posteriors post = CheckPosteriors(logp, vocab_->num_tokens(), graph_->max_ilabel(),
+                                      "log-posteriors");
+    py::gil_scoped_release release;
+    Search search(*graph_, opts_, vocab_.get());
+    return search.Decode(post.data, post.frames, post.columns);
+  }
+
+  std::vector<DecodeResult> DecodeBatch(const py::list &batch, int num_threads) {
+    std::vector<Posteriors> posts;
+    for (size_t i = 0; i < batch.size(); ++i)
+      posts.push_back(CheckPosteriors(batch[i], vocab_->num_tokens(), graph_->max_ilabel(),
+                                      "utterance " + std::to_string(i)));
+    std::vector<DecodeResult> results(posts.size());
+    if (num_threads <= 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
+    num_threads = std::min<int>(num_threads, std::max<size_t>(1, posts.size()));
+    std::vector<std::string> errors(posts.size());
+    {
+      py::gil_scoped_release release;
+      std::atomic<size_t> next{0};
+      auto worker = [&]() {
+        Search search(*graph_, opts_, vocab_.get());
+        for (size_t i = next++; i < posts.size(); i = next++) {
+          try {
+            results[i] = search.Decode(posts[i].data, posts[i].frames, posts[i].columns);
+          } catch (const std::exception &e) {
+            errors[i] = e.what();
+          }
+        }
+      };
+      std::vector<std::thread> pool;
+      for (int t = 1; t < num_threads; ++t) pool.emplace_back(worker);
+      worker();
+      for (auto &th : pool) th.join();
+    }
+    for (size_t i = 0; i < errors.size(); ++i)
+      if (!errors[i].empty())
+        throw std::runtime_error("utterance " + std::to_string(i) + ": " + errors[i]);
+    return results;
+  }
+
+  const Graph &graph() const { return *graph_; }
+  const DecoderOptions &options() const { return opts_; }
+
+ private:
+  DecoderOptions opts_;
+  std::unique_ptr<Graph> graph_;
+  std::unique_ptr<Vocabulary> vocab_;
+};
+
+// OpenFst binary (vector, standard arc: weight = graph + acoustic) of a lattice.
+void WriteLatticeFst(const Lattice &lat, const std::string &path) {
+  FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f) throw py::value_error("cannot write " + path);
+  auto put = [&](const void *p, size_t n) { std::fwrite(p, 1, n, f); };
+  auto put_i32 = [&](int32_t v) { put(&v, 4); };
+  auto put_i64 = [&](int64_t v) { put(&v, 8); };
+  auto put_str = [&](const std::string &s) {
+    put_i32(static_cast<int32_t>(s.size()));
+    put(s.data(), s.size());
+  };
+  std::vector<std::vector<const LatticeArc *>> out(lat.num_states);
+  for (const LatticeArc &a : lat.arcs) out[a.src].push_back(&a);
+  put_i32(2125659606);
+  put_str("vector");
+  put_str("standard");
+  put_i32(2);                  // version
+  put_i32(0);                  // flags: no symbol tables
+  uint64_t props = 0x1ULL | 0x2ULL;  // kExpanded, kMutable: no other property claimed
+  put(&props, 8);
+  put_i64(lat.num_states ? lat.start : -1);
+  put_i64(lat.num_states);
+  put_i64(static_cast<int64_t>(lat.arcs.size()));
+  for (int32_t s = 0; s < lat.num_states; ++s) {
+    float fin = lat.final_cost[s];
+    put(&fin, 4);
+    put_i64(static_cast<int64_t>(out[s].size()));
+    for (const LatticeArc *a : out[s]) {
+      float w = a->graph_cost + a->acoustic_cost;
+      put_i32(a->ilabel);
+      put_i32(a->olabel);
+      put(&w, 4);
+      put_i32(a->dst);
+    }
+  }
+  bool ok = !std::ferror(f);
+  ok &= std::fclose(f) == 0;
+  if (!ok) throw py::value_error("error writing " + path);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "Tingxie's native WFST decoder (see asr/decoder/csrc/decoder.h)";
+
+  py::class_<DecoderOptions>(m, "DecoderOptions")
+      .def(py::init<>())
+      .def_readwrite("beam", &DecoderOptions::beam)
+      .def_readwrite("max_active", &DecoderOptions::max_active)
+      .def_readwrite("min_active", &DecoderOptions::min_active)
+      .def_readwrite("beam_delta", &DecoderOptions::beam_delta)
+      .def_readwrite("lattice_beam", &DecoderOptions::lattice_beam)
+      .def_readwrite("acoustic_scale", &DecoderOptions::acoustic_scale)
+      .def_readwrite("blank_skip_threshold", &DecoderOptions::blank_skip_threshold)
+      .def_readwrite("word_insertion_penalty", &DecoderOptions::word_insertion_penalty)
+      .def_readwrite("nbest", &DecoderOptions::nbest)
+      .def_readwrite("keep_lattice", &DecoderOptions::keep_lattice)
+      .def_readwrite("blank_column", &DecoderOptions::blank_column)
+      .def_readwrite("ctc", &DecoderOptions::ctc);
+
+  py::class_<Hypothesis>(m, "Hypothesis")
+      .def_readonly("word_ids", &Hypothesis::word_ids)
+      .def_readonly("tokens", &Hypothesis::tokens)
+      .def_readonly("token_frames", &Hypothesis::token_frames)
+      .def_readonly("word_frames", &Hypothesis::word_frames)
+      .def_readonly("total_cost", &Hypothesis::total_cost)
+      .def_readonly("acoustic_cost", &Hypothesis::acoustic_cost)
+      .def_readonly("graph_cost", &Hypothesis::graph_cost);
+
+  py::class_<Lattice>(m, "Lattice")
+      .def_readonly("start", &Lattice::start)
+      .def_readonly("num_states", &Lattice::num_states)
+      .def_property_readonly("num_arcs", [](const Lattice &l) { return l.arcs.size(); })
+      .def("arrays",
+           [](const Lattice &l) {
+             size_t n = l.arcs.size();
+             py::array_t<int32_t> src(n), dst(n), ilabel(n), olabel(n);
+             py::array_t<float> graph(n), acoustic(n);
+             for (size_t i = 0; i < n; ++i) {
+               src.mutable_at(i) = l.arcs[i].src;
+               dst.mutable_at(i) = l.arcs[i].dst;
+               ilabel.mutable_at(i) = l.arcs[i].ilabel;
+               olabel.mutable_at(i) = l.arcs[i].olabel;
+               graph.mutable_at(i) = l.arcs[i].graph_cost;
+               acoustic.mutable_at(i) = l.arcs[i].acoustic_cost;
+             }
+             py::array_t<float> final_cost(l.final_cost.size(), l.final_cost.data());
+             py::array_t<int32_t> frame(l.state_frame.size(), l.state_frame.data());
+             py::dict d;
+             d["src"] = src;
+             d["dst"] = dst;
+             d["ilabel"] = ilabel;
+             d["olabel"] = olabel;
+             d["graph_cost"] = graph;
+             d["acoustic_cost"] = acoustic;
+             d["final_cost"] = final_cost;
+             d["state_frame"] = frame;
+             return d;
+           })
+      .def("write_fst", &WriteLatticeFst, py::arg("path"));
+
+  py::class_<DecodeResult>(m, "DecodeResult")
+      .def_readonly("best", &DecodeResult::best)
+      .def_readonly("reached_final", &DecodeResult::reached_final)
+      .def_readonly("frames_searched", &DecodeResult::frames_searched)
+      .def_readonly("nbest", &DecodeResult::nbest)
+      .def_readonly("lattice", &DecodeResult::lattice);
+
+  py::class_<NativeDecoder>(m, "NativeDecoder")
+      .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,
+                    const DecoderOptions &>(),
+           py::arg("graph_path"), py::arg("words"), py::arg("tokens"), py::arg("options"))
+      .def("decode", &NativeDecoder::Decode, py::arg("logp"))
+      .def("decode_batch", &NativeDecoder::DecodeBatch, py::arg("batch"),
+           py::arg("num_threads") = 0)
+      .def_property_readonly("num_states",
+                             [](const NativeDecoder &d) { return d.graph().num_states(); })
+      .def_property_readonly("num_arcs",
+                             [](const NativeDecoder &d) { return d.graph().num_arcs(); })
+      .def_property_readonly("fst_type",
+                             [](const NativeDecoder &d) { return d.graph().fst_type(); })
+      .def_property_readonly("memory_mapped",
+                             [](const NativeDecoder &d) { return d.graph().memory_mapped(); })
+      .def_property_readonly("max_ilabel",
+                             [](const NativeDecoder &d) { return d.graph().max_ilabel(); });
+}

@@ -1,0 +1,352 @@
+#include "decoder.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tingxie {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+inline uint32_t HashKey(int32_t state, int32_t context) {
+  return static_cast<uint32_t>(state) * 0x9E3779B1u ^ static_cast<uint32_t>(context) * 0x85EBCA77u;
+}
+
+}  // namespace
+
+Search::Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab)
+    : graph_(graph), opts_(opts), vocab_(vocab), lattice_mode_(opts.nbest > 1 || opts.keep_lattice) {
+  hash_.assign(1024, -1);
+  hash_mask_ = 1023;
+}
+
+void Search::ClearHash() {
+  for (int32_t slot : hash_used_) hash_[slot] = -1;
+  hash_used_.clear();
+}
+
+int32_t Search::FindOrAdd(int32_t state, int32_t context, bool *inserted) {
+  if ((next_.size() + 1) * 2 > hash_.size()) {  // grow and rehash
+    hash_.assign(hash_.size() * 2, -1);
+    hash_mask_ = static_cast<uint32_t>(hash_.size() - 1);
+    hash_used_.clear();
+    for (int32_t i = 0; i < static_cast<int32_t>(next_.size()); ++i) {
+      uint32_t slot = HashKey(next_[i].state, next_[i].context) & hash_mask_;
+      while (hash_[slot] >= 0) slot = (slot + 1) & hash_mask_;
+      hash_[slot] = i;
+      hash_used_.push_back(slot);
+    }
+  }
+  uint32_t slot = HashKey(state, context) & hash_mask_;
+  while (true) {
+    int32_t i = hash_[slot];
+    if (i < 0) break;
+    if (next_[i].state == state && next_[i].context == context) {
+      *inserted = false;
+      return i;
+    }
+    slot = (slot + 1) & hash_mask_;
+  }
+  int32_t i = static_cast<int32_t>(next_.size());
+  hash_[slot] = i;
+  hash_used_.push_back(slot);
+  next_.push_back(Token{state, context, kInf, -1});
+  *inserted = true;
+  return i;
+}
+
+float Search::GetCutoff(float *adaptive_beam, int32_t *best) {
+  float best_cost = kInf;
+  *best = -1;
+  tmp_costs_.clear();
+  for (int32_t i = 0; i < static_cast<int32_t>(cur_.size()); ++i) {
+    float c = cur_[i].cost;
+    tmp_costs_.push_back(c);
+    if (c < best_cost) {
+      best_cost = c;
+      *best = i;
+    }
+  }
+  float beam_cutoff = best_cost + opts_.beam;
+  float min_active_cutoff = kInf, max_active_cutoff = kInf;
+  size_t n = tmp_costs_.size();
+  size_t max_active = static_cast<size_t>(opts_.max_active);
+  size_t min_active = static_cast<size_t>(opts_.min_active);
+  if (n > max_active) {
+    std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + max_active, tmp_costs_.end());
+    max_active_cutoff = tmp_costs_[max_active];
+  }
+  if (n > min_active) {
+    if (min_active == 0) {
+      min_active_cutoff = best_cost;
+    } else {
+      std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + min_active,
+                       n > max_active ? tmp_costs_.begin() + max_active : tmp_costs_.end());
+      min_active_cutoff = tmp_costs_[min_active];
+    }
+  }
+  if (max_active_cutoff < beam_cutoff) {
+    *adaptive_beam = max_active_cutoff - best_cost + opts_.beam_delta;
+    return max_active_cutoff;
+  }
+  if (min_active_cutoff > beam_cutoff) {
+    *adaptive_beam = min_active_cutoff - best_cost + opts_.beam_delta;
+    return min_active_cutoff;
+  }
+  *adaptive_beam = opts_.beam;
+  return beam_cutoff;
+}
+
+void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cutoff_out) {
+  float adaptive_beam;
+  int32_t best;
+  const float cutoff = GetCutoff(&adaptive_beam, &best);
+  const float wip = opts_.word_insertion_penalty;
+  next_.clear();
+  ClearHash();
+  if (lattice_mode_) emit_begin_.push_back(static_cast<int32_t>(links_.size()));
+  float next_cutoff = kInf;
+  if (best >= 0) {  // the best token first: a tight bound from the start
+    const Token &tok = cur_[best];
+    const GraphState &st = graph_.state(tok.state);
+    const Arc *arcs = graph_.arcs(tok.state);
+    for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
+      float w = arcs[a].weight + (arcs[a].olabel ? wip : 0.0f);
+      float new_cost = w + tok.cost + scores[arcs[a].ilabel];
+      if (new_cost + adaptive_beam < next_cutoff) next_cutoff = new_cost + adaptive_beam;
+    }
+  }
+  for (size_t t = 0; t < cur_.size(); ++t) {
+    const Token tok = cur_[t];
+    if (!(tok.cost < cutoff)) continue;
+    const GraphState &st = graph_.state(tok.state);
+    const Arc *arcs = graph_.arcs(tok.state);
+    for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
+      const Arc &arc = arcs[a];
+      const float ac = scores[arc.ilabel];
+      const float w = arc.weight + (arc.olabel ? wip : 0.0f);
+      const float new_cost = w + tok.cost + ac;
+      if (!(new_cost < next_cutoff)) continue;
+      if (new_cost + adaptive_beam < next_cutoff) next_cutoff = new_cost + adaptive_beam;
+      const float cost = (tok.cost + w) + ac;
+      bool inserted;
+      int32_t i = FindOrAdd(arc.nextstate, tok.context, &inserted);
+      if (inserted) {
+        next_[i].node = static_cast<int32_t>(nodes_.size());
+        nodes_.push_back(Node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate});
+        next_[i].cost = cost;
+      } else if (next_[i].cost > cost) {
+        next_[i].cost = cost;
+        nodes_[next_[i].node] = Node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate};
+      }
+      if (lattice_mode_)
+        links_.push_back(LatticeArc{tok.node, next_[i].node, arc.ilabel, arc.olabel, w, ac});
+    }
+  }
+  *next_cutoff_out = next_cutoff;
+}
+
+void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
+  const float wip = opts_.word_insertion_penalty;
+  if (lattice_mode_) eps_begin_.push_back(static_cast<int32_t>(links_.size()));
+  queue_.clear();
+  for (int32_t i = 0; i < static_cast<int32_t>(next_.size()); ++i) queue_.push_back(i);
+  while (!queue_.empty()) {
+    const int32_t i = queue_.back();
+    queue_.pop_back();
+    const Token tok = next_[i];
+    if (tok.cost > cutoff) continue;
+    const GraphState &st = graph_.state(tok.state);
+    const Arc *arcs = graph_.arcs(tok.state);
+    for (uint32_t a = 0; a < st.num_input_eps; ++a) {
+      const Arc &arc = arcs[a];
+      const float w = arc.weight + (arc.olabel ? wip : 0.0f);
+      const float cost = tok.cost + w;
+      if (cost > cutoff) continue;
+      bool inserted;
+      int32_t j = FindOrAdd(arc.nextstate, tok.context, &inserted);
+      if (inserted || next_[j].cost > cost) {
+        next_[j].cost = cost;
+        Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate};
+        if (inserted) {
+          next_[j].node = static_cast<int32_t>(nodes_.size());
+          nodes_.push_back(node);
+        } else {
+          nodes_[next_[j].node] = node;
+        }
+        queue_.push_back(j);
+      }
+      if (lattice_mode_)
+        links_.push_back(LatticeArc{tok.node, next_[j].node, 0, arc.olabel, w, 0.0f});
+    }
+  }
+}
+
+// Mark-and-compact of the back-pointer nodes still reachable from the live tokens
+// (first-best mode only: lattice links refer to every node).
+void Search::CollectGarbage() {
+  gc_map_.assign(nodes_.size(), -1);
+  for (const Token &tok : cur_) {
+    for (int32_t n = tok.node; n >= 0 && gc_map_[n] < 0; n = nodes_[n].prev) gc_map_[n] = 0;
+  }
+  int32_t kept = 0;
+  for (size_t n = 0; n < nodes_.size(); ++n)
+    if (gc_map_[n] >= 0) gc_map_[n] = kept++;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    if (gc_map_[n] < 0) continue;
+    Node node = nodes_[n];
+    if (node.prev >= 0) node.prev = gc_map_[node.prev];
+    nodes_[gc_map_[n]] = node;
+  }
+  nodes_.resize(kept);
+  for (Token &tok : cur_) tok.node = gc_map_[tok.node];
+}
+
+DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_columns) {
+  DecodeResult result;
+  const float scale = opts_.acoustic_scale;
+  const int32_t blank = opts_.blank_column;
+
+  // Which frames are searched (blank skipping), and the blank cost of the skipped ones.
+  std::vector<int32_t> frame_map;  // searched frame -> input frame
+  std::vector<float> skipped_cost(num_frames, 0.0f);
+  frame_map.reserve(num_frames);
+  const bool skipping = opts_.ctc && opts_.blank_skip_threshold > 0 &&
+                        blank >= 0 && blank < num_columns;
+  const float log_threshold = skipping ? std::log(opts_.blank_skip_threshold) : 0.0f;
+  int32_t last_best = -1, pending_blank = -1;
+  for (int32_t t = 0; t < num_frames; ++t) {
+    const float *row = logp + static_cast<size_t>(t) * num_columns;
+    if (skipping && row[blank] > log_threshold) {
+      pending_blank = t;
+      skipped_cost[t] = -scale * row[blank];
+      continue;
+    }
+    if (skipping) {
+      int32_t best = static_cast<int32_t>(std::max_element(row, row + num_columns) - row);
+      if (pending_blank >= 0 && best == last_best && best != blank) {
+        frame_map.push_back(pending_blank);  // keep one blank between repeats
+        skipped_cost[pending_blank] = 0.0f;
+      }
+      last_best = best;
+      pending_blank = -1;
+    }
+    frame_map.push_back(t);
+  }
+
+  nodes_.clear();
+  links_.clear();
+  emit_begin_.assign(1, 0);  // frame 0 has no emitting links
+  eps_begin_.clear();
+  cur_.clear();
+  next_.clear();
+  ClearHash();
+  bool inserted;
+  int32_t i = FindOrAdd(graph_.start(), 0, &inserted);
+  next_[i].cost = 0.0f;
+  next_[i].node = 0;
+  nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start()});
+  ProcessNonEmitting(kInf, 0);
+  cur_.swap(next_);
+
+  std::vector<float> scores(num_columns + 1);
+  size_t gc_threshold = 1 << 16;
+  const int32_t searched = static_cast<int32_t>(frame_map.size());
+  for (int32_t f = 0; f < searched; ++f) {
+    const float *row = logp + static_cast<size_t>(frame_map[f]) * num_columns;
+    scores[0] = 0.0f;
+    for (int32_t k = 0; k < num_columns; ++k) scores[k + 1] = -(scale * row[k]);
+    float cutoff;
+    ProcessEmitting(scores.data(), f, &cutoff);
+    ProcessNonEmitting(cutoff, f + 1);
+    cur_.swap(next_);
+    if (cur_.empty()) break;  // every path was pruned (e.g. -inf posteriors everywhere)
+    if (!lattice_mode_ && nodes_.size() > gc_threshold) {
+      CollectGarbage();
+      gc_threshold = std::max<size_t>(gc_threshold, nodes_.size() * 2);
+    }
+  }
+  result.frames_searched = searched;
+
+  // The best token: final states first, any state as the fallback.
+  int32_t best_node = -1;
+  float best_total = kInf, best_final = 0.0f;
+  for (const Token &tok : cur_) {
+    float final_cost = graph_.final_cost(tok.state);
+    float total = tok.cost + final_cost;
+    if (total < best_total) {
+      best_total = total;
+      best_node = tok.node;
+      best_final = final_cost;
+    }
+  }
+  result.reached_final = best_node >= 0;
+  if (!result.reached_final) {
+    for (const Token &tok : cur_) {
+      if (tok.cost < best_total) {
+        best_total = tok.cost;
+        best_node = tok.node;
+        best_final = 0.0f;
+      }
+    }
+  }
+  if (best_node < 0) return result;  // nothing survived: empty hypothesis, not final
+  Traceback(best_node, best_final, frame_map, skipped_cost, &result.best);
+  if (result.best.total_cost == kInf) result.reached_final = false;
+
+  if (lattice_mode_) {
+    std::vector<int32_t> final_nodes;
+    for (const Token &tok : cur_) final_nodes.push_back(tok.node);
+    BuildNBest(final_nodes, frame_map, skipped_cost, num_frames, &result);
+  }
+  return result;
+}
+
+// Fills hyp from the back-pointer chain ending at node, plus the final weight.
+void Search::Traceback(int32_t node, float final_cost, const std::vector<int32_t> &frame_map,
+                       const std::vector<float> &skipped_cost, Hypothesis *hyp) const {
+  std::vector<Step> steps;
+  for (int32_t n = node; n >= 0 && nodes_[n].prev >= 0; n = nodes_[n].prev) {
+    const Node &nd = nodes_[n];
+    steps.push_back(Step{nd.ilabel, nd.olabel, nd.frame, nd.graph_cost, nd.acoustic_cost});
+  }
+  std::reverse(steps.begin(), steps.end());
+  MakeHypothesis(steps, final_cost, frame_map, skipped_cost, hyp);
+}
+
+void Search::MakeHypothesis(const std::vector<Step> &steps, float final_cost,
+                            const std::vector<int32_t> &frame_map,
+                            const std::vector<float> &skipped_cost, Hypothesis *hyp) const {
+  std::vector<int32_t> frame_label(skipped_cost.size(), opts_.ctc ? opts_.blank_column : -1);
+  double graph = final_cost, acoustic = 0.0;
+  for (const Step &step : steps) {
+    graph += step.graph_cost;
+    acoustic += step.acoustic_cost;
+    if (step.olabel) hyp->word_ids.push_back(step.olabel);
+    if (step.ilabel) frame_label[frame_map[step.frame - 1]] = step.ilabel - 1;
+  }
+  for (float c : skipped_cost) acoustic += c;
+  hyp->graph_cost = graph;
+  hyp->acoustic_cost = acoustic;
+  hyp->total_cost = graph + acoustic;
+  // Tokens: CTC collapses repeats and drops blanks; label-synchronous keeps every position.
+  const int32_t blank = opts_.ctc ? opts_.blank_column : -1;
+  int32_t prev = -1;
+  for (int32_t t = 0; t < static_cast<int32_t>(frame_label.size()); ++t) {
+    int32_t k = frame_label[t];
+    if (k < 0 || k == blank) {
+      prev = -1;
+      continue;
+    }
+    if (opts_.ctc && k == prev) {
+      hyp->token_frames.back().second = t;
+    } else {
+      hyp->tokens.push_back(k);
+      hyp->token_frames.emplace_back(t, t);
+    }
+    prev = k;
+  }
+  if (vocab_) vocab_->SplitWords(hyp);
+}
+
+}  // namespace tingxie

@@ -1,0 +1,154 @@
+// Token-passing Viterbi beam search over a TLG, with an optional word lattice.
+//
+// The algorithm (Kaldi's FasterDecoder, which it reproduces path for path):
+//   A token is a (graph state, context state) pair with the best cost of reaching it so
+//   far (graph cost + acoustic cost) and a back-pointer. Decoding starts with one token at
+//   the start state and follows its input-epsilon arcs. Then for each frame t:
+//     1. cutoff: the best token cost + beam, tightened to the max_active-th best cost when
+//        more tokens are alive (histogram pruning), loosened to the min_active-th when
+//        fewer would survive; the "adaptive beam" is the beam this implies;
+//     2. emitting: every token under the cutoff follows its arcs with input label k >= 1
+//        (input label k scores posterior column k-1 of frame t) into next frame's tokens,
+//        pruned against a running bound (best new cost + adaptive beam), the best token
+//        being expanded first so the bound is tight from the start;
+//     3. non-emitting: input-epsilon arcs are followed from the new tokens (a work list;
+//        a token whose cost improves is re-expanded), pruned against that bound.
+//   At the end, the best token in a final state (cost + final weight) wins; if no token
+//   reached a final state the best token is used and the result is flagged.
+//
+// Costs are -ln. Along a path, the acoustic cost is -acoustic_scale * sum_t logp[t][k_t],
+// the graph cost is the sum of the graph arc weights, the final weight, and
+// word_insertion_penalty for every arc with a word output. total = graph + acoustic.
+//
+// Blank skipping (CTC): a frame whose blank log-posterior exceeds ln(blank_skip_threshold)
+// is not searched, as WeNet does; to keep repeats right (the two l's of "hello" need a blank
+// between them), the last blank frame of a skipped run is searched after all when the next
+// searched frame's best token equals the best token of the frame before the run. Skipped
+// frames count as blank in the alignment and their blank cost is added to acoustic_cost.
+//
+// Hotwords (issue 8) will travel in the token: the search key is already the pair
+// (graph state, context state); context state 0 is "no hotword matched".
+//
+// Lattice: with lattice_beam > 0 and nbest > 1 (or a lattice asked for), every expansion
+// that survives the beam is kept as a link between tokens; at the end links outside
+// lattice_beam of the best path (forward + backward cost) are pruned and the distinct
+// N-best word sequences are read off by an exact A* search over word prefixes (on-the-fly
+// determinisation of the pruned lattice over its word labels).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+#include "words.h"
+
+namespace tingxie {
+
+struct DecoderOptions {
+  float beam = 13.0f;            // tokens costlier than best + beam are pruned
+  int32_t max_active = 7000;     // at most this many tokens per frame (histogram pruning)
+  int32_t min_active = 200;      // at least this many tokens per frame, beam permitting more
+  float beam_delta = 0.5f;       // added to the adaptive beam when max/min_active binds
+  float lattice_beam = 6.0f;     // lattice links within this of the best path are kept
+  float acoustic_scale = 3.0f;   // multiplies the log-posteriors
+  float blank_skip_threshold = -1.0f;  // skip frames with P(blank) above this; <0: off
+  float word_insertion_penalty = 0.0f; // graph cost added per output word
+  int32_t nbest = 1;             // distinct word sequences returned (1: no lattice needed)
+  bool keep_lattice = false;     // return the pruned lattice
+  int32_t blank_column = 0;      // posterior column of the CTC blank
+  bool ctc = true;               // CTC (blank, collapsed alignment) or label-synchronous
+};
+
+struct Hypothesis {
+  std::vector<int32_t> word_ids;
+  std::vector<int32_t> tokens;                   // columns of the collapsed token sequence
+  std::vector<std::pair<int32_t, int32_t>> token_frames;  // first/last frame per token
+  std::vector<std::pair<int32_t, int32_t>> word_frames;   // filled by the word splitter
+  double total_cost = 0, acoustic_cost = 0, graph_cost = 0;
+};
+
+struct LatticeArc {
+  int32_t src, dst, ilabel, olabel;
+  float graph_cost, acoustic_cost;
+};
+
+struct Lattice {
+  int32_t start = -1;
+  int32_t num_states = 0;
+  std::vector<LatticeArc> arcs;
+  std::vector<float> final_cost;      // per state, +inf when not final
+  std::vector<int32_t> state_frame;   // frames consumed when the state is reached
+};
+
+struct DecodeResult {
+  Hypothesis best;
+  bool reached_final = false;
+  int32_t frames_searched = 0;
+  std::vector<Hypothesis> nbest;      // when options.nbest > 1: distinct, best first
+  Lattice lattice;                    // when options.keep_lattice
+};
+
+// Reusable search buffers for one thread. Not thread-safe; one per worker.
+class Search {
+ public:
+  // vocab (may be null) splits the token sequence into words for word_frames.
+  Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab);
+  // logp: T x V row-major float32 log-posteriors, already validated.
+  DecodeResult Decode(const float *logp, int32_t num_frames, int32_t num_columns);
+
+ private:
+  struct Token {
+    int32_t state;
+    int32_t context;
+    float cost;
+    int32_t node;  // this token's entry in nodes_
+  };
+  // A search node: one token of one frame, with its best incoming link inlined.
+  struct Node {
+    int32_t prev;  // best predecessor node, -1 for the start
+    int32_t ilabel, olabel;
+    float graph_cost, acoustic_cost;  // of the best incoming link
+    float cost;                       // best cost from the start
+    int32_t frame;                    // frames consumed
+    int32_t state;
+  };
+
+  struct Step {  // one arc of a path
+    int32_t ilabel, olabel, frame;
+    float graph_cost, acoustic_cost;
+  };
+  float GetCutoff(float *adaptive_beam, int32_t *best);
+  void ProcessEmitting(const float *scores, int32_t frame, float *next_cutoff);
+  void ProcessNonEmitting(float cutoff, int32_t frame);
+  // Finds or inserts the token for key in next_; returns its index (new ones have cost inf).
+  int32_t FindOrAdd(int32_t state, int32_t context, bool *inserted);
+  void ClearHash();
+  void CollectGarbage();
+  void Traceback(int32_t node, float final_cost, const std::vector<int32_t> &frame_map,
+                 const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
+  void MakeHypothesis(const std::vector<Step> &steps, float final_cost,
+                      const std::vector<int32_t> &frame_map,
+                      const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
+  void BuildNBest(const std::vector<int32_t> &final_nodes, const std::vector<int32_t> &frame_map,
+                  const std::vector<float> &skipped_cost, int32_t num_frames, DecodeResult *out);
+
+  const Graph &graph_;
+  DecoderOptions opts_;
+  const Vocabulary *vocab_;
+  bool lattice_mode_;
+  std::vector<Token> cur_, next_;
+  std::vector<int32_t> hash_;  // open addressing, values index next_, -1 empty
+  std::vector<int32_t> hash_used_;
+  uint32_t hash_mask_ = 0;
+  std::vector<Node> nodes_;
+  std::vector<LatticeArc> links_;  // lattice mode: every surviving expansion (src/dst = nodes)
+  // lattice mode: per searched frame f, links_ offsets [emitting into f, epsilon within f)
+  std::vector<int32_t> emit_begin_, eps_begin_;
+  std::vector<int32_t> queue_;
+  std::vector<float> tmp_costs_;
+  std::vector<int32_t> gc_map_;
+};
+
+}  // namespace tingxie
