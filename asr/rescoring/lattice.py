@@ -1,0 +1,261 @@
+"""Whole-lattice n-gram rescoring: take the first-pass LM's score off every word and put a new
+LM's on, over every path of a word lattice at once.
+
+A word lattice is an acyclic acceptor over words (epsilon = no word) whose arcs carry two costs,
+graph and acoustic, as Kaldi lattices do. The graph cost of a path includes
+old_lm_scale * -ln P_old(words </s>) from the first pass's G. Rescoring builds the lattice
+
+    states (lattice state, old-LM state, new-LM state), reachable from the start
+    word arc w from h_old, h_new:  graph += old_lm_scale * ln P_old(w | h_old)
+                                            - new_lm_scale * ln P_new(w | h_new)
+    final state:                   graph += old_lm_scale * ln P_old(</s> | h_old)
+                                            - new_lm_scale * ln P_new(</s> | h_new)
+
+which is what Kaldi's `lattice-lmrescore --lm-scale=-1` (old G) followed by `--lm-scale=1` (new G)
+computes by composing with a deterministic on-demand back-off G, and icefall's whole-lattice
+rescoring by intersecting with G: exact for every path, because an n-gram's probability of the
+next word depends only on its state. LM states are the models' minimal states (ngram.py), so
+histories the LMs cannot tell apart are not split. `old_lm` may be None (then nothing is
+removed: use it for lattices whose graph cost holds no LM). Costs stay separate; a path's total
+is graph + acoustic_scale * acoustic, lower is better.
+
+The best path is found by dynamic programming in topological order; `nbest` keeps the k best
+partial paths per state (k = `n * search_factor`) and returns the n best distinct word sequences
+among them (distinct sequences are exact whenever the lattice is determinized, as Kaldi's are).
+"""
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from lm.errors import InputError
+from lm.textio import numbered_lines
+
+EPSILON_SYMBOLS = ("<eps>", "0")
+
+
+@dataclass
+class Arc:
+    src: int
+    dst: int
+    word: Optional[str]  # None = epsilon
+    graph: float
+    acoustic: float
+
+
+@dataclass
+class WordLattice:
+    start: int
+    arcs: List[Arc]
+    finals: Dict[int, Tuple[float, float]]  # state -> (graph, acoustic) final costs
+    key: str = ""
+
+    def num_states(self) -> int:
+        states = {self.start, *self.finals}
+        for arc in self.arcs:
+            states.update((arc.src, arc.dst))
+        return len(states)
+
+    def topological_order(self) -> List[int]:
+        """States reachable from the start, in topological order; InputError on a cycle."""
+        outgoing: Dict[int, List[Arc]] = {}
+        for arc in self.arcs:
+            outgoing.setdefault(arc.src, []).append(arc)
+        reachable, stack = {self.start}, [self.start]
+        while stack:
+            for arc in outgoing.get(stack.pop(), []):
+                if arc.dst not in reachable:
+                    reachable.add(arc.dst)
+                    stack.append(arc.dst)
+        indegree = {s: 0 for s in reachable}
+        for arc in self.arcs:
+            if arc.src in reachable:
+                indegree[arc.dst] += 1
+        ready = deque(s for s, d in indegree.items() if d == 0)
+        order = []
+        while ready:
+            state = ready.popleft()
+            order.append(state)
+            for arc in outgoing.get(state, []):
+                indegree[arc.dst] -= 1
+                if indegree[arc.dst] == 0:
+                    ready.append(arc.dst)
+        if len(order) != len(reachable):
+            raise InputError(f"lattice {self.key!r} has a cycle; rescoring needs an acyclic "
+                             "lattice")
+        return order
+
+    def to_kaldi_text(self) -> str:
+        """Kaldi's text form of a word lattice (acceptor, `graph,acoustic` weights). The start
+        state's arcs come first: readers take the first line's state as the start."""
+        lines = [self.key]
+        for arc in sorted(self.arcs, key=lambda a: (a.src != self.start, a.src)):
+            word = "<eps>" if arc.word is None else arc.word
+            lines.append(f"{arc.src} {arc.dst} {word} {arc.graph:.6g},{arc.acoustic:.6g}")
+        if not self.arcs and self.start not in self.finals:
+            lines.append(f"{self.start} {float('inf')},0")
+        for state, (graph, acoustic) in sorted(self.finals.items(), key=lambda f: f[0] != self.start):
+            lines.append(f"{state} {graph:.6g},{acoustic:.6g}")
+        return "\n".join(lines) + "\n\n"
+
+
+def _weight(text: str, path: str, line: int) -> Tuple[float, float]:
+    parts = text.split(",")
+    try:
+        graph, acoustic = float(parts[0]), float(parts[1])
+    except (ValueError, IndexError):
+        raise InputError(f"expected a 'graph,acoustic' weight, got {text!r}", path, line) \
+            from None
+    return graph, acoustic
+
+
+def _state(text: str, path: str, line: int) -> int:
+    if not text.isdigit():
+        raise InputError(f"expected a state number, got {text!r}", path, line)
+    return int(text)
+
+
+def read_kaldi_lattices(path: str, symbols: Optional[Sequence[str]] = None
+                        ) -> Iterator[WordLattice]:
+    """Read a Kaldi text lattice archive (`lattice-copy ark:- ark,t:-`): per lattice a key line,
+    then `src dst word graph,acoustic[,transition-ids]` (compact) or
+    `src dst ilabel word graph,acoustic` arcs, `state [graph,acoustic]` finals, a blank line.
+    Words are integers looked up in `symbols` (words.txt order) when given, else symbols."""
+
+    def word_of(token: str, line: int) -> Optional[str]:
+        if symbols is not None:
+            if not token.isdigit() or int(token) >= len(symbols):
+                raise InputError(f"word id {token!r} is not in the symbol table", path, line)
+            token = symbols[int(token)]
+        return None if token in EPSILON_SYMBOLS else token
+
+    key, arcs, finals, start = None, [], {}, None
+    for number, text in numbered_lines(path):
+        fields = text.split()
+        if not fields:
+            if key is not None:
+                yield WordLattice(start if start is not None else 0, arcs, finals, key)
+            key, arcs, finals, start = None, [], {}, None
+            continue
+        if key is None:
+            if len(fields) != 1:
+                raise InputError("expected a lattice key line", path, number)
+            key = fields[0]
+            continue
+        if len(fields) in (1, 2):
+            state = _state(fields[0], path, number)
+            finals[state] = _weight(fields[1], path, number) if len(fields) == 2 else (0.0, 0.0)
+            start = state if start is None else start
+            continue
+        if len(fields) not in (4, 5):
+            raise InputError(f"expected an arc or a final state, got {len(fields)} fields",
+                             path, number)
+        src, dst = _state(fields[0], path, number), _state(fields[1], path, number)
+        graph, acoustic = _weight(fields[-1], path, number)
+        arcs.append(Arc(src, dst, word_of(fields[-2], number), graph, acoustic))
+        start = src if start is None else start
+    if key is not None:
+        yield WordLattice(start if start is not None else 0, arcs, finals, key)
+
+
+@dataclass
+class LatticeRescoreOptions:
+    old_lm_scale: float = 1.0  # the first pass's LM weight inside the graph costs
+    new_lm_scale: float = 1.0  # weight of the new LM's -ln P in the rescored graph costs
+    max_states: int = 1_000_000  # refuse to expand a lattice beyond this many states
+
+
+def rescore_lattice(lattice: WordLattice, new_lm, old_lm=None,
+                    options: LatticeRescoreOptions = LatticeRescoreOptions()) -> WordLattice:
+    """The lattice with the old LM's score replaced by the new LM's (see the module doc).
+    `new_lm`/`old_lm` are ngram.NgramQuery or KenlmQuery objects (`begin/advance/end`)."""
+    lattice.topological_order()  # cycle check
+    outgoing: Dict[int, List[Arc]] = {}
+    for arc in lattice.arcs:
+        outgoing.setdefault(arc.src, []).append(arc)
+    old_begin = old_lm.begin() if old_lm is not None else None
+    start = (lattice.start, old_begin, new_lm.begin())
+    index = {start: 0}
+    queue = deque([start])
+    arcs: List[Arc] = []
+    finals: Dict[int, Tuple[float, float]] = {}
+    while queue:
+        triple = queue.popleft()
+        state, old_state, new_state = triple
+        here = index[triple]
+        if state in lattice.finals:
+            graph, acoustic = lattice.finals[state]
+            if old_lm is not None:
+                graph += options.old_lm_scale * old_lm.end(old_state)
+            graph -= options.new_lm_scale * new_lm.end(new_state)
+            finals[here] = (graph, acoustic)
+        for arc in outgoing.get(state, []):
+            graph, old_next, new_next = arc.graph, old_state, new_state
+            if arc.word is not None:
+                if old_lm is not None:
+                    logprob, old_next = old_lm.advance(old_state, arc.word)
+                    graph += options.old_lm_scale * logprob
+                logprob, new_next = new_lm.advance(new_state, arc.word)
+                graph -= options.new_lm_scale * logprob
+            target = (arc.dst, old_next, new_next)
+            if target not in index:
+                if len(index) >= options.max_states:
+                    raise InputError(f"lattice {lattice.key!r} expands beyond "
+                                     f"{options.max_states} states; prune it first")
+                index[target] = len(index)
+                queue.append(target)
+            arcs.append(Arc(here, index[target], arc.word, graph, arc.acoustic))
+    return WordLattice(0, arcs, finals, lattice.key)
+
+
+@dataclass(order=True)
+class LatticePath:
+    cost: float
+    words: List[str] = field(compare=False)
+    graph: float = field(compare=False)
+    acoustic: float = field(compare=False)
+
+
+def nbest(lattice: WordLattice, n: int = 1, acoustic_scale: float = 1.0,
+          search_factor: int = 4) -> List[LatticePath]:
+    """The n lowest-cost distinct word sequences (cost = graph + acoustic_scale * acoustic)."""
+    order = lattice.topological_order()
+    outgoing: Dict[int, List[Arc]] = {}
+    for arc in lattice.arcs:
+        outgoing.setdefault(arc.src, []).append(arc)
+    keep = max(1, n * search_factor)
+    # best[s] = up to `keep` (cost to a final state, arc or None for "stop here", rank in dst)
+    best: Dict[int, List[Tuple[float, Optional[Arc], int]]] = {}
+    for state in reversed(order):
+        candidates = []
+        if state in lattice.finals:
+            graph, acoustic = lattice.finals[state]
+            candidates.append((graph + acoustic_scale * acoustic, None, 0))
+        for arc in outgoing.get(state, []):
+            cost = arc.graph + acoustic_scale * arc.acoustic
+            for rank, (rest, _, _) in enumerate(best.get(arc.dst, [])):
+                candidates.append((cost + rest, arc, rank))
+        best[state] = heapq.nsmallest(keep, candidates, key=lambda c: c[0])
+    paths, seen = [], set()
+    for rank in range(len(best.get(lattice.start, []))):
+        words, graph, acoustic = [], 0.0, 0.0
+        state, position = lattice.start, rank
+        total = best[state][position][0]
+        while True:
+            _, arc, next_rank = best[state][position]
+            if arc is None:
+                final_graph, final_acoustic = lattice.finals[state]
+                graph, acoustic = graph + final_graph, acoustic + final_acoustic
+                break
+            if arc.word is not None:
+                words.append(arc.word)
+            graph, acoustic = graph + arc.graph, acoustic + arc.acoustic
+            state, position = arc.dst, next_rank
+        if tuple(words) not in seen:
+            seen.add(tuple(words))
+            paths.append(LatticePath(total, words, graph, acoustic))
+            if len(paths) == n:
+                break
+    return paths

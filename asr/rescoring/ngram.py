@@ -1,0 +1,153 @@
+"""N-gram rescorer: sentence log-probabilities from an ARPA model (or a KenLM binary).
+
+`NgramQuery` answers P(word | state) by back-off, in natural log, carrying a state the way KenLM
+does: the longest suffix of the history that is itself an n-gram of order < N. In a valid ARPA
+file every context of an n-gram is an n-gram too, so no longer history could change a later
+probability, and two histories with the same state are interchangeable; this keeps whole-lattice
+rescoring (lattice.py) from expanding more states than the model can tell apart. A word not in
+the vocabulary is scored as `<unk>` (KenLM's rule); a model without `<unk>` gives it log10 -100.
+
+Backends: "python" reads the ARPA file with `lm.arpa.read_arpa` (validated, errors with file and
+line) into hash tables; "kenlm" uses the `kenlm` module, which also reads KenLM binaries and is
+the faster choice for large models. "auto" = kenlm for a binary file, python for ARPA text.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Sequence, Tuple
+
+from lm.errors import InputError
+
+LN10 = math.log(10.0)
+MISSING_UNK_LOG10 = -100.0
+
+
+class NgramQuery:
+    """Back-off queries over an `lm.model.NgramModel`; states are tuples of word ids."""
+
+    def __init__(self, model):
+        self.order = model.order
+        self.word_id = model.word_id
+        self.unk = model.word_id.get("<unk>")
+        self.bos = model.word_id.get("<s>")
+        self.eos = model.word_id.get("</s>")
+        if self.bos is None or self.eos is None:
+            raise InputError("the language model has no <s> or </s>")
+        # tables[k-1][(w1..wk)] = (ln P, ln backoff)
+        self.tables: List[Dict[Tuple[int, ...], Tuple[float, float]]] = []
+        for table in model.orders:
+            ids = [tuple(row) for row in table.ids.tolist()]
+            logprob = (table.logprob.astype("float64") * LN10).tolist()
+            backoff = (table.backoff.astype("float64") * LN10).tolist()
+            self.tables.append(dict(zip(ids, zip(logprob, backoff))))
+
+    def begin(self) -> Tuple[int, ...]:
+        return (self.bos,)
+
+    def word_index(self, word: str) -> int:
+        return self.word_id.get(word, -1 if self.unk is None else self.unk)
+
+    def advance(self, state: Tuple[int, ...], word: str) -> Tuple[float, Tuple[int, ...]]:
+        """(ln P(word | state), next state)."""
+        return self._advance_id(state, self.word_index(word))
+
+    def end(self, state: Tuple[int, ...]) -> float:
+        return self._advance_id(state, self.eos)[0]
+
+    def _advance_id(self, state, word: int):
+        if word < 0:
+            return MISSING_UNK_LOG10 * LN10, self._shorten(state + (word,))
+        total = 0.0
+        for length in range(len(state), -1, -1):
+            context = state[len(state) - length:]
+            entry = self.tables[length].get(context + (word,))
+            if entry is not None:
+                return total + entry[0], self._shorten(state + (word,))
+            if length:
+                context_entry = self.tables[length - 1].get(context)
+                if context_entry is not None:
+                    total += context_entry[1]
+        return total + MISSING_UNK_LOG10 * LN10, self._shorten(state + (word,))
+
+    def _shorten(self, history: Tuple[int, ...]) -> Tuple[int, ...]:
+        """The longest suffix (at most order-1 words) that is an n-gram of the model."""
+        for length in range(min(len(history), self.order - 1), 0, -1):
+            suffix = history[len(history) - length:]
+            if suffix in self.tables[length - 1]:
+                return suffix
+        return ()
+
+
+class KenlmQuery:
+    """The same interface over the `kenlm` module (ARPA or KenLM binary)."""
+
+    def __init__(self, path: str):
+        try:
+            import kenlm
+        except ImportError:
+            raise InputError("reading this model needs the kenlm module (pip install kenlm)",
+                             path=path) from None
+        self.kenlm = kenlm
+        try:
+            self.model = kenlm.Model(path)
+        except (OSError, RuntimeError, IOError) as err:
+            raise InputError(f"kenlm cannot read the model: {err}", path=path) from None
+        self.order = self.model.order
+
+    def begin(self):
+        state = self.kenlm.State()
+        self.model.BeginSentenceWrite(state)
+        return state
+
+    def advance(self, state, word: str):
+        following = self.kenlm.State()
+        return self.model.BaseScore(state, word, following) * LN10, following
+
+    def end(self, state) -> float:
+        return self.model.BaseScore(state, "</s>", self.kenlm.State()) * LN10
+
+
+def _is_kenlm_binary(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(8) == b"mmap lm "
+
+
+def open_query(path: str, backend: str = "auto"):
+    import os
+
+    if not os.path.isfile(path):
+        raise InputError("no such file", path=path)
+    if backend == "auto":
+        backend = "kenlm" if _is_kenlm_binary(path) else "python"
+    if backend == "kenlm":
+        return KenlmQuery(path)
+    if backend != "python":
+        raise ValueError(f"unknown n-gram backend {backend!r} (python, kenlm, auto)")
+    if _is_kenlm_binary(path):
+        raise InputError("a KenLM binary needs backend 'kenlm'", path=path)
+    from lm.arpa import read_arpa
+
+    return NgramQuery(read_arpa(path))
+
+
+def sentence_logprob(query, words: Sequence[str]) -> float:
+    """ln P(words </s> | <s>)."""
+    state = query.begin()
+    total = 0.0
+    for word in words:
+        logprob, state = query.advance(state, word)
+        total += logprob
+    return total + query.end(state)
+
+
+class NgramRescorer:
+    """Scores hypotheses with an n-gram LM: ln P(words </s> | <s>) per hypothesis."""
+
+    name = "ngram"
+
+    def __init__(self, path: str, backend: str = "auto"):
+        self.path = path
+        self.query = open_query(path, backend)
+
+    def score(self, hypotheses: Sequence[Sequence[str]], audio=None) -> List[float]:
+        return [sentence_logprob(self.query, words) for words in hypotheses]
