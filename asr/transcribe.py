@@ -2,8 +2,9 @@
 
 The pipeline, one stage per function:
   1. collect_inputs   audio files, directories (recursive, by extension), Kaldi wav.scp
-                      (`key path`; pipe and ark entries refused), or list files (one path a
-                      line) -> ordered (key, path) pairs, keys unique;
+                      (`key path`), or list files (one path a line) -> ordered Utterances,
+                      keys unique; a pipe or ark entry, or a line that is not UTF-8, is
+                      reported in errors.tsv (file:line) and the rest goes on;
   2. ResultJournal    OUTDIR/results.jsonl, one JSON object per finished utterance, appended
                       and flushed (and fsync'ed) one at a time. On start it is read back: keys
                       already there are skipped, and a torn last line (a kill in mid-write) is
@@ -24,7 +25,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from lm.errors import InputError
 
@@ -35,20 +36,29 @@ TEXT = "text"
 
 
 # --- 1. inputs -------------------------------------------------------------------------------
+class Utterance(NamedTuple):
+    key: str
+    path: str
+    problem: Optional[str] = None  # why this entry cannot be read (it goes to errors.tsv)
+
+
 def collect_inputs(inputs: Sequence[str], extensions: Sequence[str] = AUDIO_EXTENSIONS
-                   ) -> List[Tuple[str, str]]:
-    """(key, path) for every utterance named by `inputs`, in order; keys are unique."""
+                   ) -> List[Utterance]:
+    """Every utterance named by `inputs`, in order, keys unique. A bad entry of a wav.scp or
+    list file (a pipe, an ark offset, bytes that are not UTF-8) becomes an Utterance with a
+    `problem` naming file:line, so the rest of the batch still runs; a missing input or a
+    repeated key stops the command (InputError)."""
     suffixes = tuple("." + e.lower().lstrip(".") for e in extensions)
-    pairs: List[Tuple[str, str]] = []
+    utterances: List[Utterance] = []
     origin: Dict[str, str] = {}
 
-    def add(key: str, path: str, where: str) -> None:
+    def add(key: str, path: str, where: str, problem: Optional[str] = None) -> None:
         key = "_".join(key.split())
         if key in origin:
             raise InputError(f"key '{key}' ({path}) was already given by {origin[key]}; "
                              f"keys must be unique", path=where)
-        origin[key] = where if where != path else path
-        pairs.append((key, path))
+        origin[key] = where
+        utterances.append(Utterance(key, path, problem))
 
     for item in inputs:
         if os.path.isdir(item):
@@ -64,13 +74,12 @@ def collect_inputs(inputs: Sequence[str], extensions: Sequence[str] = AUDIO_EXTE
             raise InputError("no such file or directory", path=item)
         elif item.lower().endswith(suffixes):
             add(_key_from_path(os.path.basename(item)), item, item)
-        elif item.endswith(".scp"):
-            for number, key, path in _read_wav_scp(item):
-                add(key, path, f"{item}:{number}")
         else:
-            for number, path in _read_list(item):
-                add(_key_from_path(os.path.basename(path)), path, f"{item}:{number}")
-    return pairs
+            reader = _read_wav_scp if item.endswith(".scp") else _read_list
+            for number, key, path, problem in reader(item):
+                where = f"{item}:{number}"
+                add(key, path, where, problem and f"{where}: {problem}")
+    return utterances
 
 
 def _key_from_path(relative: str) -> str:
@@ -78,35 +87,38 @@ def _key_from_path(relative: str) -> str:
     return stem.replace(os.sep, "-")
 
 
-def _text_lines(path: str) -> Iterator[Tuple[int, str]]:
+def _text_lines(path: str) -> Iterator[Tuple[int, str, Optional[str]]]:
+    """(line number, stripped line, problem) for non-blank lines; undecodable bytes are shown
+    as \\xNN escapes and flagged."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
+            problem = None
             try:
                 line = raw.decode("utf-8").strip()
-            except UnicodeDecodeError:
-                raise InputError("not valid UTF-8", path=path, line=number) from None
+            except UnicodeDecodeError as err:
+                line = raw.decode("utf-8", errors="backslashreplace").strip()
+                problem = f"not valid UTF-8 (byte {err.start + 1} of the line)"
             if line:
-                yield number, line
+                yield number, line, problem
 
 
-def _read_wav_scp(path: str) -> Iterator[Tuple[int, str, str]]:
-    for number, line in _text_lines(path):
+def _read_wav_scp(path: str) -> Iterator[Tuple[int, str, str, Optional[str]]]:
+    for number, line, problem in _text_lines(path):
         fields = line.split(maxsplit=1)
         if len(fields) < 2:
             raise InputError("expected 'key path'", path=path, line=number)
         key, target = fields[0], fields[1].strip()
-        if target.endswith("|") or target.startswith("|"):
-            raise InputError("pipe entries ('command |') are not supported: write the audio "
-                             "to files and list their paths", path=path, line=number)
-        if ".ark:" in target:
-            raise InputError("ark entries (file.ark:offset) are not supported: list plain "
-                             "audio file paths", path=path, line=number)
-        yield number, key, target
+        if problem is None and (target.endswith("|") or target.startswith("|")):
+            problem = ("pipe entries ('command |') are not supported: write the audio to "
+                       "files and list their paths")
+        elif problem is None and ".ark:" in target:
+            problem = "ark entries (file.ark:offset) are not supported: list audio file paths"
+        yield number, key, target, problem
 
 
-def _read_list(path: str) -> Iterator[Tuple[int, str]]:
-    for number, line in _text_lines(path):
-        yield number, line
+def _read_list(path: str) -> Iterator[Tuple[int, str, str, Optional[str]]]:
+    for number, line, problem in _text_lines(path):
+        yield number, _key_from_path(os.path.basename(line)), line, problem
 
 
 # --- 2. the journal ----------------------------------------------------------------------------
@@ -232,10 +244,18 @@ class Progress:
             self.bar.close()
 
 
-def transcribe_all(pairs: Sequence[Tuple[str, str]], spec: Dict[str, Any],
+def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
                    journal: ResultJournal, errors: ErrorLog, jobs: int,
                    progress: Progress) -> None:
-    todo = [(key, path) for key, path in pairs if key not in journal.done]
+    todo = []
+    for key, path, problem in utterances:
+        if key in journal.done:
+            continue
+        if problem is not None:
+            errors.add(key, path, problem)
+            progress.update(0.0, 0.0, errors.count)
+        else:
+            todo.append((key, path))
 
     def record(result) -> None:
         key, path, data, reason, audio_seconds, compute_seconds = result
@@ -273,9 +293,9 @@ def transcribe_all(pairs: Sequence[Tuple[str, str]], spec: Dict[str, Any],
 
 
 # --- 4. views of the journal -------------------------------------------------------------------
-def write_views(outdir: str, pairs: Sequence[Tuple[str, str]], journal: ResultJournal,
+def write_views(outdir: str, utterances: Sequence[Utterance], journal: ResultJournal,
                 srt: bool) -> None:
-    ordered = [journal.done[key] for key, _ in pairs if key in journal.done]
+    ordered = [journal.done[u.key] for u in utterances if u.key in journal.done]
     temporary = os.path.join(outdir, TEXT + ".tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
         for record in ordered:
@@ -381,32 +401,32 @@ def run(args) -> int:
     for path, what in ((args.model, "--model"), (args.graph, "--graph")):
         if path is not None and not os.path.exists(path):
             raise InputError(f"{what}: no such file or directory", path=path)
-    pairs = collect_inputs(args.inputs, [e for e in args.extensions.split(",") if e])
+    utterances = collect_inputs(args.inputs, [e for e in args.extensions.split(",") if e])
     os.makedirs(args.outdir, exist_ok=True)
     journal = ResultJournal(os.path.join(args.outdir, RESULTS))
     if journal.dropped_torn_line:
         print("tingxie transcribe: dropped a torn last line of the journal (an interrupted "
               "run); that utterance is transcribed again", file=sys.stderr)
-    skipped = sum(key in journal.done for key, _ in pairs)
+    skipped = sum(u.key in journal.done for u in utterances)
     if skipped:
-        print(f"tingxie transcribe: resuming: {skipped} of {len(pairs)} utterances already "
+        print(f"tingxie transcribe: resuming: {skipped} of {len(utterances)} utterances already "
               f"done in {journal.path}", file=sys.stderr)
     errors = ErrorLog(os.path.join(args.outdir, ERRORS))
     spec = {"model": args.model, "graph": args.graph, "mode": args.mode,
             "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
             "decoder_options": decoder_options}
-    progress = Progress(len(pairs) - skipped, enabled=not args.no_progress)
+    progress = Progress(len(utterances) - skipped, enabled=not args.no_progress)
     try:
-        transcribe_all(pairs, spec, journal, errors, args.jobs, progress)
+        transcribe_all(utterances, spec, journal, errors, args.jobs, progress)
     finally:
         progress.close()
         journal.close()
         errors.close()
-        write_views(args.outdir, pairs, journal, args.srt)
-    done = sum(key in journal.done for key, _ in pairs)
+        write_views(args.outdir, utterances, journal, args.srt)
+    done = sum(u.key in journal.done for u in utterances)
     rtf = (progress.compute_seconds / progress.audio_seconds
            if progress.audio_seconds else 0.0)
-    print(f"tingxie transcribe: {done} of {len(pairs)} utterances transcribed, "
+    print(f"tingxie transcribe: {done} of {len(utterances)} utterances transcribed, "
           f"{errors.count} failed (see {errors.path}); RTF {rtf:.4f} this run",
           file=sys.stderr)
     return 1 if errors.count else 0

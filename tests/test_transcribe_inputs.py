@@ -19,9 +19,10 @@ def test_directory_is_searched_recursively_by_extension(tmp_path):
     touch(tmp_path / "a" / "b" / "y.FLAC")
     touch(tmp_path / "notes.txt")
     pairs = collect_inputs([str(tmp_path)])
-    assert pairs == [("a-b-y", str(tmp_path / "a" / "b" / "y.FLAC")),
-                     ("a-x", str(tmp_path / "a" / "x.wav"))]
-    assert collect_inputs([str(tmp_path)], ["wav"]) == [("a-x", str(tmp_path / "a" / "x.wav"))]
+    assert pairs == [("a-b-y", str(tmp_path / "a" / "b" / "y.FLAC"), None),
+                     ("a-x", str(tmp_path / "a" / "x.wav"), None)]
+    assert collect_inputs([str(tmp_path)], ["wav"]) == [("a-x", str(tmp_path / "a" / "x.wav"),
+                                                         None)]
 
 
 def test_wav_scp_and_list_files(tmp_path):
@@ -30,16 +31,20 @@ def test_wav_scp_and_list_files(tmp_path):
     scp.write_text(f"utt1 {wav}\n\nutt2 {wav}\n")
     listing = tmp_path / "files.lst"
     listing.write_text(f"{wav}\n")
-    assert collect_inputs([str(scp)]) == [("utt1", wav), ("utt2", wav)]
-    assert collect_inputs([str(listing)]) == [("one", wav)]
+    assert collect_inputs([str(scp)]) == [("utt1", wav, None), ("utt2", wav, None)]
+    assert collect_inputs([str(listing)]) == [("one", wav, None)]
 
 
-def test_pipe_entry_is_refused_with_file_and_line(tmp_path):
+def test_bad_entries_are_per_entry_problems_naming_file_and_line(tmp_path):
     scp = tmp_path / "wav.scp"
-    scp.write_text("utt1 a.wav\nutt2 sox a.flac -t wav - |\n")
-    with pytest.raises(InputError, match="pipe entries") as err:
-        collect_inputs([str(scp)])
-    assert (err.value.path, err.value.line) == (str(scp), 2)
+    scp.write_bytes(b"utt1 a.wav\nutt2 sox a.flac -t wav - |\nutt3 caf\xe9.wav\n"
+                    b"utt4 feats.ark:123\n")
+    utts = collect_inputs([str(scp)])
+    assert [u.key for u in utts] == ["utt1", "utt2", "utt3", "utt4"]
+    assert utts[0].problem is None
+    assert utts[1].problem.startswith(f"{scp}:2: pipe entries")
+    assert utts[2].problem == f"{scp}:3: not valid UTF-8 (byte 9 of the line)"
+    assert utts[3].problem.startswith(f"{scp}:4: ark entries")
 
 
 def test_repeated_key_and_missing_input(tmp_path):
@@ -50,8 +55,8 @@ def test_repeated_key_and_missing_input(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         collect_inputs([str(tmp_path / "nope.wav")])
     scp = tmp_path / "bad.scp"
-    scp.write_bytes(b"utt1 \xff.wav\n")
-    with pytest.raises(InputError, match="UTF-8"):
+    scp.write_text("only-a-key\n")
+    with pytest.raises(InputError, match="expected 'key path'"):
         collect_inputs([str(scp)])
 
 
