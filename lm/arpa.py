@@ -7,6 +7,7 @@ naming the file and line.
 """
 from __future__ import annotations
 
+import gzip
 import re
 from typing import Dict, List
 
@@ -173,8 +174,11 @@ def write_arpa(model: NgramModel, path: str) -> None:
     from lm.textio import open_text
     native = _native_module()
     if native is not None:
-        native.write_arpa(str(path), model.vocab, [t.ids for t in model.orders],
-                          [t.logprob for t in model.orders], [t.backoff for t in model.orders])
+        opener = gzip.open if str(path).endswith(".gz") else open
+        with opener(str(path), "wb") as out:
+            native.format_arpa(model.vocab, [t.ids for t in model.orders],
+                               [t.logprob for t in model.orders],
+                               [t.backoff for t in model.orders], out.write)
         return
     with open_text(str(path), "w") as out:
         out.write("\\data\\\n")
@@ -198,4 +202,4 @@ def _native_module():
         from lm import _native
     except ImportError:
         return None
-    return _native if hasattr(_native, "write_arpa") else None
+    return _native if hasattr(_native, "format_arpa") else None
