@@ -1,0 +1,191 @@
+"""`tingxie rescore`: rerank N-best lists (JSONL) or rescore Kaldi text lattices.
+
+N-best (weights from a config written by `tingxie tune`, or given on the command line):
+    tingxie rescore --nbest nbest.jsonl --config exp/rescore.json --out rescored.jsonl --text best
+    tingxie rescore --nbest nbest.jsonl --rescorer ngram=lm5.arpa --lm-weight 0.8 \\
+        --first-pass-weight 0 --word-bonus 0.5 --text best
+    (add --wav-scp wav.scp for a speech_llm rescorer: it needs each utterance's audio)
+
+Whole lattice (n-gram only: old LM off, new LM on; see asr/rescoring/lattice.py):
+    tingxie rescore --lattice lat.txt [--words words.txt] --old-lm lm3.arpa --new-lm lm5.arpa \\
+        --acoustic-scale 0.1 --text best --out-lattice rescored_lat.txt
+
+Results are written one utterance at a time and flushed: an interrupted run keeps every
+finished utterance, and `--resume` skips the keys already in --out.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from lm.errors import InputError
+from lm.textio import numbered_lines, open_text
+
+from .combine import Rescorer, Weights, load, make_rescorer
+from .nbest import read_nbest, write_nbest
+
+
+def add_arguments(parser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--nbest", help="N-best JSONL (ours or `transcribe --nbest` output)")
+    source.add_argument("--lattice", help="Kaldi text lattice archive (word lattices)")
+    parser.add_argument("--config", help="rescoring config JSON (from `tingxie tune`)")
+    parser.add_argument("--rescorer", action="append", default=[], metavar="[NAME:]TYPE=PATH",
+                        help="instead of --config: ngram=ARPA, nnlm=DIR, llm=DIR, speech_llm=DIR")
+    parser.add_argument("--lm-weight", type=float, action="append", default=[],
+                        help="lambda of each --rescorer, in order (default 1)")
+    parser.add_argument("--first-pass-weight", type=float, default=0.0)
+    parser.add_argument("--word-bonus", type=float, default=0.0)
+    parser.add_argument("--acoustic-scale", type=float, default=1.0)
+    parser.add_argument("--wav-scp", help="Kaldi wav.scp: audio for a speech_llm rescorer")
+    parser.add_argument("--out", help="rescored N-best JSONL (best first, with scores)")
+    parser.add_argument("--resume", action="store_true", help="skip keys already in --out")
+    parser.add_argument("--text", help="best hypothesis per utterance, Kaldi text")
+    parser.add_argument("--words", help="lattice mode: words.txt when lattices hold word ids")
+    parser.add_argument("--old-lm", help="lattice mode: the first pass's LM (ARPA/KenLM)")
+    parser.add_argument("--new-lm", help="lattice mode: the rescoring LM (ARPA/KenLM)")
+    parser.add_argument("--old-lm-scale", type=float, default=1.0)
+    parser.add_argument("--new-lm-scale", type=float, default=1.0)
+    parser.add_argument("--out-lattice", help="lattice mode: write the rescored lattices")
+
+
+def _rescorer_from_args(args) -> Rescorer:
+    if args.config:
+        if args.rescorer:
+            raise InputError("give either --config or --rescorer, not both")
+        return load(args.config)
+    from .tune import parse_rescorer_arg
+
+    if not args.rescorer:
+        raise InputError("N-best rescoring needs --config or at least one --rescorer")
+    specs = [parse_rescorer_arg(text) for text in args.rescorer]
+    if args.lm_weight and len(args.lm_weight) != len(specs):
+        raise InputError(f"{len(args.lm_weight)} --lm-weight for {len(specs)} --rescorer")
+    lambdas = args.lm_weight or [1.0] * len(specs)
+    rescorers = {name: make_rescorer(kind, path) for name, kind, path in specs}
+    weights = Weights(args.acoustic_scale, args.first_pass_weight, args.word_bonus,
+                      {name: w for (name, _, _), w in zip(specs, lambdas)})
+    return Rescorer(rescorers, weights)
+
+
+def _read_wav_scp(path: str) -> dict:
+    table = {}
+    for number, line in numbered_lines(path):
+        fields = line.split(None, 1)
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise InputError("expected '<key> <path>'", path=path, line=number)
+        table[fields[0]] = fields[1].strip()
+    return table
+
+
+def _done_keys(path: str) -> set:
+    keys = set()
+    if not path or not os.path.exists(path):
+        return keys
+    for _, line in numbered_lines(path):
+        try:
+            keys.add(json.loads(line)["key"])
+        except (ValueError, KeyError, TypeError):
+            break  # a torn last line from an interrupted run: rescore that utterance again
+    return keys
+
+
+def _run_nbest(args) -> int:
+    rescorer = _rescorer_from_args(args)
+    audio_table = _read_wav_scp(args.wav_scp) if args.wav_scp else None
+    if rescorer.needs_audio and audio_table is None:
+        raise InputError("a speech_llm rescorer needs --wav-scp")
+    done = _done_keys(args.out) if args.resume else set()
+    if done:  # drop a torn last line before appending
+        with open_text(args.out) as handle:
+            good = [line for line in handle if line.strip() and _is_json(line)]
+        with open_text(args.out, "w") as handle:
+            handle.writelines(good)
+    out = open_text(args.out, "a" if args.resume else "w") if args.out else None
+    text = open_text(args.text, "a" if args.resume else "w") if args.text else None
+    count = 0
+    try:
+        for nbest in read_nbest(args.nbest):
+            if nbest.key in done:
+                continue
+            audio = None
+            if audio_table is not None and rescorer.needs_audio:
+                if nbest.key not in audio_table:
+                    raise InputError(f"no audio for utterance {nbest.key!r}", path=args.wav_scp)
+                from asr.audio import load_audio
+
+                audio = load_audio(audio_table[nbest.key])
+            nbest.hyps = rescorer.rescore(nbest, audio=audio)
+            if out:
+                write_nbest(out, nbest)
+                out.flush()
+            if text:
+                best = nbest.hyps[0].words if nbest.hyps else []
+                text.write(" ".join([nbest.key] + best) + "\n")
+                text.flush()
+            count += 1
+    finally:
+        for handle in (out, text):
+            if handle:
+                handle.close()
+    print(f"rescored {count} utterances" + (f" ({len(done)} already done)" if done else ""),
+          file=sys.stderr)
+    return 0
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+        return True
+    except ValueError:
+        return False
+
+
+def _run_lattice(args) -> int:
+    from .lattice import LatticeRescoreOptions, nbest, read_kaldi_lattices, rescore_lattice
+    from .ngram import open_query
+
+    if not args.new_lm:
+        raise InputError("lattice rescoring needs --new-lm (and --old-lm to remove the first "
+                         "pass's LM score)")
+    symbols = None
+    if args.words:
+        symbols = []
+        for number, line in numbered_lines(args.words):
+            fields = line.split()
+            if len(fields) != 2 or not fields[1].isdigit() or int(fields[1]) != len(symbols):
+                raise InputError("expected '<word> <id>' with ids 0, 1, 2, ...", args.words,
+                                 number)
+            symbols.append(fields[0])
+    new_lm = open_query(args.new_lm)
+    old_lm = open_query(args.old_lm) if args.old_lm else None
+    options = LatticeRescoreOptions(args.old_lm_scale, args.new_lm_scale)
+    text = open_text(args.text, "w") if args.text else None
+    out = open_text(args.out_lattice, "w") if args.out_lattice else None
+    count = 0
+    try:
+        for lattice in read_kaldi_lattices(args.lattice, symbols):
+            rescored = rescore_lattice(lattice, new_lm, old_lm, options)
+            best = nbest(rescored, 1, args.acoustic_scale)
+            if text:
+                text.write(" ".join([lattice.key] + (best[0].words if best else [])) + "\n")
+                text.flush()
+            if out:
+                out.write(rescored.to_kaldi_text())
+                out.flush()
+            count += 1
+    finally:
+        for handle in (out, text):
+            if handle:
+                handle.close()
+    print(f"rescored {count} lattices", file=sys.stderr)
+    return 0
+
+
+def run(args) -> int:
+    if args.lattice:
+        return _run_lattice(args)
+    return _run_nbest(args)

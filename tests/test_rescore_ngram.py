@@ -1,0 +1,71 @@
+"""The n-gram rescorer's queries against KenLM, word by word, on KenLM's own models."""
+import math
+import os
+
+import pytest
+
+kenlm = pytest.importorskip("kenlm")
+
+from asr.rescoring.ngram import NgramRescorer, open_query, sentence_logprob  # noqa: E402
+from lm.errors import InputError  # noqa: E402
+
+REF = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "kenlm")
+LN10 = math.log(10)
+
+
+def sentences(limit):
+    with open(os.path.join(REF, "test.txt"), encoding="utf-8") as handle:
+        out = [line.split() for _, line in zip(range(limit), handle)]
+    return out + [["qqqunseen", "the", "lord", "zzzunseen"], []]
+
+
+@pytest.mark.parametrize("name", ["o3_prune011.arpa", "tiny_o4_fallback.arpa"])
+def test_word_by_word_equals_kenlm(name):
+    path = os.path.join(REF, name)
+    if not os.path.exists(path):
+        pytest.skip("shared reference data not available")
+    query, model = open_query(path), kenlm.Model(path)
+    for words in sentences(150):
+        state = query.begin()
+        ours = []
+        for word in words:
+            logprob, state = query.advance(state, word)
+            ours.append(logprob)
+        ours.append(query.end(state))
+        theirs = [p * LN10 for p, _, _ in model.full_scores(" ".join(words))]
+        assert ours == pytest.approx(theirs, abs=1e-5), words
+
+
+def test_state_is_the_minimal_history():
+    query = open_query(os.path.join(REF, "tiny_o4_fallback.arpa"))
+    _, state = query.advance(query.begin(), "qqqunseen")
+    assert state == (query.word_id["<unk>"],) or state == ()
+    state = query.begin()
+    for word in "this psalm may be regarded".split():
+        _, state = query.advance(state, word)
+    assert len(state) <= query.order - 1
+    # the truncated state predicts exactly what the full history does
+    full = sentence_logprob(query, "this psalm may be regarded as the preface".split())
+    kenlm_model = kenlm.Model(os.path.join(REF, "tiny_o4_fallback.arpa"))
+    assert full == pytest.approx(
+        kenlm_model.score("this psalm may be regarded as the preface") * LN10, abs=1e-4)
+
+
+def test_rescorer_scores_a_batch_and_backends_agree():
+    path = os.path.join(REF, "o3_prune011.arpa")
+    hyps = sentences(20)
+    python_scores = NgramRescorer(path).score(hyps)
+    kenlm_scores = NgramRescorer(path, backend="kenlm").score(hyps)
+    assert python_scores == pytest.approx(kenlm_scores, abs=1e-3)
+    assert len(set(round(s, 3) for s in python_scores)) > 15
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        NgramRescorer(str(tmp_path / "missing.arpa"))
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\t<s>\nnot-a-number\t</s>\n\\end\\\n")
+    with pytest.raises(InputError, match="bad.arpa"):
+        NgramRescorer(str(bad))
+    with pytest.raises(ValueError, match="unknown n-gram backend"):
+        open_query(os.path.join(REF, "tiny_o4_fallback.arpa"), backend="srilm")
