@@ -1,0 +1,68 @@
+"""Checking a compiled graph against its language model: the cost of a word sequence through
+G, LG and TLG, and frame sequences a CTC model could emit for a token sequence. Used by the
+tests and for diagnosing a graph; all path searches are OpenFst's."""
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Sequence
+
+import numpy as np
+import pywrapfst as fst
+
+
+def linear_acceptor(labels: Sequence[int]) -> fst.VectorFst:
+    f = fst.VectorFst()
+    state = f.add_state()
+    f.set_start(state)
+    one = fst.Weight.one(f.weight_type())
+    for label in labels:
+        nxt = f.add_state()
+        f.add_arc(state, fst.Arc(int(label), int(label), one, nxt))
+        state = nxt
+    f.set_final(state)
+    return f.arcsort("ilabel")
+
+
+def best_cost(graph: fst.Fst, inputs: Optional[Sequence[int]] = None,
+              outputs: Optional[Sequence[int]] = None) -> float:
+    """Cost of the best path of `graph` whose input labels (epsilons aside) are `inputs` and
+    whose output labels are `outputs` (either may be None = unconstrained); +inf if none."""
+    restricted = graph
+    if inputs is not None:
+        restricted = fst.compose(linear_acceptor(inputs), restricted)
+    if outputs is not None:
+        restricted = fst.compose(restricted, linear_acceptor(outputs))
+    if restricted.start() == fst.NO_STATE_ID:
+        return math.inf
+    distance = fst.shortestdistance(restricted, reverse=True)
+    if len(distance) <= restricted.start():
+        return math.inf
+    return float(distance[restricted.start()].to_string())
+
+
+def best_output(graph: fst.Fst, inputs: Sequence[int]) -> List[int]:
+    """Output labels (epsilons removed) of the best path with the given input labels."""
+    path = fst.shortestpath(fst.compose(linear_acceptor(inputs), graph))
+    labels, state = [], path.start()
+    while state != fst.NO_STATE_ID:
+        arcs = list(path.arcs(state))
+        if not arcs:
+            break
+        if arcs[0].olabel:
+            labels.append(arcs[0].olabel)
+        state = arcs[0].nextstate
+    return labels
+
+
+def ctc_frames(token_labels: Sequence[int], blank_label: int, rng: np.random.Generator,
+               max_repeat: int = 3, blank_probability: float = 0.5) -> List[int]:
+    """A frame-level label sequence that CTC collapses to `token_labels`: each token repeated
+    1..max_repeat times, blanks inserted at random, and always between equal neighbours."""
+    frames: List[int] = []
+    for i, label in enumerate(token_labels):
+        if rng.random() < blank_probability or (i and token_labels[i - 1] == label):
+            frames.extend([blank_label] * int(rng.integers(1, max_repeat + 1)))
+        frames.extend([label] * int(rng.integers(1, max_repeat + 1)))
+    if rng.random() < blank_probability:
+        frames.append(blank_label)
+    return frames
