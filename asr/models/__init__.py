@@ -1,0 +1,47 @@
+"""Acoustic models: FunASR Paraformer / CTC posteriors through torch (funasr's classes) or
+ONNX (onnxruntime), behind one interface.
+
+    am = load_acoustic_model("resources/demo/model", mode="ctc")
+    outputs = am.posteriors([load_audio(path, am.sample_rate)])
+    am.greedy_text(outputs)
+"""
+from __future__ import annotations
+
+import os
+
+from asr.models.base import MODES, AcousticModel, AcousticOutput
+from lm.errors import InputError
+
+__all__ = ["AcousticModel", "AcousticOutput", "load_acoustic_model"]
+
+ONNX_FILES = {"paraformer": ("model_quant.onnx", "model.onnx"),
+              "ctc": ("model_ctc_quant.onnx", "model_ctc.onnx")}
+
+
+def load_acoustic_model(path, mode: str = "ctc", backend: str = "auto",
+                        num_threads: int = 1) -> AcousticModel:
+    """Load a FunASR model directory.
+
+    mode: "ctc" (per-frame posteriors from the CTC head) or "paraformer" (per-token posteriors
+      from the CIF predictor + decoder).
+    backend: "torch" (funasr's classes over model.pt), "onnx" (onnxruntime over funasr's
+      export), or "auto": ONNX when the directory has an export for `mode`, else torch.
+    num_threads: intra-op threads for torch / onnxruntime.
+    """
+    path = os.fspath(path)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if backend not in ("auto", "torch", "onnx"):
+        raise ValueError(f"backend must be auto, torch or onnx, not {backend!r}")
+    if num_threads < 1:
+        raise ValueError("num_threads must be at least 1")
+    if not os.path.isdir(path):
+        raise InputError("no such model directory", path=path)
+    if backend == "auto":
+        has_onnx = any(os.path.exists(os.path.join(path, f)) for f in ONNX_FILES[mode])
+        backend = "onnx" if has_onnx else "torch"
+    if backend == "onnx":
+        from asr.models.onnx_model import OnnxAcousticModel
+        return OnnxAcousticModel(path, mode, num_threads)
+    from asr.models.funasr_torch import TorchAcousticModel
+    return TorchAcousticModel(path, mode, num_threads)

@@ -1,0 +1,168 @@
+"""What every acoustic model gives the decoder: per-frame (CTC) or per-token (Paraformer)
+log-posteriors over its token list, plus token times for Paraformer positions.
+
+A model directory is FunASR's published shape: config.yaml, tokens.json (or tokens.txt),
+am.mvn, model.pt and/or model.onnx / model_quant.onnx (+ model_ctc.onnx, Tingxie's CTC-head
+export), configuration.json. `load_acoustic_model` picks the backend; both backends share the
+greedy decoding and the token-time rule below.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from lm.errors import InputError
+
+MODES = ("ctc", "paraformer")
+# FunASR's CIF timestamp rule (funasr.utils.timestamp_tools.ts_prediction_lfr6_standard):
+# peaks are shifted 1.5 encoder frames earlier, and a token lasts at most 12 frames.
+FIRE_SHIFT_FRAMES = -1.5
+MAX_TOKEN_FRAMES = 12
+SPECIAL_TOKENS = ("<blank>", "<s>", "</s>", "<unk>", "<pad>")
+
+
+@dataclass
+class AcousticOutput:
+    """Posteriors of one utterance.
+
+    logp: float32 [T, V] natural-log posteriors; CTC: one row per output frame (frame i covers
+      [i * frame_shift, (i + 1) * frame_shift) seconds); Paraformer: one row per predicted token
+      position, the final </s> position removed.
+    token_times: Paraformer only: (start_s, end_s) of each row, from the CIF peaks.
+    """
+
+    logp: np.ndarray
+    token_times: Optional[List[Tuple[float, float]]] = None
+
+
+class AcousticModel:
+    """Common interface; subclasses implement `_posteriors` for a batch of waveforms."""
+
+    mode: str
+    tokens: List[str]
+    sample_rate: int
+    frame_shift: float
+
+    def posteriors(self, waves: Sequence[np.ndarray]) -> List[AcousticOutput]:
+        """Log-posteriors for a batch of float32 mono waveforms at `sample_rate`."""
+        waves = [np.asarray(w, dtype=np.float32) for w in waves]
+        for k, wave in enumerate(waves):
+            if wave.ndim != 1 or wave.size < int(0.025 * self.sample_rate):
+                raise ValueError(f"wave {k}: expected a 1-D array of at least 25 ms of samples, "
+                                 f"got shape {wave.shape}")
+        return self._posteriors(waves) if waves else []
+
+    def _posteriors(self, waves: List[np.ndarray]) -> List[AcousticOutput]:
+        raise NotImplementedError
+
+    def greedy_tokens(self, output: AcousticOutput) -> List[str]:
+        """Best token per row; CTC: repeats collapsed and blanks dropped."""
+        best = output.logp.argmax(axis=1) if len(output.logp) else np.zeros(0, np.int64)
+        if self.mode == "ctc":
+            keep = np.ones(len(best), bool)
+            keep[1:] = best[1:] != best[:-1]
+            best = best[keep]
+        return [self.tokens[i] for i in best if self.tokens[i] not in SPECIAL_TOKENS]
+
+    def greedy_text(self, outputs: Sequence[AcousticOutput]) -> List[str]:
+        return [tokens_to_text(self.greedy_tokens(o)) for o in outputs]
+
+
+def tokens_to_text(tokens: Sequence[str]) -> str:
+    """Join tokens into words: `|` ends a word, `▁` starts one; in `@@` BPE (FunASR's English
+    models) `x@@` continues a word and any other token ends it; anything else (Chinese
+    characters, letters without a word-boundary unit) is concatenated."""
+    at_at_bpe = any(t.endswith("@@") for t in tokens)
+    pieces = []
+    for token in tokens:
+        if token == "|":
+            pieces.append(" ")
+        elif token.startswith("▁"):
+            pieces.append(" " + token[1:])
+        elif at_at_bpe:
+            pieces.append(token[:-2] if token.endswith("@@") else token + " ")
+        else:
+            pieces.append(token)
+    return " ".join("".join(pieces).split())
+
+
+def read_tokens(model_dir: str) -> List[str]:
+    json_path = os.path.join(model_dir, "tokens.json")
+    txt_path = os.path.join(model_dir, "tokens.txt")
+    if os.path.exists(json_path):
+        try:
+            with open(json_path, encoding="utf-8") as f:
+                tokens = json.load(f)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InputError(f"not a JSON token list: {err}", path=json_path) from None
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise InputError("expected a JSON list of strings", path=json_path)
+        return tokens
+    if os.path.exists(txt_path):
+        with open(txt_path, encoding="utf-8") as f:
+            return [line.split()[0] for line in f if line.strip()]
+    raise InputError("model directory has neither tokens.json nor tokens.txt", path=model_dir)
+
+
+def read_config(model_dir: str) -> dict:
+    import yaml
+
+    path = os.path.join(model_dir, "config.yaml")
+    if not os.path.exists(path):
+        raise InputError("not a FunASR model directory (no config.yaml)", path=model_dir)
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = yaml.safe_load(f)
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot parse: {err}", path=path) from None
+    if not isinstance(config, dict) or "model" not in config:
+        raise InputError("config has no `model` entry", path=path)
+    return config
+
+
+def frame_shift_seconds(config: dict) -> float:
+    """Seconds per encoder output frame: fbank shift times the LFR stride."""
+    frontend = config.get("frontend_conf") or {}
+    return frontend.get("frame_shift", 10) / 1000.0 * frontend.get("lfr_n", 1)
+
+
+def fire_frames(alphas: np.ndarray, threshold: float = 1.0 - 1e-4) -> np.ndarray:
+    """Frames where the CIF integrator fires (reaches the threshold), as in FunASR's cif."""
+    fires, integrate = [], 0.0
+    for t, alpha in enumerate(alphas):
+        integrate += float(alpha)
+        if integrate >= threshold:
+            fires.append(t)
+            integrate -= 1.0
+    return np.array(fires, dtype=np.float64)
+
+
+def cif_token_times(alphas: np.ndarray, peaks: np.ndarray, num_tokens: int,
+                    frame_shift: float) -> List[Tuple[float, float]]:
+    """(start, end) seconds of `num_tokens` Paraformer positions from the CIF weights.
+
+    FunASR's LFR-6 rule at any frame shift: the k-th fire (shifted by FIRE_SHIFT_FRAMES) starts
+    token k and the next fire ends it, capped at MAX_TOKEN_FRAMES; the last fire stands for
+    </s>. When the peaks do not give num_tokens + 1 fires, the alphas are rescaled to sum to
+    num_tokens + 1 and integrated again, as FunASR does.
+    """
+    if num_tokens <= 0:
+        return []
+    fires = np.flatnonzero(peaks >= 1.0 - 1e-4).astype(np.float64)
+    if len(fires) != num_tokens + 1:
+        total = float(alphas.sum())
+        scaled = alphas * ((num_tokens + 1) / total) if total > 0 else \
+            np.full(len(alphas), (num_tokens + 1) / max(len(alphas), 1))
+        fires = fire_frames(scaled)
+        if len(fires) < num_tokens + 1:  # rounding left the last fire short
+            fires = np.concatenate([fires, np.full(num_tokens + 1 - len(fires), len(alphas) - 1)])
+    fires = np.maximum(fires + FIRE_SHIFT_FRAMES, 0.0)
+    times = []
+    for k in range(num_tokens):
+        end = min(fires[k + 1], fires[k] + MAX_TOKEN_FRAMES)
+        times.append((float(fires[k] * frame_shift), float(end * frame_shift)))
+    return times

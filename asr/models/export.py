@@ -1,0 +1,138 @@
+"""Export a FunASR model directory to ONNX in funasr's own format, plus the CTC head.
+
+- model.onnx: funasr's Paraformer export (the modules of funasr's export_rebuild_model:
+  SANMEncoderExport, CifPredictorV2Export, ParaformerSANMDecoderExport, wired as funasr's
+  export_forward); inputs `speech` [B, T, D] (features after CMVN) and `speech_lengths` [B]
+  int32; outputs `logits` [B, N, V] (log-softmax) and `token_num` [B] int32, which is what
+  funasr_onnx's Paraformer runtime reads, then `alphas` and `peaks` [B, T + 1] (the CIF
+  weights and fire values, for token times; extra outputs that funasr's runtime ignores).
+- model_ctc.onnx (Tingxie's addition, when the model has a CTC head): the same export encoder
+  followed by the CTC projection; outputs `logits` [B, T, V] (log-softmax per encoder frame)
+  and `logits_lengths` [B] int32.
+- with quantize=True, *_quant.onnx next to each: dynamic int8 MatMul weights, with funasr's
+  settings (per channel, QUInt8, output layers excluded).
+
+torch 2.13's default exporter is the dynamo one, which funasr's export modules do not trace;
+the TorchScript-based exporter (dynamo=False) is used.
+
+    python -m asr.models.export MODEL_DIR [--quantize]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+from typing import List
+
+OPSET = 14
+
+
+def _paraformer_export_module(export_model):
+    import torch
+
+    class ParaformerExport(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, speech, speech_lengths):
+            model = self.model
+            encoder_out, encoder_lens = model.encoder(speech, speech_lengths)
+            mask = model.make_pad_mask(encoder_lens)[:, None, :]
+            embeds, token_num, alphas, peaks = model.predictor(encoder_out, mask)
+            token_num = token_num.floor().type(torch.int32)
+            decoder_out, _ = model.decoder(encoder_out, encoder_lens, embeds, token_num)
+            return torch.log_softmax(decoder_out, dim=-1), token_num, alphas, peaks
+
+    return ParaformerExport(export_model).eval()
+
+
+def _ctc_export_module(export_model):
+    import torch
+
+    class CtcExport(torch.nn.Module):
+        def __init__(self, encoder, ctc_projection):
+            super().__init__()
+            self.encoder = encoder
+            self.ctc_projection = ctc_projection
+
+        def forward(self, speech, speech_lengths):
+            encoder_out, encoder_lens = self.encoder(speech, speech_lengths)
+            logp = torch.log_softmax(self.ctc_projection(encoder_out), dim=-1)
+            return logp, encoder_lens.type(torch.int32)
+
+    return CtcExport(export_model.encoder, export_model.ctc.ctc_lo).eval()
+
+
+def quantize(onnx_path: str) -> str:
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.WARNING)  # quantize_dynamic logs every node
+    out_path = onnx_path.replace(".onnx", "_quant.onnx")
+    nodes = [n.name for n in onnx.load(onnx_path).graph.node]
+    excluded = [n for n in nodes if "output" in n or "bias_encoder" in n or "bias_decoder" in n
+                or "ctc_projection" in n]
+    quantize_dynamic(model_input=onnx_path, model_output=out_path, op_types_to_quantize=["MatMul"],
+                     per_channel=True, reduce_range=False, weight_type=QuantType.QUInt8,
+                     nodes_to_exclude=excluded)
+    return out_path
+
+
+def export_onnx(model_dir: str, out_dir: str | None = None, with_quantized: bool = False,
+                paraformer: bool = True, ctc: bool = True) -> List[str]:
+    """Write the ONNX files for model_dir into out_dir (default: model_dir); returns paths."""
+    import torch
+    from funasr import AutoModel
+
+    out_dir = out_dir or model_dir
+    os.makedirs(out_dir, exist_ok=True)
+    auto_model = AutoModel(model=model_dir, disable_update=True, device="cpu", log_level="ERROR")
+    kwargs = copy.deepcopy(auto_model.kwargs)
+    kwargs.update(type="onnx", device="cpu")
+    kwargs.pop("model", None)
+    export_model = copy.deepcopy(auto_model.model).eval().export(**kwargs)
+    speech, speech_lengths = export_model.export_dummy_inputs()
+    speech = torch.randn(2, 30, speech.shape[-1])
+    jobs = []
+    if paraformer and getattr(export_model, "predictor", None) is not None:
+        axes = dict(export_model.export_dynamic_axes())
+        axes.update(alphas={0: "batch_size", 1: "alphas_length"},
+                    peaks={0: "batch_size", 1: "alphas_length"})
+        jobs.append(("model.onnx", _paraformer_export_module(export_model),
+                     export_model.export_output_names() + ["alphas", "peaks"], axes))
+    if ctc and getattr(export_model, "ctc", None) is not None:
+        jobs.append(("model_ctc.onnx", _ctc_export_module(export_model),
+                     ["logits", "logits_lengths"],
+                     {"speech": {0: "batch_size", 1: "feats_length"},
+                      "speech_lengths": {0: "batch_size"},
+                      "logits": {0: "batch_size", 1: "logits_length"},
+                      "logits_lengths": {0: "batch_size"}}))
+    written = []
+    with torch.no_grad():
+        for name, module, output_names, dynamic_axes in jobs:
+            path = os.path.join(out_dir, name)
+            torch.onnx.export(module, (speech, speech_lengths), path, dynamo=False,
+                              do_constant_folding=True, opset_version=OPSET,
+                              input_names=["speech", "speech_lengths"],
+                              output_names=output_names, dynamic_axes=dynamic_axes)
+            written.append(path)
+            if with_quantized:
+                written.append(quantize(path))
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="export a FunASR model directory to ONNX")
+    parser.add_argument("model_dir")
+    parser.add_argument("--out-dir")
+    parser.add_argument("--quantize", action="store_true", help="also write *_quant.onnx")
+    args = parser.parse_args()
+    for path in export_onnx(args.model_dir, args.out_dir, args.quantize):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

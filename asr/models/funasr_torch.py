@@ -1,0 +1,89 @@
+"""The torch backend: a FunASR model directory loaded by funasr's own classes.
+
+`funasr.AutoModel(model=dir, disable_update=True, device="cpu")` builds the frontend
+(WavFrontend: fbank, LFR, CMVN from am.mvn), the tokenizer and the model from config.yaml and
+model.pt without touching the network. Dither is forced to 0 so features are reproducible.
+
+Paraformer posteriors: frontend -> encode -> calc_predictor -> cal_decoder_with_predictor, the
+same calls funasr's `Paraformer.inference` makes, batched with padding; the decoder's last
+position (the </s> slot, since CIF also fires for the sentence end) is dropped.
+CTC posteriors: frontend -> encode -> the model's CTC head (log-softmax per encoder frame).
+"""
+from __future__ import annotations
+
+import os
+from typing import List
+
+import numpy as np
+
+from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, frame_shift_seconds,
+                             read_config, read_tokens)
+from lm.errors import InputError
+
+
+class TorchAcousticModel(AcousticModel):
+    def __init__(self, model_dir: str, mode: str, num_threads: int = 1):
+        import torch
+
+        config = read_config(model_dir)
+        if not os.path.exists(os.path.join(model_dir, "model.pt")):
+            raise InputError("model directory has no model.pt", path=model_dir)
+        torch.set_num_threads(num_threads)
+        from funasr import AutoModel
+
+        self._torch = torch
+        self.auto_model = AutoModel(model=model_dir, disable_update=True, device="cpu",
+                                    ncpu=num_threads, log_level="ERROR")
+        self.model = self.auto_model.model.eval()
+        self.frontend = self.auto_model.kwargs["frontend"]
+        self.frontend.dither = 0.0
+        self.mode = mode
+        self.tokens = read_tokens(model_dir)
+        self.sample_rate = int(getattr(self.frontend, "fs", 16000))
+        self.frame_shift = frame_shift_seconds(config)
+        if mode == "ctc" and getattr(self.model, "ctc", None) is None:
+            raise InputError("model has no CTC head (ctc_weight is 0)", path=model_dir)
+        if mode == "paraformer" and getattr(self.model, "predictor", None) is None:
+            raise InputError("model is not a Paraformer (no CIF predictor)", path=model_dir)
+        vocab = self.model.ctc.ctc_lo.out_features if mode == "ctc" else \
+            self.model.decoder.output_layer.out_features
+        if vocab != len(self.tokens):
+            raise InputError(f"token list has {len(self.tokens)} entries but the model "
+                             f"outputs {vocab}", path=model_dir)
+
+    def features(self, waves: List[np.ndarray]):
+        """Padded FunASR features [B, T, D] and lengths for a batch of waveforms."""
+        torch = self._torch
+        lengths = torch.tensor([len(w) for w in waves])
+        batch = torch.zeros(len(waves), int(lengths.max()))
+        for k, wave in enumerate(waves):
+            batch[k, : len(wave)] = torch.from_numpy(wave)
+        return self.frontend(batch, lengths)
+
+    def _posteriors(self, waves: List[np.ndarray]) -> List[AcousticOutput]:
+        with self._torch.no_grad():
+            speech, speech_lengths = self.features(waves)
+            encoder_out, encoder_lens = self.model.encode(speech, speech_lengths)
+            if isinstance(encoder_out, tuple):
+                encoder_out = encoder_out[0]
+            if self.mode == "ctc":
+                logp = self.model.ctc.log_softmax(encoder_out)
+                return [AcousticOutput(logp[k, : int(encoder_lens[k])].numpy())
+                        for k in range(len(waves))]
+            embeds, token_num, alphas, peaks = self.model.calc_predictor(encoder_out,
+                                                                         encoder_lens)
+            token_num = token_num.round().long()
+            if int(token_num.max()) < 1:
+                return [AcousticOutput(np.zeros((0, len(self.tokens)), np.float32), [])
+                        for _ in waves]
+            logp, _ = self.model.cal_decoder_with_predictor(encoder_out, encoder_lens, embeds,
+                                                            token_num)
+        outputs = []
+        for k in range(len(waves)):
+            n = max(int(token_num[k]) - 1, 0)  # drop the </s> position
+            frames = int(encoder_lens[k]) + 1  # the predictor's tail frame
+            outputs.append(AcousticOutput(
+                logp[k, :n].numpy(),
+                cif_token_times(alphas[k, :frames].numpy(), peaks[k, :frames].numpy(), n,
+                                self.frame_shift)))
+        return outputs
