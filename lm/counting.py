@@ -84,6 +84,8 @@ class Corpus:
             if batch:
                 counter.feed(("\n".join(batch) + "\n").encode("utf-8"))
             counter.end_file()
+            if counter.sentences == 0:
+                raise InputError("the corpus is empty (no sentences)")
             return
         for path in self.paths:
             counter.begin_file(path)
@@ -92,6 +94,8 @@ class Corpus:
                 if progress:
                     progress(path, counter.sentences, counter.tokens)
             counter.end_file()
+        if counter.sentences == 0:
+            raise InputError("the corpus is empty (no lines)", path=", ".join(self.paths))
 
 
 def read_chunks(path: str) -> Iterable[bytes]:

@@ -225,14 +225,6 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
   KneserNeyModel model;
   model.discounts = ComputeDiscounts(stats, options);
   for (int k = 1; k <= N; ++k) model.counts_before_pruning.push_back(k == 1 ? vocab_size : levels[k - 1].size());
-  if (options.verbose) {
-    for (int k = 1; k <= N; ++k) {
-      const Discount &d = model.discounts[k - 1];
-      std::cerr << "order " << k << ": " << model.counts_before_pruning[k - 1] << " n-grams, D1="
-                << d.amount[1] << " D2=" << d.amount[2] << " D3+=" << d.amount[3] << "\n";
-    }
-  }
-
   // Stage 3: context sums, one order at a time (order k's contexts live in level k-1).
   std::vector<ContextSums> sums(N);  // sums[k-1]: contexts of order-k n-grams (level k-1)
   std::vector<std::vector<uint32_t>> context_of(N);

@@ -1,0 +1,162 @@
+"""`tingxie lm`: train, ppl, info, prune, generate — n-gram language models from the shell."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from lm.errors import InputError
+
+SMOOTHING = ["mkn", "kn", "kn-backoff", "katz", "absolute", "absolute-backoff", "add-k",
+             "laplace", "jelinek-mercer", "mle"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="lm_command", metavar="ACTION", required=True)
+
+    train = sub.add_parser("train", help="estimate an ARPA model from text")
+    train.add_argument("text", nargs="+", help="corpus files, one sentence per line (.gz ok)")
+    train.add_argument("-o", "--output", required=True, help="OUT.arpa or OUT.arpa.gz")
+    train.add_argument("--order", type=int, required=True)
+    train.add_argument("--smoothing", default="mkn", choices=SMOOTHING,
+                       help="default mkn: modified Kneser-Ney exactly as KenLM lmplz")
+    train.add_argument("--k", type=float, help="add-k / Lidstone constant")
+    train.add_argument("--discount", type=float, help="absolute-discounting / KN discount")
+    train.add_argument("--heldout", help="held-out text for Jelinek-Mercer's EM")
+    train.add_argument("--prune", type=int, nargs="+", metavar="T",
+                       help="lmplz count thresholds per order (e.g. 0 1 1)")
+    train.add_argument("--discount-fallback", type=float, nargs="*", metavar="D",
+                       help="use these discounts (default 0.5 1 1.5) when MKN's are out of range")
+    train.add_argument("--interpolate-unigrams", type=int, choices=[0, 1], default=1)
+    train.add_argument("--chars", action="store_true", help="split words into characters")
+    train.add_argument("--vocab", help="closed vocabulary file; other words become <unk>")
+    train.add_argument("--skip-symbols", action="store_true",
+                       help="drop <s>, </s>, <unk> found in the corpus instead of failing")
+    train.add_argument("-S", "--memory", default="1G", help="counting memory (e.g. 500M, 2G)")
+
+    ppl = sub.add_parser("ppl", help="perplexity of a text (KenLM query conventions)")
+    ppl.add_argument("model")
+    ppl.add_argument("text")
+    ppl.add_argument("--sentences", action="store_true", help="also print each sentence's")
+
+    info = sub.add_parser("info", help="n-gram counts, vocabulary size, discounts")
+    info.add_argument("model")
+
+    prune = sub.add_parser("prune", help="relative-entropy (Stolcke) pruning of an ARPA model")
+    prune.add_argument("model")
+    prune.add_argument("-o", "--output", required=True)
+    prune.add_argument("--threshold", type=float, required=True)
+
+    gen = sub.add_parser("generate", help="generate sentences from a model")
+    gen.add_argument("model")
+    gen.add_argument("--method", default="sample", choices=["greedy", "beam", "sample"])
+    gen.add_argument("--beam", type=int, default=5)
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("-n", type=int, default=1)
+    gen.add_argument("--max-words", type=int, default=50)
+    gen.add_argument("--prefix", default="", help="words to start from")
+
+
+def run(args) -> int:
+    return {"train": _train, "ppl": _ppl, "info": _info, "prune": _prune,
+            "generate": _generate}[args.lm_command](args)
+
+
+def _progress():
+    last = [0.0]
+
+    def report(path, sentences, tokens):
+        now = time.monotonic()
+        if now - last[0] > 2.0:
+            last[0] = now
+            print(f"counting {path}: {sentences} sentences, {tokens} tokens", file=sys.stderr)
+    return report
+
+
+def _train(args) -> int:
+    from lm.arpa import write_arpa
+    from lm.estimate import train
+    options = {}
+    if args.k is not None:
+        options["k"] = args.k
+    if args.discount is not None:
+        options["discount"] = args.discount
+    if args.heldout:
+        from lm.textio import numbered_lines
+        options["heldout"] = [line.split() for _, line in numbered_lines(args.heldout)]
+    fallback = None
+    if args.discount_fallback is not None:
+        fallback = args.discount_fallback or True
+    started = time.monotonic()
+    model = train(args.text, args.order, args.smoothing, chars=args.chars, vocab=args.vocab,
+                  skip_symbols=args.skip_symbols, memory=args.memory, prune=args.prune,
+                  discount_fallback=fallback,
+                  interpolate_unigrams=bool(args.interpolate_unigrams),
+                  progress=_progress() if args.smoothing == "mkn" else None, **options)
+    for k, n in enumerate(model.counts(), 1):
+        line = f"order {k}: {n} n-grams"
+        discounts = getattr(model, "discounts", None)
+        if discounts:
+            d = discounts[k - 1]
+            line += f"  D1={d[0]:.6g} D2={d[1]:.6g} D3+={d[2]:.6g}"
+        print(line, file=sys.stderr)
+    write_arpa(model, args.output)
+    print(f"wrote {args.output} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _ppl(args) -> int:
+    from lm.perplexity import perplexity
+    result = perplexity(args.model, args.text)
+    if args.sentences:
+        for i, (lp, n, ppl) in enumerate(zip(result.sentence_logprob, result.sentence_tokens,
+                                             result.sentence_perplexities())):
+            print(f"sentence {i + 1}\tlogprob {float(lp):.6f}\ttokens {int(n)}\tppl {ppl:.4f}")
+    sys.stdout.write(result.summary())
+    return 0
+
+
+def _info(args) -> int:
+    from lm.arpa import read_arpa
+    model = read_arpa(args.model)
+    print(f"order\t{model.order}")
+    print(f"vocabulary\t{len(model.vocab)}")
+    for k, n in enumerate(model.counts(), 1):
+        print(f"ngram {k}\t{n}")
+    discounts = getattr(model, "discounts", None)
+    if discounts:
+        for k, d in enumerate(discounts, 1):
+            print(f"discounts {k}\tD1={d[0]:.6g} D2={d[1]:.6g} D3+={d[2]:.6g}")
+    else:
+        print("discounts\tnot stored in ARPA files (printed by `tingxie lm train`)")
+    return 0
+
+
+def _prune(args) -> int:
+    try:
+        from lm.prune import prune_relative_entropy
+    except ImportError:
+        raise InputError("relative-entropy pruning is not available (lm.prune is missing)")
+    from lm.arpa import read_arpa, write_arpa
+    model = read_arpa(args.model)
+    pruned = prune_relative_entropy(model, args.threshold)
+    write_arpa(pruned, args.output)
+    print(f"pruned {sum(model.counts())} -> {sum(pruned.counts())} n-grams "
+          f"({' '.join(map(str, pruned.counts()))})", file=sys.stderr)
+    return 0
+
+
+def _generate(args) -> int:
+    try:
+        from lm.generate import generate
+    except ImportError:
+        raise InputError("generation is not available (lm.generate is missing)")
+    from lm.arpa import read_arpa
+    model = read_arpa(args.model)
+    sentences = generate(model, method=args.method, n=args.n, beam=args.beam,
+                         temperature=args.temperature, seed=args.seed,
+                         max_words=args.max_words, prefix=args.prefix.split())
+    for words in sentences:
+        print(" ".join(words))
+    return 0

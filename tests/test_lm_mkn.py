@@ -1,0 +1,142 @@
+"""Modified Kneser-Ney must reproduce KenLM lmplz's ARPA files (../shared/reference/kenlm)."""
+import gzip
+
+import numpy as np
+import pytest
+
+from lm.arpa import read_arpa, write_arpa
+from lm.errors import InputError
+from lm.estimate import train
+from lm.perplexity import perplexity
+from tests.lm_reference import KENLM, as_dict, needs_shared, query_summaries
+
+CASES = {
+    # reference file: (corpus, order, options)
+    "o3.arpa.gz": ("train.txt", 3, {}),
+    "o5.arpa.gz": ("train.txt", 5, {}),
+    "o3_prune011.arpa": ("train.txt", 3, {"prune": [0, 1, 1]}),
+    "o3_nointerpuni.arpa.gz": ("train.txt", 3, {"interpolate_unigrams": False}),
+    "tiny_o4_fallback.arpa": ("tiny.txt", 4, {"discount_fallback": True}),
+}
+
+
+@pytest.fixture(scope="module")
+def estimated():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            corpus, order, options = CASES[name]
+            cache[name] = train(str(KENLM / corpus), order, **options)
+        return cache[name]
+    return get
+
+
+@needs_shared
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_lmplz(estimated, name):
+    ours, ref = as_dict(estimated(name)), as_dict(read_arpa(str(KENLM / name)))
+    assert set(ours) == set(ref)
+    keys = sorted(ref)
+    ours_arr = np.array([ours[k] for k in keys])
+    ref_arr = np.array([ref[k] for k in keys])
+    assert np.max(np.abs(ours_arr[:, 0] - ref_arr[:, 0])) <= 2e-6
+    assert np.max(np.abs(ours_arr[:, 1] - ref_arr[:, 1])) <= 2e-6
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["o3.arpa.gz", "o3_prune011.arpa", "tiny_o4_fallback.arpa"])
+def test_arpa_text_is_byte_identical(estimated, tmp_path, name):
+    out = tmp_path / "ours.arpa"
+    write_arpa(estimated(name), str(out))
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(KENLM / name, "rb") as handle:
+        assert out.read_bytes() == handle.read()
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["o3.arpa.gz", "o5.arpa.gz", "o3_prune011.arpa",
+                                  "o3_nointerpuni.arpa.gz"])
+def test_perplexity_of_our_model_equals_query(estimated, name):
+    expected = query_summaries()[name.split(".")[0]]
+    result = perplexity(estimated(name), str(KENLM / "test.txt"))
+    assert result.including_oovs == pytest.approx(expected["Perplexity including OOVs"], rel=1e-5)
+    assert result.excluding_oovs == pytest.approx(expected["Perplexity excluding OOVs"], rel=1e-5)
+    assert result.oovs == expected["OOVs"]
+    assert result.tokens == expected["Tokens"]
+
+
+@needs_shared
+def test_discounts_are_kept_and_fallback_is_explained(estimated):
+    model = estimated("o3.arpa.gz")
+    assert len(model.discounts) == 3
+    for d1, d2, d3 in model.discounts:
+        assert 0 < d1 < d2 < d3 < 3
+    with pytest.raises(InputError, match="--discount-fallback"):
+        train(str(KENLM / "tiny.txt"), 4)
+
+
+@needs_shared
+def test_explicit_fallback_values_are_used():
+    # Order 4 on tiny.txt cannot compute its discounts; the given ones must be used there.
+    model = train(str(KENLM / "tiny.txt"), 4, discount_fallback=[0.25, 0.75, 1.25])
+    assert model.discounts[3] == pytest.approx((0.25, 0.75, 1.25))
+    default = train(str(KENLM / "tiny.txt"), 4, discount_fallback=True)
+    assert default.discounts[3] == pytest.approx((0.5, 1.0, 1.5))
+    assert not np.allclose(model.orders[3].logprob, default.orders[3].logprob)
+
+
+SMALL = ["a b c a b", "b c a", "a b a b c c", "c a b", "a a b", "b b c a"]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("interpolate_unigrams", [True, False])
+def test_distributions_sum_to_one(order, interpolate_unigrams):
+    model = train([s.split() for s in SMALL], order, discount_fallback=True,
+                  interpolate_unigrams=interpolate_unigrams)
+    vocab_ids = range(len(model.vocab))
+    contexts = {()}
+    for table in model.orders[:-1]:
+        contexts.update(tuple(row) for row in table.ids.tolist())
+    for context in contexts:
+        dist = model.distribution(list(context))
+        assert np.sum(10.0 ** dist) == pytest.approx(1.0, abs=1e-6), context
+        # distribution() and logprob() agree
+        for w in vocab_ids:
+            if np.isfinite(dist[w]):
+                assert model.logprob(w, list(context)) == pytest.approx(dist[w], abs=1e-9)
+
+
+def test_pruned_model_still_normalised():
+    sentences = [s.split() for s in SMALL * 3 + ["a c b", "c c a b b"]]
+    model = train(sentences, 3, prune=[0, 1, 2], discount_fallback=True)
+    for table in model.orders[:-1]:
+        for row in table.ids.tolist():
+            assert np.sum(10.0 ** model.distribution(row)) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("prune, message", [
+    ([1, 1, 1], "unigrams"),
+    ([0, 2, 1], "non-decreasing"),
+    ([0, 1, 1, 1], "thresholds"),
+])
+def test_bad_prune_thresholds(prune, message):
+    with pytest.raises(InputError, match=message):
+        train([s.split() for s in SMALL], 3, prune=prune, discount_fallback=True)
+
+
+def test_closed_vocabulary_maps_to_unk_and_stays_normalised():
+    model = train([s.split() for s in SMALL] + [["z", "a"]], 3, vocab=["a", "b", "y"],
+                  discount_fallback=True)
+    assert "z" not in model.word_id and "c" not in model.word_id
+    assert "y" in model.word_id  # in the vocabulary, never seen: a zeroton
+    for table in model.orders[:-1]:
+        for row in table.ids.tolist():
+            assert np.sum(10.0 ** model.distribution(row)) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_chars_mode_splits_characters():
+    model = train([["北京", "欢迎", "你"], ["欢迎", "北京"]], 2, chars=True,
+                  discount_fallback=True)
+    assert {"北", "京", "欢", "迎", "你"} <= set(model.vocab)
+    assert "北京" not in model.word_id
