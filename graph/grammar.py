@@ -218,31 +218,44 @@ def _suffix_state(k: int, ids: np.ndarray, index: Sequence[_RowIndex],
     return state, cost
 
 
-def score_like_arpa(g, labels: Sequence[int], backoff_label: int) -> float:
-    """Walk G the way a back-off model scores: take the word's arc if the state has one, else
-    the back-off arc and try again; end with the final weight (backing off until final).
-    Returns the total cost (-ln P), +inf if G cannot accept the sequence."""
-    arcs_of = {}
+class BackoffWalker:
+    """Scores word-label sequences on G the way a back-off model does: take the word's arc if
+    the state has one, else the back-off arc and try again; end with the final weight (backing
+    off until a final state). Arc tables are cached per state."""
 
-    def arcs(state):
-        if state not in arcs_of:
-            arcs_of[state] = {a.ilabel: (float(a.weight), a.nextstate) for a in g.arcs(state)}
-        return arcs_of[state]
+    def __init__(self, g, backoff_label: int):
+        self.g, self.backoff_label = g, backoff_label
+        self._arcs: Dict[int, Dict[int, tuple]] = {}
 
-    state, total = g.start(), 0.0
-    for label in list(labels) + [None]:
-        while True:
-            out = arcs(state)
-            if label is None:
-                final = float(g.final(state))
-                if math.isfinite(final):
-                    return total + final
-            elif label in out:
-                weight, state = out[label]
+    def _out(self, state: int) -> Dict[int, tuple]:
+        table = self._arcs.get(state)
+        if table is None:
+            table = {a.ilabel: (float(a.weight.to_string()), a.nextstate)
+                     for a in self.g.arcs(state)}
+            self._arcs[state] = table
+        return table
+
+    def cost(self, labels: Sequence[int]) -> float:
+        """-ln P of the sequence (with </s>), +inf if G cannot accept it."""
+        state, total = self.g.start(), 0.0
+        for label in list(labels) + [None]:
+            while True:
+                out = self._out(state)
+                if label is None:
+                    final = float(self.g.final(state).to_string())
+                    if math.isfinite(final):
+                        return total + final
+                elif label in out:
+                    weight, state = out[label]
+                    total += weight
+                    break
+                if self.backoff_label not in out:
+                    return math.inf
+                weight, state = out[self.backoff_label]
                 total += weight
-                break
-            if backoff_label not in out:
-                return math.inf
-            weight, state = out[backoff_label]
-            total += weight
-    return total
+        return total
+
+
+def score_like_arpa(g, labels: Sequence[int], backoff_label: int) -> float:
+    """One-off `BackoffWalker(g, backoff_label).cost(labels)`."""
+    return BackoffWalker(g, backoff_label).cost(labels)

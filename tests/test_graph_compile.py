@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from graph.compile import CompileOptions, compile_graph, write_graph
-from graph.grammar import score_like_arpa
+from graph.grammar import BackoffWalker
 from graph.symbols import LABEL_OFFSET
 from graph.verify import best_cost, best_output, ctc_frames
 
@@ -143,7 +143,7 @@ def test_score_identity_g_lg_tlg(small_graph):
     kept = set(graph.lexicon.words())
     sentences = sample_sentences(model, kept, NUM_SENTENCES, seed=1)
     g = _grammar_fst(graph, model)
-    backoff = graph.words.index("#0")
+    walker = BackoffWalker(g, graph.words.index("#0"))
     rng = np.random.default_rng(2)
     blank = graph.tokens.index("<blank>") + LABEL_OFFSET
     g_err, g_gap, lg_gap, tlg_gap = [], [], [], []
@@ -151,7 +151,7 @@ def test_score_identity_g_lg_tlg(small_graph):
         expected = kenlm_cost(reference, words)
         assert abs(model.score_sentence(words) * -LN10 - expected) < 1e-4
         labels = word_labels(graph, words)
-        g_err.append(score_like_arpa(g, labels, backoff) - expected)
+        g_err.append(walker.cost(labels) - expected)
         g_gap.append(best_cost(g, outputs=labels) - expected)
         lg_gap.append(best_cost(graph.lg, outputs=labels) - expected)
         frames = ctc_frames(tokens_of(graph, words), blank, rng)
