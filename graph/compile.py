@@ -187,6 +187,8 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     lm_words_missing = [w for w in model.vocab
                         if w not in word_label and w not in ("<s>", "</s>")]
 
+    if not (lm_to_word >= 0).any():
+        raise InputError("no word of the lexicon is in the language model", options.lm)
     g_arrays, g_report = build_grammar(model, lm_to_word, word_disambig0, path=options.lm)
     g = fstio.arrays_to_fst(g_arrays)
     timer.lap("G")

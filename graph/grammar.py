@@ -55,6 +55,8 @@ class _RowIndex:
         self.keys, self.rows = keys[order], rows[order]
 
     def find(self, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+        if len(self.keys) == 0:
+            return np.full(len(words), -1, dtype=np.int64)
         keys = parent_rows.astype(np.int64) * self.vocab_size + words
         at = np.searchsorted(self.keys, keys)
         at_clipped = np.minimum(at, len(self.keys) - 1)
