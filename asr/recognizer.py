@@ -224,8 +224,8 @@ class Recognizer:
                           {"acoustic_logprob": round(score, 4)})
 
     def _span_seconds(self, first_row: int, last_row: int, token_times):
-        """Times of posterior rows first_row..last_row: frames (CTC) or token rows with
-        the model's token_times (Paraformer; None when the model gives none)."""
+        """Times of posterior rows first_row..last_row (inclusive): frames (CTC), or token
+        positions with the model's token_times (Paraformer; None when it gives none)."""
         if self.mode == "ctc":
             return first_row * self.frame_shift, (last_row + 1) * self.frame_shift
         if token_times is None or len(token_times) <= last_row:
@@ -238,10 +238,9 @@ class Recognizer:
         timed = []
         for index, word in enumerate(words):
             start = end = None
-            if index < len(frames):
-                first, last = frames[index][0], frames[index][-1]
-                start, end = self._span_seconds(int(first), max(int(first), int(last) - 1),
-                                                token_times)
+            if index < len(frames):  # the decoder's (first, last) frame of the word
+                first, last = int(frames[index][0]), int(frames[index][-1])
+                start, end = self._span_seconds(first, max(first, last), token_times)
             timed.append(Word(str(word), start, end))
         scores = {}
         for name in ("total_cost", "acoustic_cost", "graph_cost"):

@@ -364,23 +364,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_decoder_arguments(parser)
 
 
+# DecoderOptions fields that transcribe sets itself (--nbest) or has no use for.
+NOT_DECODER_ARGUMENTS = ("nbest", "keep_lattice")
+
+
 def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
     """One --option per field of asr.decoder.DecoderOptions (the options of `tingxie decode`),
-    typed by its default; only those given on the command line are passed on."""
+    typed by its default (a None default is a float); only those given are passed on."""
     from asr.recognizer import decoder_option_fields
     fields = decoder_option_fields()
     if not fields:
         return
-    group = parser.add_argument_group("decoder options (asr.decoder.DecoderOptions, with --graph)")
+    group = parser.add_argument_group("decoder options (asr.decoder.DecoderOptions; need --graph)")
     for name, default in fields.items():
+        if name in NOT_DECODER_ARGUMENTS:
+            continue
         flag = "--" + name.replace("_", "-")
         if isinstance(default, bool):
-            group.add_argument(flag, dest="decoder__" + name, default=None,
-                               type=_parse_bool, metavar="true|false",
-                               help=f"(default {default})")
+            kind = _parse_bool
+        elif default is None:
+            kind = float
         elif isinstance(default, (int, float, str)):
-            group.add_argument(flag, dest="decoder__" + name, default=None, type=type(default),
-                               help=f"(default {default})")
+            kind = type(default)
+        else:
+            continue
+        group.add_argument(flag, dest="decoder__" + name, default=None, type=kind,
+                           metavar=getattr(kind, "__name__", "X").upper().replace("_PARSE_", ""),
+                           help=f"(default {default})")
 
 
 def _parse_bool(text: str) -> bool:

@@ -1,0 +1,171 @@
+"""tingxie transcribe and Recognizer end to end with a real (tiny, randomly initialised) FunASR
+model that the test makes: bad files, resampling, resume after SIGKILL, the Python API."""
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+soundfile = pytest.importorskip("soundfile")
+pytest.importorskip("funasr")
+
+from asr import Recognizer  # noqa: E402
+from asr.cli import main  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_factory():
+    spec = importlib.util.spec_from_file_location(
+        "make_test_model", os.path.join(ROOT, "tools", "make_test_model.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_test_model
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return _load_factory()(str(tmp_path_factory.mktemp("am") / "model"))
+
+
+@pytest.fixture(scope="module")
+def recognizer(model_dir):
+    return Recognizer(model_dir, mode="ctc")
+
+
+def noise(seconds, rate=16000, channels=1, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (int(seconds * rate),) if channels == 1 else (int(seconds * rate), channels)
+    return (0.1 * rng.standard_normal(shape)).astype(np.float32)
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def test_bad_files_are_reported_and_the_rest_transcribed(model_dir, tmp_path, capsys):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    soundfile.write(audio / "good.wav", noise(1.0), 16000)
+    soundfile.write(audio / "narrow.wav", noise(1.0, rate=8000, seed=1), 8000, subtype="PCM_16")
+    soundfile.write(audio / "stereo.flac", noise(1.0, channels=2, seed=2), 16000)
+    (audio / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage" * 4)
+    soundfile.write(audio / "empty.wav", np.zeros(0, np.float32), 16000)
+    scp = tmp_path / "more.scp"
+    scp.write_bytes(f"piped sox {audio}/good.wav -t wav - |\n".encode()
+                    + b"latin1 " + str(audio).encode() + b"/caf\xe9.wav\n")
+    out = tmp_path / "out"
+    argv = ["transcribe", str(audio), str(scp), "--model", model_dir, "--no-lm", "-o", str(out),
+            "--srt", "--no-progress"]
+    assert main(argv) == 1
+    records = {r["key"]: r for r in read_jsonl(out / "results.jsonl")}
+    assert sorted(records) == ["good", "narrow", "stereo"]
+    assert records["narrow"]["duration"] == pytest.approx(1.0)  # resampled, not rejected
+    assert records["stereo"]["duration"] == pytest.approx(1.0)  # mixed down, not rejected
+    for record in records.values():
+        assert set(record) >= {"key", "text", "words", "tokens", "scores", "path"}
+        assert record["text"] == " ".join(w["word"] for w in record["words"])
+        for word in record["words"]:
+            assert 0.0 <= word["start"] < word["end"] <= record["duration"] + 1e-6
+    with open(out / "errors.tsv", encoding="utf-8") as handle:
+        errors = {line.split("\t")[0]: line.rstrip("\n").split("\t") for line in handle}
+    assert set(errors) == {"key", "corrupt", "empty", "piped", "latin1"}
+    assert "cannot read audio" in errors["corrupt"][2]
+    assert "empty" in errors["empty"][2]
+    assert errors["piped"][2].startswith(f"{scp}:1: pipe entries")
+    assert errors["latin1"][2].startswith(f"{scp}:2: not valid UTF-8")
+    text = (out / "text").read_text(encoding="utf-8").splitlines()
+    assert [line.split()[0] for line in text] == ["good", "narrow", "stereo"]
+    assert (out / "srt" / "good.srt").read_text().startswith("1\n00:00:")
+    summary = capsys.readouterr().err
+    assert "3 of 7 utterances transcribed, 4 failed" in summary
+
+    # A rerun skips what is done, retries what failed, and duplicates nothing.
+    assert main(argv) == 1
+    assert sorted(r["key"] for r in read_jsonl(out / "results.jsonl")) == sorted(records)
+    assert "resuming: 3 of 7" in capsys.readouterr().err
+
+    # Scoring the output: a reference with bytes that are not UTF-8 is a file:line error.
+    ref = tmp_path / "ref"
+    ref.write_bytes(b"good a b\nnarrow \xff\n")
+    proc = subprocess.run([sys.executable, "-m", "asr.cli", "wer", str(ref), str(out / "text")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and f"{ref}:2: not valid UTF-8" in proc.stderr
+
+
+def test_sigkill_then_resume_loses_and_duplicates_nothing(model_dir, tmp_path):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    count = 60
+    for n in range(count):
+        soundfile.write(audio / f"utt{n:03d}.wav", noise(8.0, seed=n), 16000)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "asr.cli", "transcribe", str(audio), "--model", model_dir,
+               "--no-lm", "-o", str(out), "--no-progress"]
+    results = out / "results.jsonl"
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    lines = 0
+    while time.time() < deadline and proc.poll() is None:
+        if results.exists():
+            lines = results.read_bytes().count(b"\n")
+            if lines >= 3:
+                break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed: " + \
+        proc.stderr.read().decode(errors="replace")[-2000:]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    done_before = [json.loads(line)["key"] for line in results.read_bytes().splitlines()
+                   if line.endswith(b"}")]
+    assert 3 <= len(done_before) < count
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"resuming: {len(done_before)} of {count}" in rerun.stderr or \
+        "dropped a torn last line" in rerun.stderr
+    keys = [record["key"] for record in read_jsonl(results)]
+    assert sorted(keys) == [f"utt{n:03d}" for n in range(count)]  # none lost, none twice
+    assert keys[:len(done_before)] == done_before  # finished results were kept, not redone
+    assert len((out / "text").read_text().splitlines()) == count
+
+
+def test_recognizer_api(recognizer, tmp_path):
+    wave = noise(1.5, seed=5)
+    path = tmp_path / "a.wav"
+    soundfile.write(path, wave, 16000, subtype="FLOAT")
+    from_path = recognizer.transcribe(str(path))
+    from_array = recognizer.transcribe(wave)
+    assert from_path.text == from_array.text and from_path.duration == pytest.approx(1.5)
+    batch = recognizer.transcribe([wave, str(path)])
+    assert [t.text for t in batch] == [from_array.text, from_path.text]
+    output = recognizer.posteriors(wave)
+    assert output.logp.shape[1] == len(recognizer.tokens)
+    decoded = recognizer.decode(output)
+    assert decoded.text == from_array.text and decoded.tokens == from_array.tokens
+    # Greedy CTC by hand: best unit per frame, repeats merged, blanks and '|' dropped.
+    best = output.logp.argmax(axis=1)
+    units = [recognizer.tokens[u] for k, u in enumerate(best)
+             if u != recognizer.blank and (k == 0 or u != best[k - 1])]
+    assert decoded.tokens == units
+    assert "".join(decoded.text.split()) == "".join(u for u in units if u != "|")
+    with pytest.raises(ValueError, match="need a graph"):
+        Recognizer(recognizer.model, beam=10.0)
+    with pytest.raises(ValueError, match="mono"):
+        recognizer.transcribe(np.zeros((100, 2), np.float32))
+
+
+def test_recognizer_paraformer_mode_uses_token_times(model_dir):
+    rec = Recognizer(model_dir, mode="paraformer")
+    output = rec.posteriors(noise(2.0, seed=9))
+    transcript = rec.decode(output)
+    assert len(transcript.tokens) <= len(output.logp)
+    for word in transcript.words:
+        assert word.start is not None and word.start <= word.end
