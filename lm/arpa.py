@@ -8,6 +8,7 @@ naming the file and line.
 from __future__ import annotations
 
 import gzip
+import os
 import re
 from typing import Dict, List
 
@@ -25,13 +26,38 @@ def _number(text: str, path: str, line: int, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"{what} {text!r} is not a number", path=path, line=line) from None
+        raise InputError(f"{what} '{text}' is not a number", path=path, line=line) from None
     if value != value:
         raise InputError(f"{what} is NaN", path=path, line=line)
     return value
 
 
 def read_arpa(path: str) -> NgramModel:
+    """Read and validate an ARPA file (`.gz` too); ids renumbered so <unk> <s> </s> are 0 1 2.
+
+    The native parser (lm/csrc/arpa_read.cc) does the work; `read_arpa_python` below is the
+    same validation in plain Python, kept as the reference the native one is tested against."""
+    native = _native_module()
+    if native is None:
+        return read_arpa_python(path)
+    path = str(path)
+    if not os.path.exists(path):
+        raise InputError("no such file", path=path)
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as handle:
+                data = handle.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
+    except (OSError, EOFError) as err:
+        raise InputError(f"cannot read: {err}", path=path) from None
+    vocab, ids, logprob, backoff = native.parse_arpa(data, path)
+    tables = [NgramTable(i, lp, bo) for i, lp, bo in zip(ids, logprob, backoff)]
+    return _to_kenlm_ids(NgramModel(vocab, tables))
+
+
+def read_arpa_python(path: str) -> NgramModel:
     lines = numbered_lines(path)
     declared: Dict[int, int] = {}
     state = "preamble"
@@ -49,7 +75,7 @@ def read_arpa(path: str) -> NgramModel:
         if not match:
             if _SECTION.match(text) and declared:
                 raise InputError("expected a blank line after the \\data\\ counts", path, number)
-            raise InputError(f"expected 'ngram K=N' in \\data\\, got {text!r}", path, number)
+            raise InputError(f"expected 'ngram K=N' in \\data\\, got '{text}'", path, number)
         order, count = int(match.group(1)), int(match.group(2))
         if order != len(declared) + 1:
             raise InputError(f"'ngram {order}=' out of order in \\data\\", path, number)
@@ -74,7 +100,7 @@ def read_arpa(path: str) -> NgramModel:
             break
         match = _SECTION.match(text)
         if not match or int(match.group(1)) != expect_order:
-            raise InputError(f"expected '\\{expect_order}-grams:', got {text!r}", path, number)
+            raise InputError(f"expected '\\{expect_order}-grams:', got '{text}'", path, number)
         order = expect_order
         n = declared[order]
         ids = np.empty((n, order), dtype=np.int32)
@@ -107,7 +133,7 @@ def read_arpa(path: str) -> NgramModel:
             if order == 1:
                 word = words[0]
                 if word in word_id:
-                    raise InputError(f"unigram {word!r} listed twice", path, number)
+                    raise InputError(f"unigram '{word}' listed twice", path, number)
                 word_id[word] = len(vocab)
                 vocab.append(word)
                 ids[row, 0] = word_id[word]
@@ -115,7 +141,7 @@ def read_arpa(path: str) -> NgramModel:
                 for j, word in enumerate(words):
                     wid = word_id.get(word)
                     if wid is None:
-                        raise InputError(f"word {word!r} is not among the unigrams", path, number)
+                        raise InputError(f"word '{word}' is not among the unigrams", path, number)
                     ids[row, j] = wid
             row += 1
         else:
@@ -131,7 +157,7 @@ def read_arpa(path: str) -> NgramModel:
                     seen_end = True
                     break
                 if text.strip():
-                    raise InputError(f"expected '\\end\\', got {text.strip()!r}", path, number)
+                    raise InputError(f"expected '\\end\\', got '{text.strip()}'", path, number)
             break
     if len(tables) != max_order:
         raise InputError(f"file ends before the \\{len(tables) + 1}-grams: section", path)

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "arpa_format.h"
+#include "arpa_read.h"
 #include "corpus.h"
 #include "kneser_ney.h"
 #include "ngram_count.h"
@@ -247,6 +248,22 @@ PYBIND11_MODULE(_native, m) {
       .def("raw_counts", &Counter::RawCountsPy);
   m.def("format_arpa", &FormatArpaPy, py::arg("vocab"), py::arg("ids"), py::arg("logprob"), py::arg("backoff"),
         py::arg("write"));
+  m.def("parse_arpa", [](py::bytes data, const std::string &path) {
+    std::string_view view = data;
+    ParsedArpa parsed;
+    {
+      py::gil_scoped_release release;
+      parsed = ParseArpa(view, path);
+    }
+    py::list ids, logprob, backoff;
+    for (size_t k = 1; k <= parsed.ids.size(); ++k) {
+      size_t n = parsed.logprob[k - 1].size();
+      ids.append(ToArray(parsed.ids[k - 1], n, k));
+      logprob.append(ToArray(parsed.logprob[k - 1], n, 0));
+      backoff.append(ToArray(parsed.backoff[k - 1], n, 0));
+    }
+    return py::make_tuple(parsed.vocab, ids, logprob, backoff);
+  }, py::arg("data"), py::arg("path"));
   m.def("format_float", [](float v) {
     std::string s;
     AppendFloat(s, v);
