@@ -3,6 +3,7 @@ G, LG and TLG, and frame sequences a CTC model could emit for a token sequence. 
 tests and for diagnosing a graph; all path searches are OpenFst's."""
 from __future__ import annotations
 
+import collections
 import math
 from typing import List, Optional, Sequence
 
@@ -66,3 +67,34 @@ def ctc_frames(token_labels: Sequence[int], blank_label: int, rng: np.random.Gen
     if rng.random() < blank_probability:
         frames.append(blank_label)
     return frames
+
+
+def sample_sentences(model, allowed, n: int, seed: int) -> List[List[str]]:
+    """Sentences over `allowed` words: mostly following the model's own n-grams (so that
+    higher-order arcs are exercised), sometimes jumping to a random word (back-off)."""
+    rng = np.random.default_rng(seed)
+    allowed_ids = sorted(model.word_id[w] for w in allowed if w in model.word_id)
+    allowed_set = set(allowed_ids)
+    continuations = collections.defaultdict(list)
+    for table in model.orders[1:]:
+        for row in table.ids:
+            if row[-1] in allowed_set:
+                continuations[tuple(int(x) for x in row[:-1])].append(int(row[-1]))
+    bos = model.word_id["<s>"]
+    sentences = []
+    for _ in range(n):
+        history, words = [bos], []
+        for _ in range(int(rng.integers(1, 13))):
+            options = []
+            for length in range(min(len(history), model.order - 1), 0, -1):
+                options = continuations.get(tuple(history[-length:]), [])
+                if options:
+                    break
+            if options and rng.random() < 0.8:
+                word = options[int(rng.integers(len(options)))]
+            else:
+                word = allowed_ids[int(rng.integers(len(allowed_ids)))]
+            words.append(model.vocab[word])
+            history.append(word)
+        sentences.append(words)
+    return sentences

@@ -10,7 +10,7 @@ import pytest
 from graph.compile import CompileOptions, compile_graph, write_graph
 from graph.grammar import BackoffWalker
 from graph.symbols import LABEL_OFFSET
-from graph.verify import best_cost, best_output, ctc_frames
+from graph.verify import best_cost, best_output, ctc_frames, sample_sentences
 
 kenlm = pytest.importorskip("kenlm")
 
@@ -29,37 +29,6 @@ def frequent_words(n):
         for line in handle:
             counts.update(line.split())
     return [w for w, _ in counts.most_common(n)]
-
-
-def sample_sentences(model, allowed, n, seed):
-    """Sentences over `allowed` words: mostly following the model's own n-grams (so that
-    higher-order arcs are exercised), sometimes jumping to a random word (back-off)."""
-    rng = np.random.default_rng(seed)
-    allowed_ids = sorted(model.word_id[w] for w in allowed if w in model.word_id)
-    allowed_set = set(allowed_ids)
-    continuations = collections.defaultdict(list)
-    for table in model.orders[1:]:
-        for row in table.ids:
-            if row[-1] in allowed_set:
-                continuations[tuple(int(x) for x in row[:-1])].append(int(row[-1]))
-    bos = model.word_id["<s>"]
-    sentences = []
-    for _ in range(n):
-        history, words = [bos], []
-        for _ in range(int(rng.integers(1, 13))):
-            options = []
-            for length in range(min(len(history), model.order - 1), 0, -1):
-                options = continuations.get(tuple(history[-length:]), [])
-                if options:
-                    break
-            if options and rng.random() < 0.8:
-                word = options[int(rng.integers(len(options)))]
-            else:
-                word = allowed_ids[int(rng.integers(len(allowed_ids)))]
-            words.append(model.vocab[word])
-            history.append(word)
-        sentences.append(words)
-    return sentences
 
 
 def kenlm_cost(model, words):
