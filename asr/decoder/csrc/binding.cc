@@ -269,6 +269,49 @@ PYBIND11_MODULE(_native, m) {
       .def_readonly("nbest", &DecodeResult::nbest)
       .def_readonly("lattice", &DecodeResult::lattice);
 
+  m.def(
+      "read_fst",
+      [](const std::string &path) {
+        std::unique_ptr<Graph> g;
+        try {
+          g = std::make_unique<Graph>(path);
+        } catch (const GraphError &e) {
+          RaiseInputError(e.what());
+        }
+        const int64_t n = g->num_states();
+        py::array_t<float> final_cost(n);
+        py::array_t<int64_t> first(n + 1);
+        py::array_t<int32_t> ilabel(g->num_arcs()), olabel(g->num_arcs()), next(g->num_arcs());
+        py::array_t<float> weight(g->num_arcs());
+        int64_t k = 0;
+        for (int64_t s = 0; s < n; ++s) {
+          final_cost.mutable_at(s) = g->final_cost(s);
+          first.mutable_at(s) = k;
+          const Arc *a = g->arcs(s);
+          for (uint32_t i = 0; i < g->state(s).num_arcs; ++i, ++k) {
+            ilabel.mutable_at(k) = a[i].ilabel;
+            olabel.mutable_at(k) = a[i].olabel;
+            weight.mutable_at(k) = a[i].weight;
+            next.mutable_at(k) = a[i].nextstate;
+          }
+        }
+        first.mutable_at(n) = k;
+        py::dict d;
+        d["start"] = g->start();
+        d["fst_type"] = g->fst_type();
+        d["memory_mapped"] = g->memory_mapped();
+        d["final_cost"] = final_cost;
+        d["first_arc"] = first;
+        d["ilabel"] = ilabel;
+        d["olabel"] = olabel;
+        d["weight"] = weight;
+        d["nextstate"] = next;
+        return d;
+      },
+      py::arg("path"),
+      "Reads an OpenFst binary as the decoder does; arrays for tests (arcs per state in the "
+      "decoder's order: input-epsilon arcs first).");
+
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,
                     const DecoderOptions &>(),

@@ -7,6 +7,9 @@ namespace tingxie {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
+// Blank skipping: a token "could repeat" across a skipped blank run when its posterior is
+// above this (ln 0.01) both before and after the run.
+const float kLogRepeatFloor = std::log(0.01f);
 
 inline uint32_t HashKey(int32_t state, int32_t context) {
   return static_cast<uint32_t>(state) * 0x9E3779B1u ^ static_cast<uint32_t>(context) * 0x85EBCA77u;
@@ -214,7 +217,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   const bool skipping = opts_.ctc && opts_.blank_skip_threshold > 0 &&
                         blank >= 0 && blank < num_columns;
   const float log_threshold = skipping ? std::log(opts_.blank_skip_threshold) : 0.0f;
-  int32_t last_best = -1, pending_blank = -1;
+  int32_t last_searched = -1, pending_blank = -1;
   for (int32_t t = 0; t < num_frames; ++t) {
     const float *row = logp + static_cast<size_t>(t) * num_columns;
     if (skipping && row[blank] > log_threshold) {
@@ -222,15 +225,19 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
       skipped_cost[t] = -scale * row[blank];
       continue;
     }
-    if (skipping) {
-      int32_t best = static_cast<int32_t>(std::max_element(row, row + num_columns) - row);
-      if (pending_blank >= 0 && best == last_best && best != blank) {
-        frame_map.push_back(pending_blank);  // keep one blank between repeats
+    if (pending_blank >= 0 && last_searched >= 0) {
+      // Keep one blank of the skipped run when a token could repeat across it.
+      const float *before = logp + static_cast<size_t>(last_searched) * num_columns;
+      bool repeat_possible = false;
+      for (int32_t k = 0; k < num_columns && !repeat_possible; ++k)
+        repeat_possible = k != blank && before[k] > kLogRepeatFloor && row[k] > kLogRepeatFloor;
+      if (repeat_possible) {
+        frame_map.push_back(pending_blank);
         skipped_cost[pending_blank] = 0.0f;
       }
-      last_best = best;
-      pending_blank = -1;
     }
+    pending_blank = -1;
+    last_searched = t;
     frame_map.push_back(t);
   }
 

@@ -22,9 +22,11 @@
 //
 // Blank skipping (CTC): a frame whose blank log-posterior exceeds ln(blank_skip_threshold)
 // is not searched, as WeNet does; to keep repeats right (the two l's of "hello" need a blank
-// between them), the last blank frame of a skipped run is searched after all when the next
-// searched frame's best token equals the best token of the frame before the run. Skipped
-// frames count as blank in the alignment and their blank cost is added to acoustic_cost.
+// between them), the last blank frame of a skipped run is searched after all when some
+// token has posterior > 0.01 both in the searched frame before the run and in the one
+// after it (WeNet compares only the two best tokens, which loses repeats whose frame
+// before the run is led by another token). Skipped frames count as blank in the alignment
+// and their blank cost is added to acoustic_cost.
 //
 // Hotwords (issue 8) will travel in the token: the search key is already the pair
 // (graph state, context state); context state 0 is "no hotword matched".

@@ -171,7 +171,6 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
         const int32_t l = out_links[k];
         const LatticeArc &a = links_[l];
         const float cost = cur.cost + a.graph_cost + a.acoustic_cost;
-        if (cost + beta[a.dst] > limit) continue;
         if (a.olabel == 0) {
           int32_t &slot = local[a.dst];
           if (slot < 0 || cost < entries[slot].cost) {

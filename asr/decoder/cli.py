@@ -1,0 +1,150 @@
+"""`tingxie decode`: decode log-posteriors from an .npz file against a graph directory.
+
+Each array in the .npz (key -> float32 [T, V]) is one utterance; keys containing `__` are
+metadata and skipped. The 1-best goes to a Kaldi text file (`key word word ...`), and with
+--json to JSON lines (words, word frames, tokens, costs, N-best). Lines are written and
+flushed as utterances finish, so an interrupted run keeps what it decoded; a bad utterance
+is reported (file, key, problem) and skipped, and the exit status is 2 if any was.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import zipfile
+
+import numpy as np
+
+from lm.errors import InputError
+
+CHUNK = 32  # utterances handed to one decode_batch call
+
+
+def add_arguments(p):
+    from asr.decoder import DecoderOptions
+
+    d = DecoderOptions()
+    p.add_argument("--graph", required=True, help="graph directory (tingxie graph compile)")
+    p.add_argument("--posteriors", required=True, help=".npz: key -> float32 [T, V] log-posteriors")
+    p.add_argument("--mode", choices=["ctc", "sync"], default=None,
+                   help="ctc or sync (label-synchronous); default: the graph's topology")
+    p.add_argument("-o", "--output", required=True, help="Kaldi text output: key word ...")
+    p.add_argument("--json", help="also write JSON lines with timings, costs and N-best")
+    p.add_argument("--beam", type=float, default=d.beam)
+    p.add_argument("--max-active", type=int, default=d.max_active)
+    p.add_argument("--min-active", type=int, default=d.min_active)
+    p.add_argument("--lattice-beam", type=float, default=d.lattice_beam)
+    p.add_argument("--acoustic-scale", type=float, default=d.acoustic_scale)
+    p.add_argument("--blank-skip-threshold", type=float, default=d.blank_skip_threshold,
+                   help="CTC: do not search frames whose blank probability exceeds this")
+    p.add_argument("--word-insertion-penalty", type=float, default=d.word_insertion_penalty)
+    p.add_argument("--nbest", type=int, default=d.nbest)
+    p.add_argument("--num-threads", type=int, default=None, help="default: all cores")
+    p.add_argument("--hotwords", help="hotword file (`word [weight]` per line) - not yet supported")
+
+
+def _open_npz(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError("file not found", path) from None
+    except (zipfile.BadZipFile, ValueError, OSError) as err:
+        raise InputError(f"not a readable .npz file ({err})", path) from None
+
+
+def run(args) -> int:
+    from asr.decoder import Decoder, DecoderOptions
+
+    if args.hotwords:
+        raise InputError("hotword biasing (issue 8) is not implemented yet", args.hotwords)
+    try:
+        options = DecoderOptions(
+            beam=args.beam, max_active=args.max_active, min_active=args.min_active,
+            lattice_beam=args.lattice_beam, acoustic_scale=args.acoustic_scale,
+            blank_skip_threshold=args.blank_skip_threshold,
+            word_insertion_penalty=args.word_insertion_penalty, nbest=args.nbest)
+        decoder = Decoder(args.graph, options, mode=args.mode)
+    except ValueError as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(str(err)) from None
+    npz = _open_npz(args.posteriors)
+    keys = [k for k in npz.files if "__" not in k]
+    if not keys:
+        raise InputError("no utterances (every key contains '__')", args.posteriors)
+
+    failed = 0
+    done = 0
+    start = time.time()
+    with open(args.output, "w", encoding="utf-8") as hyp_out, \
+            (open(args.json, "w", encoding="utf-8") if args.json else _Null()) as json_out:
+        for begin in range(0, len(keys), CHUNK):
+            chunk_keys, arrays = [], []
+            for key in keys[begin:begin + CHUNK]:
+                try:
+                    arrays.append(npz[key])
+                    chunk_keys.append(key)
+                except (ValueError, OSError, zipfile.BadZipFile) as err:
+                    failed += _report(args.posteriors, key, f"cannot read array: {err}")
+            try:
+                results = decoder.decode_batch(arrays, num_threads=args.num_threads)
+            except InputError:
+                # find the bad ones one by one; the good ones are still decoded
+                results = []
+                for key, array in zip(chunk_keys, arrays):
+                    try:
+                        results.append(decoder.decode(array))
+                    except InputError as err:
+                        failed += _report(args.posteriors, key, err.message)
+                        results.append(None)
+            for key, result in zip(chunk_keys, results):
+                if result is None:
+                    continue
+                hyp_out.write(" ".join([key] + result.words) + "\n")
+                if args.json:
+                    json_out.write(json.dumps(_record(key, result), ensure_ascii=False) + "\n")
+                done += 1
+            hyp_out.flush()
+            json_out.flush()
+            print(f"tingxie decode: {done + failed}/{len(keys)} utterances "
+                  f"({time.time() - start:.1f} s)", file=sys.stderr)
+    if failed:
+        print(f"tingxie decode: {failed} utterance(s) skipped, {done} decoded", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _report(path, key, message) -> int:
+    print(f"tingxie: error: {path}: utterance {key}: {message}", file=sys.stderr)
+    return 1
+
+
+def _record(key, r) -> dict:
+    return {
+        "key": key,
+        "text": " ".join(r.words),
+        "words": r.words,
+        "word_frames": [list(f) for f in r.word_frames],
+        "tokens": r.tokens,
+        "total_cost": r.total_cost,
+        "acoustic_cost": r.acoustic_cost,
+        "graph_cost": r.graph_cost,
+        "reached_final": r.reached_final,
+        "nbest": [{"text": " ".join(h.words), "total_cost": h.total_cost,
+                   "acoustic_cost": h.acoustic_cost, "graph_cost": h.graph_cost}
+                  for h in r.nbest],
+    }
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def write(self, _):
+        pass
+
+    def flush(self):
+        pass
