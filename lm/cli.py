@@ -64,7 +64,7 @@ def run(args) -> int:
 
 
 def _progress():
-    last = [0.0]
+    last = [time.monotonic()]
 
     def report(path, sentences, tokens):
         now = time.monotonic()

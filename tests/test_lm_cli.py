@@ -1,0 +1,103 @@
+"""`tingxie lm ...` end to end: outputs, exit statuses, and errors without tracebacks."""
+import subprocess
+import sys
+
+import pytest
+
+from asr.cli import main
+from lm.arpa import read_arpa
+from tests.lm_reference import KENLM, as_dict, needs_shared, query_summaries
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@needs_shared
+def test_train_then_ppl_then_info(tmp_path, capsys):
+    out = tmp_path / "o3.arpa.gz"
+    code, _, err = run_cli(["lm", "train", str(KENLM / "train.txt"), "-o", str(out),
+                            "--order", "3"], capsys)
+    assert code == 0
+    assert "D1=" in err and "order 3: 89287 n-grams" in err
+    assert as_dict(read_arpa(str(out))) == as_dict(read_arpa(str(KENLM / "o3.arpa.gz")))
+
+    code, stdout, _ = run_cli(["lm", "ppl", str(out), str(KENLM / "test.txt")], capsys)
+    assert code == 0
+    fields = dict(line.split(":\t") for line in stdout.strip().splitlines())
+    expected = query_summaries()["o3"]
+    assert float(fields["Perplexity including OOVs"]) == pytest.approx(
+        expected["Perplexity including OOVs"], rel=1e-9)
+    assert int(fields["OOVs"]) == expected["OOVs"] and int(fields["Tokens"]) == expected["Tokens"]
+
+    code, stdout, _ = run_cli(["lm", "info", str(out)], capsys)
+    assert code == 0 and "ngram 2\t55121" in stdout and "vocabulary\t9505" in stdout
+
+
+@needs_shared
+def test_train_with_lmplz_options(tmp_path, capsys):
+    out = tmp_path / "tiny.arpa"
+    code, _, err = run_cli(["lm", "train", str(KENLM / "tiny.txt"), "-o", str(out), "--order",
+                            "4", "--discount-fallback"], capsys)
+    assert code == 0
+    assert as_dict(read_arpa(str(out))) == as_dict(read_arpa(str(KENLM / "tiny_o4_fallback.arpa")))
+    out2 = tmp_path / "pruned.arpa"
+    code, _, _ = run_cli(["lm", "train", str(KENLM / "train.txt"), "-o", str(out2), "--order",
+                          "3", "--prune", "0", "1", "1", "-S", "200M"], capsys)
+    assert code == 0
+    assert out2.read_bytes() == (KENLM / "o3_prune011.arpa").read_bytes()
+
+
+@needs_shared
+def test_discount_error_suggests_fallback(tmp_path, capsys):
+    code, _, err = run_cli(["lm", "train", str(KENLM / "tiny.txt"), "-o",
+                            str(tmp_path / "x.arpa"), "--order", "4"], capsys)
+    assert code == 2
+    assert "tingxie: error:" in err and "--discount-fallback" in err
+    assert "Traceback" not in err
+
+
+def test_reserved_symbol_error_names_file_and_line(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b\nb </s> a\n")
+    code, _, err = run_cli(["lm", "train", str(corpus), "-o", str(tmp_path / "x.arpa"),
+                            "--order", "2"], capsys)
+    assert code == 2 and f"{corpus}:2:" in err and "--skip-symbols" in err
+    code, _, _ = run_cli(["lm", "train", str(corpus), "-o", str(tmp_path / "x.arpa"),
+                          "--order", "2", "--skip-symbols", "--discount-fallback"], capsys)
+    assert code == 0
+
+
+def test_empty_corpus_and_malformed_model(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, _, err = run_cli(["lm", "train", str(empty), "-o", str(tmp_path / "x.arpa"),
+                            "--order", "3"], capsys)
+    assert code == 2 and "empty" in err and str(empty) in err
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-x\t</s>\n\n\\end\\\n")
+    text = tmp_path / "t.txt"
+    text.write_text("a\n")
+    code, _, err = run_cli(["lm", "ppl", str(bad), str(text)], capsys)
+    assert code == 2 and f"{bad}:6:" in err and "not a number" in err
+
+
+def test_classic_smoothing_through_the_cli(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("yes no no no no yes\nno no no yes yes yes no\n")
+    out = tmp_path / "addk.arpa"
+    code, _, err = run_cli(["lm", "train", str(corpus), "-o", str(out), "--order", "2",
+                            "--smoothing", "add-k", "--k", "0.5"], capsys)
+    assert code == 0, err
+    model = read_arpa(str(out))
+    assert model.counts()[0] >= 4
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "asr.cli", "lm", "ppl",
+                             str(tmp_path / "missing.arpa"), str(tmp_path / "t.txt")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no such file" in result.stderr and "Traceback" not in result.stderr
