@@ -148,3 +148,21 @@ def test_bad_threshold_is_a_clear_error(model):
         prune_relative_entropy(model, -1)
     with pytest.raises(InputError, match="threshold"):
         prune_relative_entropy(model, "lots")
+
+
+def test_kenlm_reads_the_pruned_model_and_scores_alike(model, tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    from lm.arpa import write_arpa
+    pruned = prune_relative_entropy(model, 1e-4)
+    path = tmp_path / "pruned.arpa"
+    write_arpa(pruned, str(path))
+    reference = kenlm.Model(str(path))
+    unk, bos = pruned.word_id["<unk>"], pruned.word_id["<s>"]
+    lines = (KENLM / "train.txt").read_text().splitlines()[:60]
+    for sentence in [line.split() for line in lines[:20]]:
+        ids = [pruned.word_id.get(w, unk) for w in sentence] + [pruned.word_id["</s>"]]
+        history = [bos]
+        theirs = [score for score, _, _ in reference.full_scores(" ".join(sentence))]
+        for wid, expected in zip(ids, theirs):
+            assert pruned.logprob(wid, history[-2:]) == pytest.approx(expected, abs=2e-5)
+            history.append(wid)

@@ -315,3 +315,23 @@ def test_models_round_trip_through_arpa(tmp_path, small_corpus):
             assert len(ours) == len(theirs)
         assert back.score_sentence(train[0]) == pytest.approx(model.score_sentence(train[0]),
                                                               abs=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_kenlm_reads_our_arpa_and_scores_every_token_alike(name, tmp_path, small_corpus):
+    """KenLM (the reference back-off query) agrees token by token with the model we built."""
+    kenlm = pytest.importorskip("kenlm")
+    from lm.arpa import write_arpa
+    train, heldout = small_corpus
+    model = estimate(name, count_sentences(train, 3), **_options(name, heldout))
+    path = tmp_path / "model.arpa"
+    write_arpa(model, str(path))
+    reference = kenlm.Model(str(path))
+    unk, bos = model.word_id["<unk>"], model.word_id["<s>"]
+    for sentence in _corpus(1000, 30):
+        ids = [model.word_id.get(w, unk) for w in sentence] + [model.word_id["</s>"]]
+        history = [bos]
+        theirs = [score for score, _, _ in reference.full_scores(" ".join(sentence))]
+        for wid, expected in zip(ids, theirs):
+            assert model.logprob(wid, history[-2:]) == pytest.approx(expected, abs=2e-5)
+            history.append(wid)

@@ -86,13 +86,6 @@ class NgramIndex:
             self._suffix_cache[k] = rows
         return self._suffix_cache[k]
 
-    def children(self, k: int, row: int) -> np.ndarray:
-        """Rows at order k+1 whose prefix is `row` at order k (the continuations of a history)."""
-        table = self._sorted_keys[k]
-        lo = np.searchsorted(table, row * self.vocab_size)
-        hi = np.searchsorted(table, (row + 1) * self.vocab_size)
-        return self._sorted_rows[k][lo:hi]
-
 
 class ModelQuery:
     """Back-off queries on an NgramModel (float64 arithmetic on its float32 values)."""

@@ -43,8 +43,9 @@ def good_turing_ratios(n: np.ndarray, k: int) -> Tuple[np.ndarray, List[str]]:
 
 
 def estimate(counts: NgramCounts, *, k: int = 5) -> NgramModel:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+    if isinstance(k, bool) or not isinstance(k, (int, float, np.number)) or k != int(k) or k < 1:
         raise InputError(f"katz: the Good-Turing cutoff k must be a positive integer, got {k!r}")
+    k = int(k)
     layout = CountLayout(counts)
     builder = BackoffBuilder(layout)
     all_ratios, warnings = [], []
