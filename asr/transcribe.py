@@ -220,18 +220,25 @@ def _worker_task(key: str, path: str):
 
 
 class Progress:
-    """tqdm on stderr with utterances/s (tqdm's rate) and the real-time factor."""
+    """tqdm on stderr with utterances/s (tqdm's rate) and the real-time factor (compute
+    seconds per audio second). The bar starts once the model is loaded (`start`), or at the
+    first result when workers load it, so loading does not count against the rate."""
 
     def __init__(self, total: int, enabled: bool):
+        self.total = total
+        self.enabled = enabled
         self.audio_seconds = 0.0
         self.compute_seconds = 0.0
         self.bar = None
-        if enabled and total:
+
+    def start(self) -> None:
+        if self.enabled and self.bar is None and self.total:
             from tqdm import tqdm
-            self.bar = tqdm(total=total, unit="utt", file=sys.stderr, dynamic_ncols=True,
+            self.bar = tqdm(total=self.total, unit="utt", file=sys.stderr, dynamic_ncols=True,
                             smoothing=0.1)
 
     def update(self, audio_seconds: float, compute_seconds: float, failed: int) -> None:
+        self.start()
         self.audio_seconds += audio_seconds
         self.compute_seconds += compute_seconds
         if self.bar is not None:
@@ -253,7 +260,6 @@ def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
             continue
         if problem is not None:
             errors.add(key, path, problem)
-            progress.update(0.0, 0.0, errors.count)
         else:
             todo.append((key, path))
 
@@ -265,10 +271,12 @@ def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
             journal.append(data)
         progress.update(audio_seconds, compute_seconds, errors.count)
 
+    progress.total = len(todo)
     if not todo:
         return
     if jobs <= 1:
         recognizer = _make_recognizer(spec)
+        progress.start()
         for key, path in todo:
             record(transcribe_one(recognizer, key, path))
         return

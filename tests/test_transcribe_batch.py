@@ -169,3 +169,64 @@ def test_recognizer_paraformer_mode_uses_token_times(model_dir):
     assert len(transcript.tokens) <= len(output.logp)
     for word in transcript.words:
         assert word.start is not None and word.start <= word.end
+
+
+SMALL_ARPA = """\\data\\
+ngram 1=7
+
+\\1-grams:
+-0.8\t</s>
+-99\t<s>
+-0.9\tthe
+-1.0\tlord
+-1.0\tis
+-1.1\tmy
+-1.2\tshepherd
+
+\\end\\
+"""
+
+
+@pytest.fixture(scope="module")
+def ctc_graph(model_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("graph")
+    (work / "lm.arpa").write_text(SMALL_ARPA)
+    assert main(["graph", "compile", "--tokens", os.path.join(model_dir, "tokens.json"),
+                 "--lm", str(work / "lm.arpa"), "--spelling", "chars", "--word-boundary", "|",
+                 "--topology", "ctc", "-o", str(work / "graph")]) == 0
+    return str(work / "graph")
+
+
+def test_graph_decoding_with_worker_processes_equals_the_api(model_dir, ctc_graph, tmp_path):
+    from asr.decoder import Decoder, DecoderOptions
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    waves = {f"u{n}": noise(1.0 + 0.25 * n, seed=20 + n) for n in range(4)}
+    for key, wave in waves.items():
+        soundfile.write(audio / f"{key}.wav", wave, 16000, subtype="FLOAT")
+    out = tmp_path / "out"
+    assert main(["transcribe", str(audio), "--model", model_dir, "--graph", ctc_graph,
+                 "--beam", "20", "--nbest", "3", "--jobs", "2", "-o", str(out),
+                 "--no-progress"]) == 0
+    records = {r["key"]: r for r in read_jsonl(out / "results.jsonl")}
+    assert sorted(records) == sorted(waves)
+
+    recognizer = Recognizer(model_dir, ctc_graph, beam=20.0, nbest=3)
+    decoder = Decoder(ctc_graph, DecoderOptions(beam=20.0, nbest=3), mode="ctc")
+    vocabulary = {"the", "lord", "is", "my", "shepherd"}
+    for key, wave in waves.items():
+        record = records[key]
+        output = recognizer.posteriors(wave)
+        direct = decoder.decode(output.logp)
+        assert record["text"].split() == direct.words  # what the decoder itself finds
+        assert set(direct.words) <= vocabulary
+        assert record["scores"]["total_cost"] == pytest.approx(direct.total_cost, rel=1e-4)
+        assert record["scores"]["reached_final"] is True
+        assert 1 <= len(record["nbest"]) <= 3
+        assert record["nbest"][0]["text"] == record["text"]
+        for word, (first, last) in zip(record["words"], direct.word_frames):
+            assert word["start"] == pytest.approx(first * recognizer.frame_shift, abs=1e-3)
+            assert word["end"] == pytest.approx((last + 1) * recognizer.frame_shift, abs=1e-3)
+    with pytest.raises(ValueError, match="unknown decoder options"):
+        Recognizer(recognizer.model, ctc_graph, bean=3.0)
