@@ -1,0 +1,105 @@
+"""The decoder's OpenFst reader against OpenFst itself (kaldifst and pynini write the files):
+vector and const FSTs, with and without symbol tables, arcs and weights bit for bit."""
+import numpy as np
+import pytest
+
+from asr.decoder import _native
+from lm.errors import InputError
+
+kaldifst = pytest.importorskip("kaldifst")
+pynini = pytest.importorskip("pynini")
+
+
+def random_fst_text(rng, num_states=40, num_arcs=300):
+    lines = []
+    for _ in range(num_arcs):
+        src, dst = rng.integers(0, num_states, 2)
+        ilabel = int(rng.integers(0, 12)) * int(rng.random() > 0.2)
+        lines.append(f"{src} {dst} {ilabel} {rng.integers(0, 50)} {rng.normal(0, 3):.5f}")
+    lines.sort(key=lambda l: l.split()[0] != "0")  # state 0 first: the start
+    for s in rng.choice(num_states, 5, replace=False):
+        lines.append(f"{s} {rng.random() * 4:.5f}")
+    return "\n".join(lines) + "\n"
+
+
+def openfst_arcs(f):
+    out = {}
+    for s in range(f.num_states):
+        arcs = []
+        it = kaldifst.ArcIterator(f, s)
+        for arc in it:
+            arcs.append((arc.ilabel, arc.olabel, np.float32(arc.weight.value), arc.nextstate))
+        out[s] = arcs
+    return out
+
+
+def our_arcs(d):
+    out = {}
+    for s in range(len(d["final_cost"])):
+        lo, hi = d["first_arc"][s], d["first_arc"][s + 1]
+        out[s] = list(zip(d["ilabel"][lo:hi], d["olabel"][lo:hi], d["weight"][lo:hi],
+                          d["nextstate"][lo:hi]))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", ["vector", "const"])
+def test_reader_matches_openfst(tmp_path, seed, kind):
+    rng = np.random.default_rng(seed)
+    f = kaldifst.compile(random_fst_text(rng))
+    if seed == 2:
+        kaldifst.arcsort(f, sort_type="ilabel")
+    path = str(tmp_path / "g.fst")
+    (kaldifst.StdConstFst(f) if kind == "const" else f).write(path)
+    d = _native.read_fst(path)
+    assert d["fst_type"] == kind
+    assert d["start"] == f.start
+    finals = np.array([np.float32(f.final(s).value) for s in range(f.num_states)])
+    np.testing.assert_array_equal(d["final_cost"], finals)
+    theirs, ours = openfst_arcs(f), our_arcs(d)
+    for s in theirs:
+        # the decoder puts input-epsilon arcs first, otherwise keeps OpenFst's order
+        expected = [a for a in theirs[s] if a[0] == 0] + [a for a in theirs[s] if a[0] != 0]
+        assert [tuple(map(float, a)) for a in ours[s]] == [tuple(map(float, a)) for a in expected]
+        n_eps = sum(a[0] == 0 for a in ours[s])
+        assert all(a[0] == 0 for a in ours[s][:n_eps])
+
+
+def test_const_file_is_memory_mapped_when_possible(tmp_path):
+    f = kaldifst.compile(random_fst_text(np.random.default_rng(3)))
+    kaldifst.arcsort(f, sort_type="ilabel")
+    path = str(tmp_path / "g.fst")
+    kaldifst.StdConstFst(f).write(path)
+    d = _native.read_fst(path)
+    # mapped in place only when the arrays are 4-byte aligned in the file
+    assert isinstance(d["memory_mapped"], bool)
+
+
+def test_symbol_tables_are_skipped(tmp_path):
+    syms = pynini.SymbolTable()
+    for i, s in enumerate(["<eps>", "a", "b", "c"]):
+        syms.add_symbol(s, i)
+    f = pynini.accep("a b c", token_type=syms)
+    f.set_input_symbols(syms)
+    f.set_output_symbols(syms)
+    path = str(tmp_path / "sym.fst")
+    f.write(path)
+    d = _native.read_fst(path)
+    assert len(d["final_cost"]) == f.num_states()
+    assert sorted(d["ilabel"].tolist()) == [1, 2, 3]
+
+
+def test_unsupported_arc_type(tmp_path):
+    f = pynini.Fst(arc_type="log")
+    s = f.add_state()
+    f.set_start(s)
+    f.set_final(s)
+    path = str(tmp_path / "log.fst")
+    f.write(path)
+    with pytest.raises(InputError, match="arc type 'log'"):
+        _native.read_fst(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="cannot open"):
+        _native.read_fst(str(tmp_path / "none.fst"))
