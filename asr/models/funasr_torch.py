@@ -26,30 +26,30 @@ class TorchAcousticModel(AcousticModel):
         import torch
 
         config = read_config(model_dir)
-        if not os.path.exists(os.path.join(model_dir, "model.pt")):
+        self.tokens = read_tokens(model_dir)
+        weights = os.path.join(model_dir, "model.pt")
+        if not os.path.exists(weights):
             raise InputError("model directory has no model.pt", path=model_dir)
+        check_output_size(weights, len(self.tokens))
         torch.set_num_threads(num_threads)
         from funasr import AutoModel
 
         self._torch = torch
-        self.auto_model = AutoModel(model=model_dir, disable_update=True, device="cpu",
-                                    ncpu=num_threads, log_level="ERROR")
+        try:
+            self.auto_model = AutoModel(model=model_dir, disable_update=True, device="cpu",
+                                        ncpu=num_threads, log_level="ERROR")
+        except (RuntimeError, KeyError, TypeError, ValueError, AssertionError) as err:
+            raise InputError(f"funasr cannot build the model: {err}", path=model_dir) from None
         self.model = self.auto_model.model.eval()
         self.frontend = self.auto_model.kwargs["frontend"]
         self.frontend.dither = 0.0
         self.mode = mode
-        self.tokens = read_tokens(model_dir)
         self.sample_rate = int(getattr(self.frontend, "fs", 16000))
         self.frame_shift = frame_shift_seconds(config)
         if mode == "ctc" and getattr(self.model, "ctc", None) is None:
             raise InputError("model has no CTC head (ctc_weight is 0)", path=model_dir)
         if mode == "paraformer" and getattr(self.model, "predictor", None) is None:
             raise InputError("model is not a Paraformer (no CIF predictor)", path=model_dir)
-        vocab = self.model.ctc.ctc_lo.out_features if mode == "ctc" else \
-            self.model.decoder.output_layer.out_features
-        if vocab != len(self.tokens):
-            raise InputError(f"token list has {len(self.tokens)} entries but the model "
-                             f"outputs {vocab}", path=model_dir)
 
     def features(self, waves: List[np.ndarray]):
         """Padded FunASR features [B, T, D] and lengths for a batch of waveforms."""
@@ -87,3 +87,22 @@ class TorchAcousticModel(AcousticModel):
                 cif_token_times(alphas[k, :frames].numpy(), peaks[k, :frames].numpy(), n,
                                 self.frame_shift)))
         return outputs
+
+
+def check_output_size(weights_path: str, num_tokens: int) -> None:
+    """funasr sizes the model from the token list and skips weights whose shape disagrees
+    (leaving them random), so a token list that does not fit model.pt must be caught here."""
+    import torch
+
+    try:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # torch raises many types for a corrupt file
+        raise InputError(f"cannot read model weights: {err}", path=weights_path) from None
+    for key in ("state_dict", "model_state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    for key, value in state.items():
+        if key.endswith(("ctc.ctc_lo.weight", "decoder.output_layer.weight")):
+            if value.shape[0] != num_tokens:
+                raise InputError(f"token list has {num_tokens} entries but the model outputs "
+                                 f"{value.shape[0]} ({key})", path=weights_path)

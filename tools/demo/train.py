@@ -9,7 +9,7 @@ run can be stopped at any point and resumed with the same command (it continues 
 After every epoch (and at every checkpoint) it measures greedy CER on the dev set, both from
 the CTC head and from the Paraformer decoder, logs it as a JSON line to `<exp>/train.log`, and
 exports the best model so far (by CTC CER) as a FunASR model directory in `<exp>/model`
-(see export_model_dir). Stops after `--max-epochs` or once `--target-cer` is reached and
+(asr.models.model_dir). Stops after `--max-epochs` or once `--target-cer` is reached and
 `--extra-epochs` more have run.
 """
 from __future__ import annotations
@@ -19,12 +19,13 @@ import json
 import math
 import os
 import random
-import shutil
 import time
 
 import numpy as np
 import torch
 import yaml
+
+from asr.models.model_dir import build_model, write_model_dir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Column order of the model's outputs: the decoder benchmark's units (../shared/bench/decoder/
@@ -95,28 +96,6 @@ def compute_cmvn(split: Split):
     return mean.astype(np.float32), (1.0 / std).astype(np.float32)
 
 
-def write_am_mvn(path: str, mean: np.ndarray, inv_std: np.ndarray) -> None:
-    """Kaldi nnet1 text format, as FunASR's am.mvn (AddShift = -mean, Rescale = 1/std)."""
-    dim = len(mean)
-    fmt = lambda v: " ".join(f"{x:.8g}" for x in v)
-    with open(path, "w") as f:
-        f.write(f"<Nnet>\n<Splice> {dim} {dim}\n[ 0 ]\n")
-        f.write(f"<AddShift> {dim} {dim}\n<LearnRateCoef> 0 [ {fmt(-mean)} ]\n")
-        f.write(f"<Rescale> {dim} {dim}\n<LearnRateCoef> 0 [ {fmt(inv_std)} ]\n</Nnet>\n")
-
-
-def build_model(config: dict):
-    from funasr.register import tables
-    import funasr.models.paraformer.model  # noqa: F401  (registers the classes)
-    kwargs = dict(config)
-    kwargs.update(config.get("model_conf", {}))
-    for key in ("model", "model_conf", "frontend", "frontend_conf", "tokenizer",
-                "tokenizer_conf"):
-        kwargs.pop(key, None)
-    kwargs["vocab_size"] = len(TOKENS)
-    return tables.model_classes.get(config["model"])(**kwargs)
-
-
 def make_batches(split: Split, max_frames: int, seed: int):
     """Length-sorted buckets of at most max_frames padded frames, in a seeded random order."""
     order = np.argsort(split.index[:, 1], kind="stable")
@@ -158,27 +137,6 @@ def evaluate(model, split: Split, mean, inv_std, max_frames: int):
     return {name: 100.0 * e / total for name, e in errors.items()}
 
 
-def export_model_dir(out_dir: str, config: dict, model, mean, inv_std) -> None:
-    """A FunASR model directory that `funasr.AutoModel(model=out_dir)` loads offline."""
-    tmp = out_dir + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    with open(os.path.join(tmp, "config.yaml"), "w") as f:
-        yaml.safe_dump(config, f, sort_keys=False)
-    torch.save(model.state_dict(), os.path.join(tmp, "model.pt"))
-    with open(os.path.join(tmp, "tokens.json"), "w") as f:
-        json.dump(TOKENS, f, ensure_ascii=False)
-    write_am_mvn(os.path.join(tmp, "am.mvn"), mean, inv_std)
-    with open(os.path.join(tmp, "configuration.json"), "w") as f:
-        json.dump({"framework": "pytorch", "task": "auto-speech-recognition",
-                   "model": {"type": "funasr"}, "pipeline": {"type": "funasr-pipeline"},
-                   "file_path_metas": {"init_param": "model.pt", "config": "config.yaml",
-                                       "tokenizer_conf": {"token_list": "tokens.json"},
-                                       "frontend_conf": {"cmvn_file": "am.mvn"}}}, f, indent=2)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.replace(tmp, out_dir)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="exp/demo/data", help="holds train/ and dev/")
@@ -217,7 +175,7 @@ def main() -> None:
     mean, inv_std = stats["arr_0"], stats["arr_1"]
 
     torch.manual_seed(args.seed)
-    model = build_model(config)
+    model = build_model(config, len(TOKENS))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9)
     schedule = lambda step: min((step + 1) / args.warmup_steps,
                                 math.sqrt(args.warmup_steps / (step + 1)))
@@ -248,7 +206,8 @@ def main() -> None:
         improved = cer["ctc"] < state["best_cer"]
         if improved:
             state["best_cer"] = cer["ctc"]
-            export_model_dir(os.path.join(args.exp, "model"), config, model, mean, inv_std)
+            write_model_dir(os.path.join(args.exp, "model"), config, model.state_dict(), TOKENS,
+                            mean, inv_std)
         report(event=tag, epoch=state["epoch"], batch=state["batch"], step=state["step"],
                dev_cer_ctc=round(cer["ctc"], 2), dev_cer_paraformer=round(cer["paraformer"], 2),
                exported=improved)
