@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The demo, and the last step of README's first set-up command: transcribe the demo test audio
+# with `tingxie transcribe` and score it with `tingxie wer` (prints the %WER line).
+#
+#   bash tools/demo.sh
+#
+# What it uses, first found wins:
+#   model  resources/demo/model (the shipped demo model), else a small randomly initialised
+#          model made by tools/make_test_model.py (its WER is near 100%: until the trained
+#          model ships, the demo shows the machinery, not accuracy);
+#   graph  resources/demo/graph (TLG; its graph.json topology picks --mode), else --no-lm;
+#   audio  resources/demo/test/{wav.scp,text}, else the first 10 sentences of
+#          tools/demo/data/test.txt spoken by espeak-ng (tools/demo/synthesize.py's voices).
+# Outputs go to exp/demo_run/ (results.jsonl, text, errors.tsv, srt/); a rerun resumes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEMO=resources/demo
+WORK=exp/demo_run
+mkdir -p "$WORK"
+
+MODEL=$DEMO/model
+if [ ! -d "$MODEL" ]; then
+  MODEL=$WORK/test_model
+  if [ ! -f "$MODEL/model.pt" ]; then
+    echo "demo: $DEMO/model is not shipped yet; making a small random test model in $MODEL" >&2
+    python tools/make_test_model.py "$MODEL" >/dev/null
+  fi
+fi
+
+DECODING=(--no-lm --mode ctc)
+if [ -f "$DEMO/graph/graph.json" ]; then
+  TOPOLOGY=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["topology"])' \
+             "$DEMO/graph/graph.json")
+  if [ "$TOPOLOGY" = sync ]; then MODE=paraformer; else MODE=ctc; fi
+  DECODING=(--graph "$DEMO/graph" --mode "$MODE")
+fi
+
+AUDIO=$DEMO/test/wav.scp
+REF=$DEMO/test/text
+if [ ! -f "$AUDIO" ]; then
+  AUDIO=$WORK/test/wav.scp
+  REF=$WORK/test/text
+  if [ ! -f "$REF" ]; then
+    echo "demo: $DEMO/test is not shipped yet; speaking 10 test sentences with espeak-ng" >&2
+    python - "$WORK/test" <<'PY'
+import importlib.util, os, sys
+import soundfile
+spec = importlib.util.spec_from_file_location("synthesize", "tools/demo/synthesize.py")
+synthesize = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(synthesize)
+out = sys.argv[1]
+os.makedirs(os.path.join(out, "wav"), exist_ok=True)
+sentences = synthesize.read_sentences("tools/demo/data/test.txt")[:10]
+with open(os.path.join(out, "wav.scp"), "w") as scp, open(os.path.join(out, "text.tmp"), "w") as text:
+    for uttid, sentence in sentences:
+        path = os.path.abspath(os.path.join(out, "wav", uttid + ".wav"))
+        soundfile.write(path, synthesize.speak(uttid, sentence), synthesize.SAMPLE_RATE)
+        scp.write(f"{uttid} {path}\n")
+        text.write(f"{uttid} {sentence}\n")
+os.replace(os.path.join(out, "text.tmp"), os.path.join(out, "text"))
+PY
+  fi
+fi
+
+tingxie transcribe "$AUDIO" --model "$MODEL" "${DECODING[@]}" -o "$WORK/out" --srt
+tingxie wer "$REF" "$WORK/out/text" --mode all
