@@ -198,7 +198,7 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     lexicon_fst.arcsort("olabel")
     timer.lap("L")
 
-    lg = fst.compose(lexicon_fst, g, connect=True)
+    lg = fst.compose(lexicon_fst, g, connect=False)  # every state of L∘G is useful
     timer.lap("compose_LG")
     lg = fst.determinize(lg)
     timer.lap("determinize_LG")
@@ -215,7 +215,7 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
                                blank + LABEL_OFFSET if blank >= 0 else 0, disambig_labels)
     token_fst = fstio.arrays_to_fst(t_arrays)
     token_fst.arcsort("olabel")
-    tlg = fst.compose(token_fst, lg, connect=True)
+    tlg = fst.compose(token_fst, lg, connect=False)  # T never blocks a path of LG
     tlg.arcsort("ilabel")
     timer.lap("compose_TLG")
 

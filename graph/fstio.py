@@ -72,9 +72,8 @@ def arrays_to_fst(arrays: ArcArrays) -> fst.VectorFst:
 
 def count(f: fst.Fst) -> dict:
     """States and arcs of an FST, as graph.json records them."""
-    states = f.num_states()
-    arcs = sum(f.num_arcs(s) for s in range(states))
-    return {"states": states, "arcs": arcs}
+    states = f.num_states() if f.fst_type() == "vector" else sum(1 for _ in f.states())
+    return {"states": states, "arcs": sum(map(f.num_arcs, range(states)))}
 
 
 def write_fst(f: fst.Fst, path: str, const: bool = False) -> None:
