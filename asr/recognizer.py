@@ -21,13 +21,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from asr.models.base import SPECIAL_TOKENS  # never part of a greedy transcript
 from lm.errors import InputError
 
 MODES = ("ctc", "paraformer")
 DECODER_MODE = {"ctc": "ctc", "paraformer": "sync"}
-# Tokens that never reach the transcript in greedy decoding.
-SPECIAL_TOKENS = {"<blank>", "<blk>", "<b>", "<s>", "</s>", "<sos>", "<eos>", "<sos/eos>",
-                  "<pad>", "<eps>"}
 WORD_END = "|"           # letter-unit models: '|' closes every word
 SPIECE_SPACE = "\u2581"  # sentencepiece: '▁' opens a word
 BPE_CONTINUES = "@@"     # FunASR seg_dict BPE: 'ab@@' continues into the next token
@@ -227,7 +225,8 @@ class Recognizer:
         """Times of posterior rows first_row..last_row (inclusive): frames (CTC), or token
         positions with the model's token_times (Paraformer; None when it gives none)."""
         if self.mode == "ctc":
-            return first_row * self.frame_shift, (last_row + 1) * self.frame_shift
+            return (round(first_row * self.frame_shift, 6),
+                    round((last_row + 1) * self.frame_shift, 6))
         if token_times is None or len(token_times) <= last_row:
             return None, None
         return float(token_times[first_row][0]), float(token_times[last_row][1])

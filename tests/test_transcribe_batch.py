@@ -15,6 +15,7 @@ soundfile = pytest.importorskip("soundfile")
 pytest.importorskip("funasr")
 
 from asr import Recognizer  # noqa: E402
+from asr.models.base import SPECIAL_TOKENS  # noqa: E402
 from asr.cli import main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -150,10 +151,11 @@ def test_recognizer_api(recognizer, tmp_path):
     assert output.logp.shape[1] == len(recognizer.tokens)
     decoded = recognizer.decode(output)
     assert decoded.text == from_array.text and decoded.tokens == from_array.tokens
-    # Greedy CTC by hand: best unit per frame, repeats merged, blanks and '|' dropped.
+    # Greedy CTC by hand: best unit per frame, repeats merged, blank and markers dropped.
     best = output.logp.argmax(axis=1)
     units = [recognizer.tokens[u] for k, u in enumerate(best)
              if u != recognizer.blank and (k == 0 or u != best[k - 1])]
+    units = [u for u in units if u not in SPECIAL_TOKENS]
     assert decoded.tokens == units
     assert "".join(decoded.text.split()) == "".join(u for u in units if u != "|")
     with pytest.raises(ValueError, match="need a graph"):
