@@ -65,14 +65,23 @@ def test_reader_matches_openfst(tmp_path, seed, kind):
         assert all(a[0] == 0 for a in ours[s][:n_eps])
 
 
-def test_const_file_is_memory_mapped_when_possible(tmp_path):
+@pytest.mark.parametrize("sort", [True, False])
+def test_aligned_const_is_openfst_and_memory_mapped(tmp_path, sort):
     f = kaldifst.compile(random_fst_text(np.random.default_rng(3)))
-    kaldifst.arcsort(f, sort_type="ilabel")
-    path = str(tmp_path / "g.fst")
-    kaldifst.StdConstFst(f).write(path)
-    d = _native.read_fst(path)
-    # mapped in place only when the arrays are 4-byte aligned in the file
-    assert isinstance(d["memory_mapped"], bool)
+    if sort:
+        kaldifst.arcsort(f, sort_type="ilabel")
+    src, dst = str(tmp_path / "g.fst"), str(tmp_path / "aligned.fst")
+    f.write(src)
+    assert not _native.read_fst(src)["memory_mapped"]  # a vector FST is converted
+    _native.convert_to_aligned_const(src, dst)
+    d = _native.read_fst(dst)
+    assert d["memory_mapped"] and d["fst_type"] == "const"
+    back = kaldifst.StdConstFst.read(dst)  # OpenFst reads what we wrote
+    assert back.num_states == f.num_states and back.start == f.start
+    ours = our_arcs(d)
+    for s, arcs in openfst_arcs(back).items():
+        assert [tuple(map(float, a)) for a in arcs] == [tuple(map(float, a)) for a in ours[s]]
+        assert sorted(arcs) == sorted(openfst_arcs(f)[s])
 
 
 def test_symbol_tables_are_skipped(tmp_path):

@@ -146,6 +146,22 @@ def read_symbol_table(path: str) -> List[str]:
     return table
 
 
+def convert_graph(src_dir: str, dst_dir: str) -> None:
+    """Copies a graph directory, rewriting TLG.fst as a 16-byte-aligned OpenFst const FST
+    (still a standard OpenFst file) that the decoder memory-maps in place: loading then
+    costs a few milliseconds whatever the graph size. `dst_dir` is the user's choice; the
+    decoder never writes caches on its own."""
+    import shutil
+    from asr.decoder import _native
+
+    os.makedirs(dst_dir, exist_ok=True)
+    for name in os.listdir(src_dir):
+        if name != "TLG.fst" and os.path.isfile(os.path.join(src_dir, name)):
+            shutil.copyfile(os.path.join(src_dir, name), os.path.join(dst_dir, name))
+    _native.convert_to_aligned_const(os.path.join(src_dir, "TLG.fst"),
+                                     os.path.join(dst_dir, "TLG.fst"))
+
+
 class Decoder:
     """Decodes [T, V] float32 log-posteriors against one graph directory.
 
@@ -227,4 +243,5 @@ class Decoder:
                                 lattice=lattice)
 
 
-__all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "read_symbol_table"]
+__all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "convert_graph",
+           "read_symbol_table"]

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "decoder.h"
@@ -115,6 +116,12 @@ class NativeDecoder {
     Posteriors post = CheckPosteriors(logp, vocab_->num_tokens(), graph_->max_ilabel(),
                                       "log-posteriors");
     py::gil_scoped_release release;
+    // Reuse the cached search buffers unless another thread is using them.
+    std::unique_lock<std::mutex> lock(cached_mutex_, std::try_to_lock);
+    if (lock.owns_lock()) {
+      if (!cached_) cached_ = std::make_unique<Search>(*graph_, opts_, vocab_.get());
+      return cached_->Decode(post.data, post.frames, post.columns);
+    }
     Search search(*graph_, opts_, vocab_.get());
     return search.Decode(post.data, post.frames, post.columns);
   }
@@ -159,6 +166,8 @@ class NativeDecoder {
   DecoderOptions opts_;
   std::unique_ptr<Graph> graph_;
   std::unique_ptr<Vocabulary> vocab_;
+  std::mutex cached_mutex_;
+  std::unique_ptr<Search> cached_;
 };
 
 // OpenFst binary (vector, standard arc: weight = graph + acoustic) of a lattice.
@@ -266,6 +275,7 @@ PYBIND11_MODULE(_native, m) {
       .def_readonly("best", &DecodeResult::best)
       .def_readonly("reached_final", &DecodeResult::reached_final)
       .def_readonly("frames_searched", &DecodeResult::frames_searched)
+      .def_readonly("work_bytes", &DecodeResult::work_bytes)
       .def_readonly("nbest", &DecodeResult::nbest)
       .def_readonly("lattice", &DecodeResult::lattice);
 
@@ -311,6 +321,19 @@ PYBIND11_MODULE(_native, m) {
       py::arg("path"),
       "Reads an OpenFst binary as the decoder does; arrays for tests (arcs per state in the "
       "decoder's order: input-epsilon arcs first).");
+
+  m.def(
+      "convert_to_aligned_const",
+      [](const std::string &src, const std::string &dst) {
+        try {
+          Graph g(src);
+          g.WriteAlignedConst(dst);
+        } catch (const GraphError &e) {
+          RaiseInputError(e.what());
+        }
+      },
+      py::arg("src"), py::arg("dst"),
+      "Rewrites an OpenFst vector/const FST as an aligned const FST the decoder memory-maps.");
 
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,

@@ -274,6 +274,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
     }
   }
   result.frames_searched = searched;
+  result.work_bytes = WorkBytes();
 
   // The best token: final states first, any state as the fallback.
   int32_t best_node = -1;
@@ -307,6 +308,15 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
     BuildNBest(final_nodes, frame_map, skipped_cost, num_frames, &result);
   }
   return result;
+}
+
+int64_t Search::WorkBytes() const {
+  return static_cast<int64_t>(
+      (cur_.capacity() + next_.capacity()) * sizeof(Token) +
+      (hash_.capacity() + hash_used_.capacity() + queue_.capacity() + gc_map_.capacity() +
+       emit_begin_.capacity() + eps_begin_.capacity()) * sizeof(int32_t) +
+      tmp_costs_.capacity() * sizeof(float) + nodes_.capacity() * sizeof(Node) +
+      links_.capacity() * sizeof(LatticeArc));
 }
 
 // Fills hyp from the back-pointer chain ending at node, plus the final weight.

@@ -88,6 +88,7 @@ struct DecodeResult {
   Hypothesis best;
   bool reached_final = false;
   int32_t frames_searched = 0;
+  int64_t work_bytes = 0;             // search buffers held at the end (working memory)
   std::vector<Hypothesis> nbest;      // when options.nbest > 1: distinct, best first
   Lattice lattice;                    // when options.keep_lattice
 };
@@ -135,6 +136,8 @@ class Search {
                       const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
   void BuildNBest(const std::vector<int32_t> &final_nodes, const std::vector<int32_t> &frame_map,
                   const std::vector<float> &skipped_cost, int32_t num_frames, DecodeResult *out);
+
+  int64_t WorkBytes() const;
 
   const Graph &graph_;
   DecoderOptions opts_;

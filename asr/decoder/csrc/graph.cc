@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <cstdint>
 #include <limits>
 
 namespace tingxie {
@@ -86,7 +89,7 @@ Graph::Graph(const std::string &path) : path_(path) {
     ::close(fd);
     throw GraphError(path + ": empty file, not an OpenFst binary");
   }
-  map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   ::close(fd);
   if (map_ == MAP_FAILED) {
     map_ = nullptr;
@@ -103,7 +106,7 @@ Graph::Graph(const std::string &path) : path_(path) {
       r.Fail("arc type '" + arc_type + "' is not supported (need 'standard': tropical float)");
     int32_t version = r.Read<int32_t>("version");
     int32_t flags = r.Read<int32_t>("flags");
-    r.Read<uint64_t>("properties");
+    properties_ = r.Read<uint64_t>("properties");
     int64_t start = r.Read<int64_t>("start");
     num_states_ = r.Read<int64_t>("num_states");
     num_arcs_ = r.Read<int64_t>("num_arcs");
@@ -138,42 +141,65 @@ Graph::~Graph() {
   if (map_) ::munmap(map_, map_size_);
 }
 
+// Reorders one state's arcs so that input-epsilon arcs come first (stable); returns their
+// number. Already-ordered states (every ilabel-sorted graph) cost one scan.
+static uint32_t EpsilonsFirst(Arc *arcs, uint32_t n, std::vector<Arc> *scratch,
+                              bool *reordered) {
+  uint32_t eps = 0;
+  while (eps < n && arcs[eps].ilabel == 0) ++eps;
+  uint32_t i = eps;
+  while (i < n && arcs[i].ilabel != 0) ++i;
+  if (i == n) return eps;  // already ordered
+  *reordered = true;
+  scratch->clear();
+  for (uint32_t k = eps; k < n; ++k) {
+    if (arcs[k].ilabel == 0)
+      arcs[eps++] = arcs[k];
+    else
+      scratch->push_back(arcs[k]);
+  }
+  std::copy(scratch->begin(), scratch->end(), arcs + eps);
+  return eps;
+}
+
 void Graph::ReadVector(const char *data, size_t size, size_t offset) {
   Reader r(data, size, path_);
   r.Skip(offset, "header");
-  own_states_.resize(num_states_);
-  // Arcs are not counted in a vector header: grow as we go (reserve from the file size).
-  own_arcs_.clear();
-  own_arcs_.reserve((size - offset) / sizeof(Arc));
-  std::vector<Arc> emitting;
+  // Pass 1: walk the states to count the arcs (a vector header does not count them).
+  const size_t body = r.pos();
+  uint64_t total_arcs = 0;
   for (int64_t s = 0; s < num_states_; ++s) {
-    GraphState &st = own_states_[s];
-    st.final_cost = r.Read<float>("final weight");
+    r.Read<float>("final weight");
     int64_t n = r.Read<int64_t>("arc count");
-    if (n < 0 || static_cast<uint64_t>(n) * sizeof(Arc) > size - r.pos())
+    if (n < 0 || static_cast<uint64_t>(n) > (size - r.pos()) / sizeof(Arc))
       r.Fail("truncated file (state " + std::to_string(s) + " claims " + std::to_string(n) +
              " arcs)");
-    st.first_arc = static_cast<uint32_t>(own_arcs_.size());
-    st.num_arcs = static_cast<uint32_t>(n);
-    st.num_input_eps = st.num_output_eps = 0;
-    emitting.clear();
-    const Arc *in = reinterpret_cast<const Arc *>(r.here());
-    for (int64_t i = 0; i < n; ++i) {
-      Arc a;
-      std::memcpy(&a, in + i, sizeof(Arc));
-      if (a.ilabel == 0) {
-        own_arcs_.push_back(a);
-        ++st.num_input_eps;
-      } else {
-        emitting.push_back(a);
-      }
-      if (a.olabel == 0) ++st.num_output_eps;
-    }
-    own_arcs_.insert(own_arcs_.end(), emitting.begin(), emitting.end());
     r.Skip(n * sizeof(Arc), "arcs");
-    if (own_arcs_.size() > std::numeric_limits<uint32_t>::max()) r.Fail("too many arcs");
+    total_arcs += n;
   }
-  num_arcs_ = static_cast<int64_t>(own_arcs_.size());
+  if (total_arcs > std::numeric_limits<uint32_t>::max()) r.Fail("too many arcs");
+  // Pass 2: copy.
+  own_states_.resize(num_states_);
+  own_arcs_.resize(total_arcs);
+  const char *p = data + body;
+  uint32_t next_arc = 0;
+  std::vector<Arc> scratch;
+  for (int64_t s = 0; s < num_states_; ++s) {
+    GraphState &st = own_states_[s];
+    std::memcpy(&st.final_cost, p, sizeof(float));
+    int64_t n;
+    std::memcpy(&n, p + sizeof(float), sizeof n);
+    p += sizeof(float) + sizeof n;
+    Arc *dst = own_arcs_.data() + next_arc;
+    std::memcpy(dst, p, n * sizeof(Arc));
+    p += n * sizeof(Arc);
+    st.first_arc = next_arc;
+    st.num_arcs = static_cast<uint32_t>(n);
+    st.num_input_eps = EpsilonsFirst(dst, st.num_arcs, &scratch, &reordered_);
+    st.num_output_eps = 0;
+    next_arc += st.num_arcs;
+  }
+  num_arcs_ = static_cast<int64_t>(total_arcs);
   states_ = own_states_.data();
   arcs_ = own_arcs_.data();
 }
@@ -189,44 +215,44 @@ void Graph::ReadConst(const char *data, size_t size, size_t offset, bool aligned
   if (aligned) r.Align();
   size_t arcs_at = r.pos();
   r.Skip(num_arcs_ * sizeof(Arc), "arcs");
-  const GraphState *file_states = reinterpret_cast<const GraphState *>(data + states_at);
-  const Arc *file_arcs = reinterpret_cast<const Arc *>(data + arcs_at);
-  bool in_place = states_at % alignof(GraphState) == 0 && arcs_at % alignof(Arc) == 0;
-  // Check that each state's input-epsilon arcs come first (true for an ilabel-sorted graph).
-  bool eps_first = true;
-  for (int64_t s = 0; s < num_states_ && eps_first; ++s) {
-    GraphState st;
-    std::memcpy(&st, file_states + s, sizeof st);
-    if (static_cast<uint64_t>(st.first_arc) + st.num_arcs > static_cast<uint64_t>(num_arcs_))
-      r.Fail("state " + std::to_string(s) + " points past the arc array");
-    if (st.num_input_eps > st.num_arcs) r.Fail("corrupt state " + std::to_string(s));
-    for (uint32_t i = 0; i < st.num_arcs; ++i) {
-      int32_t ilabel;
-      std::memcpy(&ilabel, reinterpret_cast<const char *>(file_arcs + st.first_arc + i),
-                  sizeof ilabel);
-      if ((ilabel == 0) != (i < st.num_input_eps)) {
-        eps_first = false;
-        break;
-      }
+  const bool in_place = reinterpret_cast<uintptr_t>(data + states_at) % alignof(GraphState) == 0 &&
+                        reinterpret_cast<uintptr_t>(data + arcs_at) % alignof(Arc) == 0;
+  if (in_place) {
+    // Use the mapped arrays as they are if every state is sound and has its
+    // input-epsilon arcs first (true for an ilabel-sorted graph).
+    const GraphState *states = reinterpret_cast<const GraphState *>(data + states_at);
+    const Arc *arcs = reinterpret_cast<const Arc *>(data + arcs_at);
+    bool ordered = true;
+    for (int64_t s = 0; s < num_states_ && ordered; ++s) {
+      const GraphState &st = states[s];
+      if (static_cast<uint64_t>(st.first_arc) + st.num_arcs > static_cast<uint64_t>(num_arcs_))
+        r.Fail("state " + std::to_string(s) + " points past the arc array");
+      const Arc *a = arcs + st.first_arc;
+      uint32_t eps = 0;
+      while (eps < st.num_arcs && a[eps].ilabel == 0) ++eps;
+      for (uint32_t i = eps; i < st.num_arcs && ordered; ++i) ordered = a[i].ilabel != 0;
+      ordered = ordered && eps == st.num_input_eps;
+    }
+    if (ordered) {
+      mapped_states_ = states;
+      states_ = states;
+      arcs_ = arcs;
+      return;
     }
   }
-  if (in_place && eps_first) {
-    mapped_states_ = file_states;
-    states_ = file_states;
-    arcs_ = file_arcs;
-    return;
-  }
+  // Unaligned in the file (OpenFst writes const FSTs unaligned unless asked), or not
+  // ordered: copy into own arrays.
   own_states_.resize(num_states_);
   own_arcs_.resize(num_arcs_);
-  std::memcpy(own_states_.data(), file_states, num_states_ * sizeof(GraphState));
-  std::memcpy(own_arcs_.data(), file_arcs, num_arcs_ * sizeof(Arc));
-  for (auto &st : own_states_) {
+  std::memcpy(own_states_.data(), data + states_at, num_states_ * sizeof(GraphState));
+  std::memcpy(own_arcs_.data(), data + arcs_at, num_arcs_ * sizeof(Arc));
+  std::vector<Arc> scratch;
+  for (int64_t s = 0; s < num_states_; ++s) {
+    GraphState &st = own_states_[s];
     if (static_cast<uint64_t>(st.first_arc) + st.num_arcs > static_cast<uint64_t>(num_arcs_))
-      r.Fail("a state points past the arc array");
-    Arc *begin = own_arcs_.data() + st.first_arc;
-    Arc *mid = std::stable_partition(begin, begin + st.num_arcs,
-                                     [](const Arc &a) { return a.ilabel == 0; });
-    st.num_input_eps = static_cast<uint32_t>(mid - begin);
+      r.Fail("state " + std::to_string(s) + " points past the arc array");
+    st.num_input_eps = EpsilonsFirst(own_arcs_.data() + st.first_arc, st.num_arcs, &scratch,
+                                     &reordered_);
   }
   states_ = own_states_.data();
   arcs_ = own_arcs_.data();
@@ -256,6 +282,46 @@ void Graph::Validate() {
   if (!any_final) throw GraphError(path_ + ": the graph has no final state");
   max_ilabel_ = max_i;
   max_olabel_ = max_o;
+}
+
+void Graph::WriteAlignedConst(const std::string &path) const {
+  FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f) throw GraphError(path + ": cannot open for writing: " + std::strerror(errno));
+  size_t written = 0;
+  bool ok = true;
+  auto put = [&](const void *p, size_t n) {
+    ok &= std::fwrite(p, 1, n, f) == n;
+    written += n;
+  };
+  auto put_str = [&](const std::string &s) {
+    int32_t n = static_cast<int32_t>(s.size());
+    put(&n, 4);
+    put(s.data(), s.size());
+  };
+  auto align = [&]() {
+    static const char zeros[kFileAlign] = {};
+    put(zeros, (kFileAlign - written % kFileAlign) % kFileAlign);
+  };
+  const int32_t magic = kFstMagic, version = 2, flags = kIsAligned;
+  // Arcs were reordered (input epsilons first) only if the graph was not ilabel-sorted; then
+  // claim no properties beyond kExpanded rather than stale ones.
+  const uint64_t properties = reordered_ ? 0x1ULL : properties_;
+  const int64_t start = start_, num_states = num_states_, num_arcs = num_arcs_;
+  put(&magic, 4);
+  put_str("const");
+  put_str("standard");
+  put(&version, 4);
+  put(&flags, 4);
+  put(&properties, 8);
+  put(&start, 8);
+  put(&num_states, 8);
+  put(&num_arcs, 8);
+  align();
+  put(states_, num_states_ * sizeof(GraphState));
+  align();
+  put(arcs_, num_arcs_ * sizeof(Arc));
+  ok &= std::fclose(f) == 0;
+  if (!ok) throw GraphError(path + ": write failed");
 }
 
 }  // namespace tingxie

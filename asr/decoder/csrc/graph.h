@@ -61,6 +61,10 @@ class Graph {
   const std::string &fst_type() const { return fst_type_; }
   bool memory_mapped() const { return mapped_states_ != nullptr; }
 
+  // Writes the graph as an OpenFst const FST aligned to 16 bytes (what `fstconvert
+  // --fst_type=const --fst_align` writes): OpenFst reads it, and the decoder maps it in place.
+  void WriteAlignedConst(const std::string &path) const;
+
   const GraphState &state(int32_t s) const { return states_[s]; }
   const Arc *arcs(int32_t s) const { return arcs_ + states_[s].first_arc; }
   float final_cost(int32_t s) const { return states_[s].final_cost; }
@@ -75,6 +79,8 @@ class Graph {
   int32_t start_ = -1;
   int64_t num_states_ = 0, num_arcs_ = 0;
   int32_t max_ilabel_ = 0, max_olabel_ = 0;
+  uint64_t properties_ = 0;
+  bool reordered_ = false;  // some state's arcs were put input-epsilons first
   const GraphState *states_ = nullptr;
   const Arc *arcs_ = nullptr;
   std::vector<GraphState> own_states_;
