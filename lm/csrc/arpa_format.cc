@@ -12,47 +12,54 @@ void AppendFloat(std::string &out, float value) {
     out += '0';
     return;
   }
-  char buffer[48];
   // Shortest round-trip digits in scientific form, e.g. "-4.758586e+00".
-  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific);
-  const char *p = buffer;
-  const char *end = result.ptr;
-  bool negative = *p == '-';
-  if (negative) ++p;
-  const char *e = static_cast<const char *>(memchr(p, 'e', end - p));
-  int exponent = std::atoi(std::string(e + 1, end).c_str());
-  std::string digits;
-  for (const char *q = p; q < e; ++q)
-    if (*q != '.') digits += *q;
-  if (negative) out += '-';
+  char sci[32];
+  char *end = std::to_chars(sci, sci + sizeof(sci), value, std::chars_format::scientific).ptr;
+  const char *p = sci;
+  char text[48];
+  char *o = text;
+  if (*p == '-') *o++ = *p++;
+  char digits[16];
+  int n = 0;
+  for (; *p != 'e'; ++p)
+    if (*p != '.') digits[n++] = *p;
+  ++p;  // 'e'
+  bool negative_exponent = *p == '-';
+  ++p;  // sign
+  int exponent = 0;
+  for (; p < end; ++p) exponent = exponent * 10 + (*p - '0');
+  if (negative_exponent) exponent = -exponent;
   if (exponent < -6 || exponent >= 21) {
-    out += digits[0];
-    if (digits.size() > 1) {
-      out += '.';
-      out.append(digits, 1, std::string::npos);
+    *o++ = digits[0];
+    if (n > 1) {
+      *o++ = '.';
+      for (int i = 1; i < n; ++i) *o++ = digits[i];
     }
-    out += 'e';
-    out += std::to_string(exponent);
-    return;
-  }
-  int point = exponent + 1;  // digits before the decimal point
-  if (point <= 0) {
-    out += "0.";
-    out.append(-point, '0');
-    out += digits;
-  } else if (point >= static_cast<int>(digits.size())) {
-    out += digits;
-    out.append(point - digits.size(), '0');
+    *o++ = 'e';
+    o = std::to_chars(o, text + sizeof(text), exponent).ptr;
   } else {
-    out.append(digits, 0, point);
-    out += '.';
-    out.append(digits, point, std::string::npos);
+    int point = exponent + 1;  // digits before the decimal point
+    if (point <= 0) {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < -point; ++i) *o++ = '0';
+      for (int i = 0; i < n; ++i) *o++ = digits[i];
+    } else if (point >= n) {
+      for (int i = 0; i < n; ++i) *o++ = digits[i];
+      for (int i = n; i < point; ++i) *o++ = '0';
+    } else {
+      for (int i = 0; i < point; ++i) *o++ = digits[i];
+      *o++ = '.';
+      for (int i = point; i < n; ++i) *o++ = digits[i];
+    }
   }
+  out.append(text, o - text);
 }
 
 void FormatArpa(const std::vector<std::string> &vocab, const std::vector<ArpaOrderView> &orders,
                 const std::function<void(const std::string &)> &sink) {
   std::string out;
+  out.reserve(5u << 20);
   out += "\\data\\\n";
   for (size_t k = 1; k <= orders.size(); ++k)
     out += "ngram " + std::to_string(k) + "=" + std::to_string(orders[k - 1].size) + "\n";

@@ -19,6 +19,14 @@ using namespace tingxie::lm;
 
 namespace {
 
+// Hands a vector's buffer to numpy without copying.
+template <class T>
+py::array_t<T> MoveToArray(std::vector<T> &&v, std::vector<size_t> shape) {
+  auto *owned = new std::vector<T>(std::move(v));
+  py::capsule free_when_done(owned, [](void *p) { delete reinterpret_cast<std::vector<T> *>(p); });
+  return py::array_t<T>(shape, owned->data(), free_when_done);
+}
+
 template <class T>
 py::array_t<T> ToArray(const std::vector<T> &v, size_t rows, size_t cols) {
   py::array_t<T> a(cols ? std::vector<size_t>{rows, cols} : std::vector<size_t>{rows});
@@ -38,12 +46,15 @@ class Counter {
       for (const auto &w : *vocab) vocab_.Intern(w);
       vocab_.Close();
     }
-    counter_ = MakeNgramCounter(order, memory_bytes, temp_dir);
+    counter_ = MakeNgramCounter(order, memory_bytes, temp_dir, &vocab_size_);
     CorpusOptions options;
     options.chars = chars;
     options.skip_symbols = skip_symbols;
     reader_.reset(new CorpusReader(&vocab_, options,
-                                   [this](const std::vector<WordId> &ids) { counter_->AddSentence(ids); }));
+                                   [this](const std::vector<WordId> &ids) {
+                                     vocab_size_ = vocab_.size();
+                                     counter_->AddSentence(ids);
+                                   }));
   }
   void BeginFile(const std::string &path) { Live().BeginFile(path); }
   void Feed(py::bytes data) {
@@ -76,10 +87,11 @@ class Counter {
       model = EstimateKneserNey(*stream, vocab_.size(), options);
     }
     py::list ids, logprob, backoff, discounts;
-    for (const ModelOrder &o : model.orders) {
-      ids.append(ToArray(std::vector<int32_t>(o.words.begin(), o.words.end()), o.size(), o.order));
-      logprob.append(ToArray(o.logprob, o.size(), 0));
-      backoff.append(ToArray(o.backoff, o.size(), 0));
+    for (ModelOrder &o : model.orders) {
+      size_t n = o.size(), k = o.order;
+      ids.append(MoveToArray(std::move(o.words), {n, k}));
+      logprob.append(MoveToArray(std::move(o.logprob), {n}));
+      backoff.append(MoveToArray(std::move(o.backoff), {n}));
     }
     for (const Discount &d : model.discounts) discounts.append(py::make_tuple(d.amount[1], d.amount[2], d.amount[3]));
     py::dict out;
@@ -125,6 +137,7 @@ class Counter {
   bool verbose_;
   int spilled_ = 0;
   Vocabulary vocab_;
+  size_t vocab_size_ = 3;
   std::unique_ptr<NgramCounter> counter_;
   std::unique_ptr<CorpusReader> reader_;
 };

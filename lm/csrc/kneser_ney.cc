@@ -6,23 +6,47 @@
 #include <iostream>
 #include <numeric>
 #include <sstream>
+#include <chrono>
+#include <cstdlib>
 
 namespace tingxie {
 namespace lm {
 namespace {
 
+// Stage timing on stderr when TINGXIE_LM_TIMING is set (development aid).
+class StageClock {
+ public:
+  StageClock() : on_(std::getenv("TINGXIE_LM_TIMING") != nullptr), last_(std::clock()) {}
+  void Mark(const char *stage) {
+    if (!on_) return;
+    std::clock_t now = std::clock();
+    std::cerr << "[lm timing] " << stage << ": " << double(now - last_) / CLOCKS_PER_SEC << " CPU-s\n";
+    last_ = now;
+  }
+
+ private:
+  bool on_;
+  std::clock_t last_;
+};
+
 // The n-grams of one order with their adjusted counts, in suffix order.
 struct Level {
   int k = 0;
   std::vector<WordId> words;
-  std::vector<uint64_t> adjusted;
+  std::vector<uint32_t> adjusted;
   std::vector<uint8_t> pruned;
   size_t size() const { return adjusted.size(); }
   const WordId *at(size_t i) const { return &words[i * k]; }
   void Push(const WordId *w, uint64_t count, bool is_pruned) {
+    if (count > UINT32_MAX) throw InputError("an adjusted count exceeds 4294967295; not supported");
     words.insert(words.end(), w, w + k);
-    adjusted.push_back(count);
+    adjusted.push_back(static_cast<uint32_t>(count));
     pruned.push_back(is_pruned);
+  }
+  void Free() {
+    std::vector<WordId>().swap(words);
+    std::vector<uint32_t>().swap(adjusted);
+    std::vector<uint8_t>().swap(pruned);
   }
 };
 
@@ -120,7 +144,11 @@ std::vector<Discount> ComputeDiscounts(const std::vector<CountOfCounts> &stats,
   return discounts;
 }
 
-// Index from the n-grams of one level to their position (open addressing on HashNgram).
+// Index from the n-grams of one level to their position (open addressing on HashNgram). The
+// loops look `kAhead` n-grams ahead and prefetch their slots: the table is far larger than the
+// cache, so this hides most of the memory latency.
+constexpr size_t kAhead = 16;
+
 class LevelIndex {
  public:
   explicit LevelIndex(const Level &level) : level_(level) {
@@ -128,14 +156,35 @@ class LevelIndex {
     while (slots < level.size() * 2) slots *= 2;
     slots_.assign(slots, 0);
     mask_ = slots - 1;
-    for (size_t i = 0; i < level.size(); ++i) {
-      size_t s = HashNgram(level.at(i), level.k) & mask_;
+    uint64_t ring[kAhead];
+    const size_t n = level.size();
+    for (size_t i = 0; i < std::min(n, kAhead); ++i) Prefetch(ring[i] = HashNgram(level.at(i), level.k));
+    for (size_t i = 0; i < n; ++i) {
+      size_t s = ring[i % kAhead] & mask_;
+      if (i + kAhead < n) Prefetch(ring[i % kAhead] = HashNgram(level.at(i + kAhead), level.k));
       while (slots_[s]) s = (s + 1) & mask_;
       slots_[s] = static_cast<uint32_t>(i + 1);
     }
   }
-  size_t Find(const WordId *words) const {
-    size_t s = HashNgram(words, level_.k) & mask_;
+
+  // context[i] = position of the first (k-1) words of higher n-gram i.
+  void FindContexts(const Level &higher, std::vector<uint32_t> &context) const {
+    const size_t n = higher.size();
+    const int k = level_.k;
+    context.resize(n);
+    uint64_t ring[kAhead];
+    for (size_t i = 0; i < std::min(n, kAhead); ++i) Prefetch(ring[i] = HashNgram(higher.at(i), k));
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t h = ring[i % kAhead];
+      if (i + kAhead < n) Prefetch(ring[i % kAhead] = HashNgram(higher.at(i + kAhead), k));
+      context[i] = Find(higher.at(i), h);
+    }
+  }
+
+ private:
+  void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+  uint32_t Find(const WordId *words, uint64_t hash) const {
+    size_t s = hash & mask_;
     while (true) {
       uint32_t v = slots_[s];
       if (!v) throw std::logic_error("Kneser-Ney: a context is missing from the lower order");
@@ -144,7 +193,6 @@ class LevelIndex {
     }
   }
 
- private:
   const Level &level_;
   std::vector<uint32_t> slots_;
   size_t mask_;
@@ -159,28 +207,37 @@ struct ContextSums {
 
 ContextSums SumContexts(const Level &contexts, const Level &higher,
                         const std::vector<uint32_t> &context_of, const Discount &discount) {
+  struct Accumulator {
+    uint64_t denominator = 0;
+    uint32_t by_count[3] = {0, 0, 0};  // unpruned extensions with adjusted count 1, 2, 3+
+  };
   size_t n = contexts.size();
-  std::vector<uint64_t> denominator(n, 0), pruned_mass(n, 0);
-  std::vector<uint64_t> by_count(3 * n, 0);
-  for (size_t i = 0; i < higher.size(); ++i) {
-    size_t c = context_of[i];
-    uint64_t a = higher.adjusted[i];
-    denominator[c] += a;
+  std::vector<Accumulator> acc(n);
+  std::vector<uint64_t> pruned_mass;
+  bool any_pruned = false;
+  for (uint8_t p : higher.pruned) any_pruned |= p;
+  if (any_pruned) pruned_mass.assign(n, 0);
+  const size_t m = higher.size();
+  for (size_t i = 0; i < m; ++i) {
+    if (i + kAhead < m) __builtin_prefetch(&acc[context_of[i + kAhead]]);
+    Accumulator &a = acc[context_of[i]];
+    uint32_t count = higher.adjusted[i];
+    a.denominator += count;
     if (higher.pruned[i]) {
-      pruned_mass[c] += a;
-    } else if (a > 0) {
-      ++by_count[3 * c + std::min<uint64_t>(a, 3) - 1];
+      pruned_mass[context_of[i]] += count;
+    } else if (count > 0) {
+      ++a.by_count[std::min<uint32_t>(count, 3) - 1];
     }
   }
   ContextSums sums;
   sums.denominator.assign(n, 0.0f);
   sums.gamma.assign(n, 0.0f);
   for (size_t c = 0; c < n; ++c) {
-    if (!denominator[c]) continue;
-    float d = static_cast<float>(denominator[c]);
+    if (!acc[c].denominator) continue;
+    float d = static_cast<float>(acc[c].denominator);
     float gamma = 0.0f;
-    for (int j = 1; j <= 3; ++j) gamma += discount.amount[j] * static_cast<float>(by_count[3 * c + j - 1]);
-    gamma += pruned_mass[c];
+    for (int j = 1; j <= 3; ++j) gamma += discount.amount[j] * static_cast<float>(acc[c].by_count[j - 1]);
+    if (any_pruned) gamma += pruned_mass[c];
     gamma /= d;
     sums.denominator[c] = d;
     sums.gamma[c] = gamma;
@@ -207,7 +264,9 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
   std::vector<Level> levels(N);
   for (int k = 1; k <= N; ++k) levels[k - 1].k = k;
   std::vector<CountOfCounts> stats(N);
+  StageClock clock;
   AdjustCounts(padded_counts, N, threshold, levels, stats);
+  clock.Mark("sort (first n-gram) + adjusted counts");
   if (levels[N - 1].size() == 0) throw InputError("the corpus is empty");
 
   // Unigrams indexed by word id, so that every id has an entry (<unk> and <s> with count 0).
@@ -235,8 +294,7 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
     if (k == 2) {
       for (size_t i = 0; i < higher.size(); ++i) ctx[i] = higher.at(i)[0];
     } else {
-      LevelIndex index(levels[k - 2]);
-      for (size_t i = 0; i < higher.size(); ++i) ctx[i] = index.Find(higher.at(i));
+      LevelIndex(levels[k - 2]).FindContexts(higher, ctx);
     }
     sums[k - 1] = SumContexts(levels[k - 2], higher, ctx, model.discounts[k - 1]);
   }
@@ -252,6 +310,7 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
   for (int j = 1; j <= 3; ++j) unigram_gamma += d1.amount[j] * static_cast<float>(unigram_by_count[j]);
   unigram_gamma /= unigram_denominator;
 
+  clock.Mark("context sums");
   // Stage 4: interpolate, lowest order first.
   const float uniform = 1.0 / static_cast<float>(vocab_size - 1);  // <s> excluded
   std::vector<std::vector<float>> prob(N);
@@ -283,10 +342,13 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
     }
   }
 
-  // ARPA form: log10 p, and log10 gamma(h) as the back-off of every context h.
-  for (int k = 1; k <= N; ++k) {
-    const Level &level = levels[k - 1];
-    ModelOrder out;
+  clock.Mark("interpolation");
+  // ARPA form: log10 p, and log10 gamma(h) as the back-off of every context h. Highest order
+  // first, releasing each order's working arrays once it is written.
+  model.orders.resize(N);
+  for (int k = N; k >= 1; --k) {
+    Level &level = levels[k - 1];
+    ModelOrder &out = model.orders[k - 1];
     out.order = k;
     size_t kept = 0;
     for (uint8_t p : level.pruned) kept += !p;
@@ -301,9 +363,12 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
       if (k < N && sums[k].denominator[i] > 0) backoff = log10f(sums[k].gamma[i]);
       out.backoff.push_back(backoff);
     }
-    model.orders.push_back(std::move(out));
+    level.Free();
     std::vector<float>().swap(prob[k - 1]);
+    std::vector<uint32_t>().swap(context_of[k - 1]);
+    if (k < N) sums[k] = ContextSums();
   }
+  clock.Mark("output");
   return model;
 }
 

@@ -13,7 +13,7 @@ namespace {
 template <int N>
 struct Entry {
   WordId words[N];
-  uint64_t count;  // 0 marks an empty slot
+  uint32_t count;
 };
 
 template <int N>
@@ -64,7 +64,11 @@ class MemoryStream : public SortedNgrams {
  public:
   explicit MemoryStream(std::vector<Entry<N>> entries) : entries_(std::move(entries)) {}
   bool Next(const WordId **words, uint64_t *count) override {
-    if (next_ == entries_.size()) return false;
+    if (next_ == entries_.size()) {
+      std::vector<Entry<N>>().swap(entries_);
+      next_ = 0;
+      return false;
+    }
     *words = entries_[next_].words;
     *count = entries_[next_].count;
     ++next_;
@@ -90,15 +94,16 @@ class MergeStream : public SortedNgrams {
     size_t top = heap_.top();
     heap_.pop();
     current_ = runs_[top]->current();
+    uint64_t sum = current_.count;
     Advance(top);
     while (!heap_.empty() && SameWords<N>(runs_[heap_.top()]->current().words, current_.words)) {
       size_t other = heap_.top();
       heap_.pop();
-      current_.count += runs_[other]->current().count;
+      sum += runs_[other]->current().count;
       Advance(other);
     }
     *words = current_.words;
-    *count = current_.count;
+    *count = sum;
     return true;
   }
 
@@ -118,113 +123,115 @@ class MergeStream : public SortedNgrams {
   Entry<N> current_;
 };
 
+// Sort the entries of `entries` in suffix order and merge equal n-grams (summing counts).
+// A counting pass buckets the entries by their last word into a second buffer; each bucket is
+// then sorted on the remaining words, which keeps the comparison sorts small and cache-local.
 template <int N>
-class HashCounter : public NgramCounter {
+void SortAndCombine(std::vector<Entry<N>> &entries, size_t vocab_size) {
+  if (entries.empty()) return;
+  std::vector<size_t> start(vocab_size + 1, 0);
+  for (const auto &e : entries) ++start[e.words[N - 1] + 1];
+  for (size_t w = 0; w < vocab_size; ++w) start[w + 1] += start[w];
+  {
+    std::vector<Entry<N>> bucketed(entries.size());
+    std::vector<size_t> next(start.begin(), start.end() - 1);
+    for (const auto &e : entries) bucketed[next[e.words[N - 1]]++] = e;
+    entries.swap(bucketed);
+  }
+  if (N > 1) {
+    for (size_t w = 0; w < vocab_size; ++w) {
+      if (start[w + 1] - start[w] > 1)
+        std::sort(entries.begin() + start[w], entries.begin() + start[w + 1],
+                  [](const Entry<N> &a, const Entry<N> &b) { return SuffixLess(a.words, b.words, N - 1); });
+    }
+  }
+  size_t out = 0;
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (SameWords<N>(entries[i].words, entries[out].words)) {
+      uint64_t sum = uint64_t(entries[out].count) + entries[i].count;
+      if (sum > UINT32_MAX) throw InputError("an n-gram occurs more than 4294967295 times; not supported");
+      entries[out].count = static_cast<uint32_t>(sum);
+    } else {
+      entries[++out] = entries[i];
+    }
+  }
+  entries.resize(out + 1);
+}
+
+// Collects every padded n-gram occurrence in a buffer; a full buffer is sorted and combined,
+// and written out as a sorted run when combining did not free at least half of it.
+template <int N>
+class SortingCounter : public NgramCounter {
  public:
-  HashCounter(size_t memory_bytes, std::string temp_dir) : temp_dir_(std::move(temp_dir)) {
-    max_slots_ = 1 << 12;
-    while (max_slots_ * 2 * sizeof(Entry<N>) <= memory_bytes) max_slots_ *= 2;
-    Resize(std::min<size_t>(max_slots_, 1 << 16));
+  SortingCounter(size_t memory_bytes, std::string temp_dir, const size_t *vocab_size)
+      : temp_dir_(std::move(temp_dir)), vocab_size_(vocab_size) {
+    // Sorting needs a second buffer as large as the first.
+    capacity_ = std::max<size_t>(1 << 12, memory_bytes / (2 * sizeof(Entry<N>)));
+    buffer_.reserve(std::min<size_t>(capacity_, 1 << 16));
   }
 
   void AddSentence(const std::vector<WordId> &ids) override {
-    WordId window[N];
-    for (int i = 0; i < N; ++i) window[i] = kBos;
+    Entry<N> e;
+    e.count = 1;
+    for (int i = 0; i < N; ++i) e.words[i] = kBos;
     for (size_t t = 0; t <= ids.size(); ++t) {
-      for (int i = 0; i + 1 < N; ++i) window[i] = window[i + 1];
-      window[N - 1] = t < ids.size() ? ids[t] : kEos;
-      Insert(window, 1);
+      for (int i = 0; i + 1 < N; ++i) e.words[i] = e.words[i + 1];
+      e.words[N - 1] = t < ids.size() ? ids[t] : kEos;
+      if (buffer_.size() == buffer_.capacity()) MakeRoom();
+      buffer_.push_back(e);
     }
   }
 
   std::unique_ptr<SortedNgrams> Finish() override {
-    if (runs_.empty()) {
-      std::vector<Entry<N>> entries;
-      entries.reserve(size_);
-      for (const auto &e : table_)
-        if (e.count) entries.push_back(e);
-      std::vector<Entry<N>>().swap(table_);
-      std::sort(entries.begin(), entries.end(), SuffixOrder<N>());
-      return std::unique_ptr<SortedNgrams>(new MemoryStream<N>(std::move(entries)));
-    }
-    if (size_) Spill();
-    std::vector<Entry<N>>().swap(table_);
+    SortAndCombine(buffer_, *vocab_size_);
+    if (runs_.empty()) return std::unique_ptr<SortedNgrams>(new MemoryStream<N>(std::move(buffer_)));
+    if (!buffer_.empty()) Spill();
+    std::vector<Entry<N>>().swap(buffer_);
     return std::unique_ptr<SortedNgrams>(new MergeStream<N>(runs_));
   }
 
   int spilled_runs() const override { return static_cast<int>(runs_.size()); }
 
  private:
-  void Insert(const WordId *words, uint64_t count) {
-    size_t slot = HashNgram(words, N) & mask_;
-    while (true) {
-      Entry<N> &e = table_[slot];
-      if (!e.count) {
-        std::memcpy(e.words, words, sizeof(e.words));
-        e.count = count;
-        if (++size_ * 4 > table_.size() * 3) Grow();
-        return;
-      }
-      if (SameWords<N>(e.words, words)) {
-        e.count += count;
-        return;
-      }
-      slot = (slot + 1) & mask_;
+  void MakeRoom() {
+    if (buffer_.capacity() < capacity_) {
+      buffer_.reserve(std::min(capacity_, buffer_.capacity() * 2));
+      return;
     }
+    SortAndCombine(buffer_, *vocab_size_);
+    if (buffer_.size() * 2 > capacity_) Spill();
   }
 
-  void Grow() {
-    if (table_.size() < max_slots_) {
-      std::vector<Entry<N>> old;
-      old.swap(table_);
-      Resize(old.size() * 2);
-      for (const auto &e : old)
-        if (e.count) Insert(e.words, e.count);
-    } else {
-      Spill();
-    }
-  }
-
-  void Resize(size_t slots) {
-    table_.assign(slots, Entry<N>());
-    for (auto &e : table_) e.count = 0;
-    mask_ = slots - 1;
-    size_ = 0;
-  }
-
-  // Sort the table's entries and write them as one run; empty the table.
   void Spill() {
-    auto end = std::remove_if(table_.begin(), table_.end(), [](const Entry<N> &e) { return !e.count; });
-    std::sort(table_.begin(), end, SuffixOrder<N>());
     std::string path = temp_dir_ + "/tingxie-counts-XXXXXX";
     int fd = mkstemp(&path[0]);
-    if (fd < 0) throw std::runtime_error("cannot create a temporary file in " + temp_dir_);
+    if (fd < 0) throw InputError("cannot create a temporary file in " + temp_dir_);
     FILE *file = fdopen(fd, "wb");
-    size_t n = end - table_.begin();
-    if (fwrite(table_.data(), sizeof(Entry<N>), n, file) != n || fclose(file) != 0)
-      throw std::runtime_error("cannot write temporary run " + path + " (disk full?)");
+    size_t n = buffer_.size();
+    if (fwrite(buffer_.data(), sizeof(Entry<N>), n, file) != n || fclose(file) != 0)
+      throw InputError("cannot write temporary run " + path + " (disk full?)");
     runs_.push_back(path);
-    for (auto &e : table_) e.count = 0;
-    size_ = 0;
+    buffer_.clear();
   }
 
   std::string temp_dir_;
-  std::vector<Entry<N>> table_;
-  size_t mask_ = 0, size_ = 0, max_slots_ = 0;
+  const size_t *vocab_size_;
+  size_t capacity_;
+  std::vector<Entry<N>> buffer_;
   std::vector<std::string> runs_;
 };
 
 }  // namespace
 
 std::unique_ptr<NgramCounter> MakeNgramCounter(int order, size_t memory_bytes,
-                                               const std::string &temp_dir) {
+                                               const std::string &temp_dir, const size_t *vocab_size) {
   switch (order) {
-    case 1: return std::unique_ptr<NgramCounter>(new HashCounter<1>(memory_bytes, temp_dir));
-    case 2: return std::unique_ptr<NgramCounter>(new HashCounter<2>(memory_bytes, temp_dir));
-    case 3: return std::unique_ptr<NgramCounter>(new HashCounter<3>(memory_bytes, temp_dir));
-    case 4: return std::unique_ptr<NgramCounter>(new HashCounter<4>(memory_bytes, temp_dir));
-    case 5: return std::unique_ptr<NgramCounter>(new HashCounter<5>(memory_bytes, temp_dir));
-    case 6: return std::unique_ptr<NgramCounter>(new HashCounter<6>(memory_bytes, temp_dir));
+    case 1: return std::unique_ptr<NgramCounter>(new SortingCounter<1>(memory_bytes, temp_dir, vocab_size));
+    case 2: return std::unique_ptr<NgramCounter>(new SortingCounter<2>(memory_bytes, temp_dir, vocab_size));
+    case 3: return std::unique_ptr<NgramCounter>(new SortingCounter<3>(memory_bytes, temp_dir, vocab_size));
+    case 4: return std::unique_ptr<NgramCounter>(new SortingCounter<4>(memory_bytes, temp_dir, vocab_size));
+    case 5: return std::unique_ptr<NgramCounter>(new SortingCounter<5>(memory_bytes, temp_dir, vocab_size));
+    case 6: return std::unique_ptr<NgramCounter>(new SortingCounter<6>(memory_bytes, temp_dir, vocab_size));
   }
   throw InputError("order must be between 1 and 6, got " + std::to_string(order));
 }

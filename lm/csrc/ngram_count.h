@@ -2,11 +2,12 @@
 //
 // Every sentence is padded KenLM-style: the window starts filled with <s>, so order 3 sees
 // "<s> <s> w1", "<s> w1 w2", ..., "wn-1 wn </s>". (The adjusted-count stage turns the padded
-// entries into the lower-order n-grams that begin with <s>.) Counts accumulate in an
-// open-addressing hash table; when the table reaches its memory budget its entries are sorted and
-// written to a temporary run file, and the runs are merged at the end. The result is a stream
-// of distinct n-grams in *suffix order* (last word first, then the one before, ...), lmplz's
-// order for computing adjusted counts.
+// entries into the lower-order n-grams that begin with <s>.) Occurrences are appended to a
+// buffer bounded by the memory budget; a full buffer is sorted (a counting pass on the last word,
+// then small comparison sorts) and equal n-grams are combined; if that does not free half of it,
+// the buffer is written to a temporary run file, and the runs are merged at the end. The result
+// is a stream of distinct n-grams in *suffix order* (last word first, then the one before, ...),
+// lmplz's order for computing adjusted counts. A single n-gram's count must fit 32 bits.
 #pragma once
 
 #include <memory>
@@ -36,9 +37,10 @@ class NgramCounter {
   virtual int spilled_runs() const = 0;
 };
 
-// `memory_bytes` bounds the counting hash table; runs go to `temp_dir`.
+// `memory_bytes` bounds the counting buffers; runs go to `temp_dir`. `*vocab_size` must stay
+// valid and hold the current vocabulary size (it grows while the corpus is read).
 std::unique_ptr<NgramCounter> MakeNgramCounter(int order, size_t memory_bytes,
-                                               const std::string &temp_dir);
+                                               const std::string &temp_dir, const size_t *vocab_size);
 
 // True when a < b in suffix order (compare the last words first).
 inline bool SuffixLess(const WordId *a, const WordId *b, int order) {
