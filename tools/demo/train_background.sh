@@ -12,7 +12,7 @@ if [ -f exp/demo/train/pid ] && kill -0 "$(cat exp/demo/train/pid)" 2>/dev/null;
   exit 0
 fi
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
-  setsid nohup nice -n 10 python tools/demo/train.py "$@" \
+  setsid nohup nice -n 2 python tools/demo/train.py "$@" \
   >> exp/demo/train/stdout.log 2>&1 < /dev/null &
 echo $! > exp/demo/train/pid
 echo "training started: pid $!, log exp/demo/train/train.log"
