@@ -27,7 +27,8 @@ def _demo_recipe():
     return module
 
 
-def make_test_model(out_dir: str, seed: int = 0) -> str:
+def make_test_model(out_dir: str, seed: int = 0, full_size: bool = False) -> str:
+    """full_size: keep the demo's dimensions (for benchmarks: the demo model's compute)."""
     import numpy as np
     import torch
     import yaml
@@ -37,11 +38,8 @@ def make_test_model(out_dir: str, seed: int = 0) -> str:
     tokens = _demo_recipe().TOKENS
     with open(DEMO_CONFIG) as handle:
         config = yaml.safe_load(handle)
-    config["encoder_conf"].update(output_size=SIZE, attention_heads=2, linear_units=2 * SIZE,
-                                  num_blocks=1, kernel_size=3)
-    config["decoder_conf"].update(attention_heads=2, linear_units=2 * SIZE, num_blocks=1,
-                                  att_layer_num=1, kernel_size=3)
-    config["predictor_conf"]["idim"] = SIZE
+    if not full_size:
+        _shrink(config)
     torch.manual_seed(seed)
     model = build_model(config, len(tokens))
     dim = int(config["input_size"])
@@ -50,12 +48,22 @@ def make_test_model(out_dir: str, seed: int = 0) -> str:
     return out_dir
 
 
+def _shrink(config: dict) -> None:
+    config["encoder_conf"].update(output_size=SIZE, attention_heads=2, linear_units=2 * SIZE,
+                                  num_blocks=1, kernel_size=3)
+    config["decoder_conf"].update(attention_heads=2, linear_units=2 * SIZE, num_blocks=1,
+                                  att_layer_num=1, kernel_size=3)
+    config["predictor_conf"]["idim"] = SIZE
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--full-size", action="store_true",
+                        help="the demo model's dimensions (for benchmarks), not the tiny ones")
     args = parser.parse_args()
-    print(make_test_model(args.out_dir, args.seed))
+    print(make_test_model(args.out_dir, args.seed, args.full_size))
 
 
 if __name__ == "__main__":
