@@ -27,3 +27,20 @@ def query_summaries():
             key, value = line.split("\t")
             current[key.rstrip(":")] = float(value)
     return result
+
+
+def assert_same_model(ours, ref, tolerance=2e-6):
+    """Same n-gram set (by word strings) and |Δ log10 p|, |Δ log10 backoff| <= tolerance."""
+    import numpy as np
+    assert ours.order == ref.order
+    assert sorted(ours.vocab) == sorted(ref.vocab)
+    to_ref = np.array([ref.word_id[w] for w in ours.vocab], dtype=np.int64)
+    for k, (a, b) in enumerate(zip(ours.orders, ref.orders), 1):
+        assert len(a) == len(b), f"order {k}: {len(a)} vs {len(b)} n-grams"
+        a_ids = to_ref[a.ids]
+        b_ids = b.ids.astype(np.int64)
+        a_order = np.lexsort(a_ids.T[::-1])
+        b_order = np.lexsort(b_ids.T[::-1])
+        assert np.array_equal(a_ids[a_order], b_ids[b_order]), f"order {k}: n-gram sets differ"
+        assert np.max(np.abs(a.logprob[a_order] - b.logprob[b_order]), initial=0) <= tolerance
+        assert np.max(np.abs(a.backoff[a_order] - b.backoff[b_order]), initial=0) <= tolerance
