@@ -26,6 +26,7 @@ among them (distinct sequences are exact whenever the lattice is determinized, a
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -99,6 +100,24 @@ class WordLattice:
         for state, (graph, acoustic) in sorted(self.finals.items(), key=lambda f: f[0] != self.start):
             lines.append(f"{state} {graph:.6g},{acoustic:.6g}")
         return "\n".join(lines) + "\n\n"
+
+
+def from_decoder_lattice(lattice, key: str = "", words: Optional[Sequence[str]] = None
+                         ) -> WordLattice:
+    """A WordLattice from `asr.decoder` (`Result.lattice`, kept with `keep_lattice=True`):
+    its arcs' word output labels become the words (0 = epsilon; token input labels are not
+    needed), their graph and acoustic costs (acoustic scale already applied) are kept, and
+    final costs count as graph cost."""
+    arrays = lattice.arrays()
+    symbols = words if words is not None else lattice._words
+    arcs = [Arc(int(src), int(dst), symbols[int(label)] if label else None, float(graph),
+                float(acoustic))
+            for src, dst, label, graph, acoustic in zip(
+                arrays["src"], arrays["dst"], arrays["olabel"], arrays["graph_cost"],
+                arrays["acoustic_cost"])]
+    finals = {state: (float(cost), 0.0) for state, cost in enumerate(arrays["final_cost"])
+              if math.isfinite(cost)}
+    return WordLattice(int(lattice.start), arcs, finals, key)
 
 
 def _weight(text: str, path: str, line: int) -> Tuple[float, float]:

@@ -1,0 +1,87 @@
+"""Rescoring the real decoder's output: its N-best objects go straight into Rescorer.rescore,
+and its lattice, converted to a word lattice, reproduces the decoder's own best path and
+N-best before any rescoring and moves each path's cost by exactly the LM difference after."""
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+kenlm = pytest.importorskip("kenlm")
+decoder_module = pytest.importorskip("asr.decoder")
+
+from asr.cli import main  # noqa: E402
+from asr.rescoring.combine import Rescorer, Weights  # noqa: E402
+from asr.rescoring.lattice import from_decoder_lattice, nbest, rescore_lattice  # noqa: E402
+from asr.rescoring.ngram import NgramRescorer, open_query  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+REF = os.path.join(ROOT, "..", "shared", "reference", "kenlm")
+OLD = os.path.join(REF, "tiny_o4_fallback.arpa")
+NEW = os.path.join(REF, "o3_prune011.arpa")
+SENTENCES = ["this psalm may be regarded as the preface psalm",
+             "the word translated blessed is a very expressive one"]
+
+
+@pytest.fixture(scope="module")
+def decoded(tmp_path_factory):
+    if not os.path.exists(OLD):
+        pytest.skip("shared reference data not available")
+    sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
+    from rescore_synth import UNITS, synthesize
+
+    directory = tmp_path_factory.mktemp("graph")
+    (directory / "units.txt").write_text("".join(f"{u} {i}\n" for i, u in enumerate(UNITS)))
+    assert main(["graph", "compile", "--tokens", str(directory / "units.txt"), "--lm", OLD,
+                 "--spelling", "chars", "--word-boundary", "|", "--topology", "ctc",
+                 "-o", str(directory / "graph")]) == 0
+    decoder = decoder_module.Decoder(str(directory / "graph"), decoder_module.DecoderOptions(
+        acoustic_scale=0.5, nbest=10, keep_lattice=True, lattice_beam=6.0))
+    rng = np.random.default_rng(3)
+    posts = [synthesize(s.split(), rng, confusion=0.7) for s in SENTENCES]
+    return decoder.decode_batch(posts, num_threads=1)
+
+
+def test_converted_lattice_reproduces_the_decoder(decoded):
+    for result in decoded:
+        lattice = from_decoder_lattice(result.lattice, "u")
+        paths = nbest(lattice, len(result.nbest), search_factor=20)
+        assert paths[0].words == result.words
+        assert paths[0].cost == pytest.approx(result.total_cost, abs=1e-3)
+        assert paths[0].graph == pytest.approx(result.graph_cost, abs=1e-3)
+        # on this undeterminised lattice the k-best search may find fewer distinct sequences
+        # than the decoder; those it finds are the decoder's, in its order, at its costs
+        assert [p.words for p in paths] == [h.words for h in result.nbest][:len(paths)]
+        assert [p.cost for p in paths] == pytest.approx(
+            [h.total_cost for h in result.nbest][:len(paths)], abs=1e-3)
+
+
+def test_lattice_rescoring_moves_each_path_by_the_lm_difference(decoded):
+    old, new = open_query(OLD), open_query(NEW)
+    old_k, new_k = kenlm.Model(OLD), kenlm.Model(NEW)
+    for result in decoded:
+        lattice = from_decoder_lattice(result.lattice, "u")
+        before = {tuple(h.words): h.total_cost for h in result.nbest}
+        after = nbest(rescore_lattice(lattice, new, old), 10, search_factor=20)
+        checked = 0
+        for path in after:
+            if tuple(path.words) in before:
+                sentence = " ".join(path.words)
+                delta = (old_k.score(sentence) - new_k.score(sentence)) * math.log(10)
+                assert path.cost == pytest.approx(before[tuple(path.words)] + delta, abs=5e-3)
+                checked += 1
+        assert checked >= 1
+
+
+def test_decoder_nbest_goes_straight_into_the_rescorer(decoded):
+    rescorer = Rescorer({"ngram": NgramRescorer(NEW)},
+                        Weights(1.0, 0.0, 0.0, {"ngram": 1.0}))
+    for result in decoded:
+        ranked = rescorer.rescore(result.nbest)
+        assert sorted(map(tuple, (h.words for h in ranked))) == sorted(
+            map(tuple, (h.words for h in result.nbest)))
+        for hyp in ranked:
+            expected = kenlm.Model(NEW).score(" ".join(hyp.words)) * math.log(10) - hyp.am
+            assert hyp.total == pytest.approx(expected, abs=1e-3)
+        assert [h.total for h in ranked] == sorted((h.total for h in ranked), reverse=True)
