@@ -3,12 +3,14 @@
 Removing the n-gram `h w` (order >= 2) changes only the distribution after h: w then backs off,
 p'(w|h) = a'(h) p(w|h'), and the back-off weight is recomputed so the history still sums to 1,
 
-    a'(h) = (1 - sum_{v seen after h} p(v|h) + p(w|h)) / (1 - sum_{v seen after h} p(v|h') + p(w|h')).
+    a'(h) = (1 - sum_{v seen after h} p(v|h) + p(w|h))
+          / (1 - sum_{v seen after h} p(v|h') + p(w|h')).
 
 The cost of the removal is the relative entropy between the two distributions after h, weighted
 by the probability of the history:
 
-    D(h w) = p(h) [ p(w|h) ln(p(w|h) / (a'(h) p(w|h')))  +  a(h) (1 - sum_seen p(v|h')) ln(a(h) / a'(h)) ]
+    D(h w) = p(h) [ p(w|h) ln(p(w|h) / (a'(h) p(w|h')))
+                  + a(h) (1 - sum_seen p(v|h')) ln(a(h) / a'(h)) ]
 
 the second term covering every word that already backed off (their total mass is
 a(h) (1 - sum_seen p(v|h')), all scaled by a'(h)/a(h)). p(h) is the chain-rule probability of the

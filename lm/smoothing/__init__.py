@@ -9,7 +9,7 @@ None counts as not given (so a CLI can pass every flag through).
 |-------------------|---------------------------------------------------|-------------------------|
 | `mle`             | maximum likelihood, zeros allowed (teaching)       | bos_padding             |
 | `laplace`         | add one                                            |                         |
-| `add-k`           | add k; Lidstone smoothing is add-k with 0 < k < 1   | k (1.0)                 |
+| `add-k`           | add k (Lidstone smoothing: add-k with 0 < k < 1)  | k (1.0)                 |
 | `absolute`        | interpolated absolute discounting                  | discount                |
 | `absolute-backoff`| back-off absolute discounting                      | discount                |
 | `katz`            | Katz back-off, Good-Turing discounts for r <= k    | k (5)                   |

@@ -172,7 +172,8 @@ def per_order(value, order: int, name: str) -> List[float]:
     return values
 
 
-def default_discounts(layout: CountLayout, counts: Sequence[np.ndarray], method: str) -> List[float]:
+def default_discounts(layout: CountLayout, counts: Sequence[np.ndarray],
+                      method: str) -> List[float]:
     """D = n1 / (n1 + 2 n2) per order from the count-of-counts (Ney, Essen & Kneser 1994)."""
     discounts = []
     for k in range(1, layout.order + 1):

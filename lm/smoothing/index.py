@@ -27,10 +27,10 @@ class NgramIndex:
     def __init__(self, id_tables: Sequence[np.ndarray], vocab_size: int):
         self.vocab_size = int(vocab_size)
         self.order = len(id_tables)
-        self.prefix_rows: List[np.ndarray] = []  # per order k>=2: row of the prefix at k-1
+        self.prefix_rows: List[np.ndarray] = []  # int32 per order k>=2: row of the prefix at k-1
         self._sorted_keys: List[np.ndarray] = []
         self._sorted_rows: List[np.ndarray] = []
-        self.last_words: List[np.ndarray] = []  # per order: the predicted word of each row
+        self.last_words: List[np.ndarray] = []  # per order: the predicted word of each row (view)
         self._suffix_cache = {}
         for k, ids in enumerate(id_tables, 1):
             ids = np.asarray(ids)
@@ -38,23 +38,25 @@ class NgramIndex:
                 raise ValueError(f"table of order {k} must have shape [n, {k}]")
             if len(ids) and (ids.min() < 0 or ids.max() >= self.vocab_size):
                 raise InputError(f"{k}-gram table holds a word id outside the vocabulary")
-            last = ids[:, -1].astype(np.int64)
+            last = ids[:, -1]
             self.last_words.append(last)
             if k == 1:
-                keys = last
-                self.prefix_rows.append(np.zeros(len(ids), dtype=np.int64))
+                keys = last.astype(np.int64)
+                self.prefix_rows.append(np.zeros(len(ids), dtype=np.int32))
             else:
                 prefix = self.find(ids[:, :-1])
                 if (prefix < 0).any():
                     raise InputError(f"a {k}-gram whose {k - 1}-word prefix is not an entry")
                 keys = prefix * self.vocab_size + last
-                self.prefix_rows.append(prefix)
+                self.prefix_rows.append(prefix.astype(np.int32))
+                del prefix
             order = np.argsort(keys, kind="stable")
             sorted_keys = keys[order]
+            del keys
             if len(sorted_keys) > 1 and (sorted_keys[1:] == sorted_keys[:-1]).any():
                 raise InputError(f"a {k}-gram is listed twice")
             self._sorted_keys.append(sorted_keys)
-            self._sorted_rows.append(order.astype(np.int64))
+            self._sorted_rows.append(order.astype(np.int32))
 
     def _lookup(self, k: int, keys: np.ndarray) -> np.ndarray:
         """Rows at order k of the given keys; -1 where absent (negative keys are absent)."""
@@ -63,7 +65,7 @@ class NgramIndex:
             return np.full(len(keys), -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(table, keys), len(table) - 1)
         found = (table[pos] == keys) & (keys >= 0)
-        return np.where(found, self._sorted_rows[k - 1][pos], -1)
+        return np.where(found, self._sorted_rows[k - 1][pos], -1).astype(np.int64, copy=False)
 
     def find(self, ids: np.ndarray) -> np.ndarray:
         """Row of each n-gram (rows of `ids`, [n, m]) in the order-m table; -1 where absent."""
@@ -82,8 +84,8 @@ class NgramIndex:
             else:
                 via = self.suffix_rows(k - 1)[self.prefix_rows[k - 1]]
                 rows = self._lookup(k - 1, np.where(
-                    via >= 0, via * self.vocab_size + self.last_words[k - 1], -1))
-            self._suffix_cache[k] = rows
+                    via >= 0, via.astype(np.int64) * self.vocab_size + self.last_words[k - 1], -1))
+            self._suffix_cache[k] = rows.astype(np.int32)
         return self._suffix_cache[k]
 
 
