@@ -82,7 +82,7 @@ def test_best_path_and_nbest_match_brute_force(lms, seed):
                            acoustic_scale)
     ranked = sorted(expected.items(), key=lambda kv: kv[1])
     rescored = rescore_lattice(lattice, new, old, options)
-    paths = nbest(rescored, n=5, acoustic_scale=acoustic_scale, search_factor=50)
+    paths = nbest(rescored, n=5, acoustic_scale=acoustic_scale)
     assert len(paths) == min(5, len(ranked))
     for path, (words, cost) in zip(paths, ranked):
         # KenLM sums in float32: allow its rounding, far below any real cost difference
@@ -133,3 +133,14 @@ def test_kaldi_text_round_trip_and_errors(tmp_path, lms):
     cyclic = WordLattice(0, [Arc(0, 1, "a", 0, 0), Arc(1, 0, "b", 0, 0)], {1: (0, 0)}, "c")
     with pytest.raises(InputError, match="cycle"):
         rescore_lattice(cyclic, lms[1])
+
+
+def test_kbest_fallback_agrees_with_openfst_unique_nbest(lms):
+    from asr.rescoring.lattice import _kbest_nbest
+
+    for seed in range(5):
+        lattice = random_lattice(random.Random(100 + seed), num_states=8, num_arcs=20)
+        exact = nbest(lattice, 6)
+        kbest = _kbest_nbest(lattice, 6, 1.0, search_factor=100)
+        assert [p.words for p in exact] == [p.words for p in kbest]
+        assert [p.cost for p in exact] == pytest.approx([p.cost for p in kbest], abs=1e-5)

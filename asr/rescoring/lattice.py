@@ -19,9 +19,9 @@ histories the LMs cannot tell apart are not split. `old_lm` may be None (then no
 removed: use it for lattices whose graph cost holds no LM). Costs stay separate; a path's total
 is graph + acoustic_scale * acoustic, lower is better.
 
-The best path is found by dynamic programming in topological order; `nbest` keeps the k best
-partial paths per state (k = `n * search_factor`) and returns the n best distinct word sequences
-among them (distinct sequences are exact whenever the lattice is determinized, as Kaldi's are).
+The best path is found by dynamic programming in topological order. `nbest` gives the n best
+distinct word sequences exactly through OpenFst (pynini's unique shortest paths); the decoder's
+lattices are state-level and not determinised, so many alignments share one word sequence.
 """
 from __future__ import annotations
 
@@ -239,7 +239,91 @@ class LatticePath:
 
 def nbest(lattice: WordLattice, n: int = 1, acoustic_scale: float = 1.0,
           search_factor: int = 4) -> List[LatticePath]:
-    """The n lowest-cost distinct word sequences (cost = graph + acoustic_scale * acoustic)."""
+    """The n lowest-cost distinct word sequences (cost = graph + acoustic_scale * acoustic),
+    each with its best path's graph/acoustic split. Exact through OpenFst (pynini: remove
+    epsilons, then `shortestpath(unique=True)`, which determinises on the fly) when n > 1 and
+    pynini is installed; otherwise the k-best dynamic programme below."""
+    if n > 1:
+        try:
+            import pynini  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            return _unique_nbest(lattice, n, acoustic_scale)
+    return _kbest_nbest(lattice, n, acoustic_scale, search_factor)
+
+
+def _unique_nbest(lattice: WordLattice, n: int, acoustic_scale: float) -> List[LatticePath]:
+    import pynini
+
+    order = lattice.topological_order()
+    label: Dict[str, int] = {}
+    words_of: List[str] = [""]
+    fst = pynini.Fst()
+    state_of = {state: fst.add_state() for state in order}
+    fst.set_start(state_of[lattice.start])
+    for state, (graph, acoustic) in lattice.finals.items():
+        if state in state_of:
+            fst.set_final(state_of[state], graph + acoustic_scale * acoustic)
+    for arc in lattice.arcs:
+        if arc.src not in state_of:
+            continue
+        ilabel = 0
+        if arc.word is not None:
+            ilabel = label.setdefault(arc.word, len(words_of))
+            if ilabel == len(words_of):
+                words_of.append(arc.word)
+        fst.add_arc(state_of[arc.src], pynini.Arc(
+            ilabel, ilabel, arc.graph + acoustic_scale * arc.acoustic, state_of[arc.dst]))
+    shortest = pynini.shortestpath(pynini.rmepsilon(fst), nshortest=n, unique=True)
+    if shortest.start() == pynini.NO_STATE_ID:
+        return []
+    sequences = []
+    paths = shortest.paths()
+    while not paths.done():
+        sequences.append([words_of[i] for i in paths.ilabels() if i])
+        paths.next()
+    found = [_best_alignment(lattice, order, words, acoustic_scale) for words in sequences]
+    return sorted(found)[:n]
+
+
+def _best_alignment(lattice: WordLattice, order: List[int], words: List[str],
+                    acoustic_scale: float) -> LatticePath:
+    """The cheapest path reading exactly `words`: Viterbi over (state, words read)."""
+    outgoing: Dict[int, List[Arc]] = {}
+    for arc in lattice.arcs:
+        outgoing.setdefault(arc.src, []).append(arc)
+    best: Dict[Tuple[int, int], Tuple[float, float, float]] = {(lattice.start, 0): (0., 0., 0.)}
+    for state in order:
+        for read in range(len(words) + 1):
+            here = best.get((state, read))
+            if here is None:
+                continue
+            for arc in outgoing.get(state, []):
+                step = read
+                if arc.word is not None:
+                    if read == len(words) or arc.word != words[read]:
+                        continue
+                    step = read + 1
+                cost = here[0] + arc.graph + acoustic_scale * arc.acoustic
+                key = (arc.dst, step)
+                if key not in best or cost < best[key][0]:
+                    best[key] = (cost, here[1] + arc.graph, here[2] + arc.acoustic)
+    finish = None
+    for state, (graph, acoustic) in lattice.finals.items():
+        here = best.get((state, len(words)))
+        if here is not None:
+            candidate = LatticePath(here[0] + graph + acoustic_scale * acoustic, list(words),
+                                    here[1] + graph, here[2] + acoustic)
+            if finish is None or candidate.cost < finish.cost:
+                finish = candidate
+    return finish
+
+
+def _kbest_nbest(lattice: WordLattice, n: int, acoustic_scale: float,
+                 search_factor: int) -> List[LatticePath]:
+    """k best paths per state (k = n * search_factor), then the distinct sequences among the
+    start state's; exact for n = 1 and for determinised lattices."""
     order = lattice.topological_order()
     outgoing: Dict[int, List[Arc]] = {}
     for arc in lattice.arcs:
