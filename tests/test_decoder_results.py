@@ -112,7 +112,7 @@ def _paths(fst):
 
 
 def test_lattice_text_and_arrays(graphs, tmp_path):
-    dec = Decoder(graphs["ctc"], DecoderOptions(keep_lattice=True))
+    dec = Decoder(graphs["ctc"], DecoderOptions(keep_lattice=True, acoustic_scale=3.0))
     logp = next(iter(load_posteriors().values()))[0]
     r = dec.decode(logp)
     a = r.lattice.arrays()

@@ -24,6 +24,7 @@ from lm.errors import InputError
 from lm.textio import numbered_lines
 
 MODES = ("ctc", "sync")
+DEFAULT_ACOUSTIC_SCALE = {"ctc": 2.0, "sync": 3.0}  # tuned on synthetic dev posteriors
 
 
 @dataclass
@@ -36,14 +37,20 @@ class DecoderOptions:
                       count with their blank column);
       graph_cost    = sum of TLG arc weights + final weight + word_insertion_penalty per word;
       total_cost    = acoustic_cost + graph_cost, the quantity minimised.
-    Defaults were tuned on synthetic dev posteriors (tools/bench/decoder_synth.py), never on
-    the test set.
+    Defaults were tuned on synthetic dev posteriors (tools/bench/decoder_synth.py, 200
+    sentences sampled from the bench LM), never on the test set: CTC dev WER 4.89% at
+    acoustic_scale 2 (5.26% at 3, 5.68% at 4, 5.92% at 1), flat in beam 8-16 once
+    min_active is 200 (5.5-5.8% with min_active 20, at a sixth of the CPU time); sync dev WER
+    0.08% at acoustic_scale 3 (0.12% at 2, 0.33% at 10). BENCHMARKS.md `## Decoder` has the
+    sweep.
     """
     beam: float = 13.0                # prune tokens costlier than the best + beam
     max_active: int = 7000            # at most this many tokens per frame (histogram pruning)
     min_active: int = 200             # keep at least this many tokens per frame
     lattice_beam: float = 6.0         # lattice links within this of the best path are kept
-    acoustic_scale: float = 3.0       # multiplies log-posteriors (the LM weight's inverse)
+    acoustic_scale: Optional[float] = None  # multiplies log-posteriors (the LM weight's
+    #                                   inverse); None: the tuned default of the mode
+    #                                   (DEFAULT_ACOUSTIC_SCALE)
     blank_skip_threshold: Optional[float] = None  # CTC: skip frames with P(blank) > this
     word_insertion_penalty: float = 0.0  # graph cost added per output word
     nbest: int = 1                    # distinct word sequences in Result.nbest (1: first-best only)
@@ -53,6 +60,8 @@ class DecoderOptions:
     def to_native(self, native_module, ctc: bool, blank_column: int):
         o = native_module.DecoderOptions()
         for name, value in asdict(self).items():
+            if name == "acoustic_scale" and value is None:
+                value = DEFAULT_ACOUSTIC_SCALE["ctc" if ctc else "sync"]
             if name == "blank_skip_threshold":
                 value = -1.0 if value is None else value
                 if ctc is False and value > 0:

@@ -34,7 +34,8 @@ def add_arguments(p):
     p.add_argument("--max-active", type=int, default=d.max_active)
     p.add_argument("--min-active", type=int, default=d.min_active)
     p.add_argument("--lattice-beam", type=float, default=d.lattice_beam)
-    p.add_argument("--acoustic-scale", type=float, default=d.acoustic_scale)
+    p.add_argument("--acoustic-scale", type=float, default=d.acoustic_scale,
+                   help="default: the tuned value of the mode (ctc 2, sync 3)")
     p.add_argument("--blank-skip-threshold", type=float, default=d.blank_skip_threshold,
                    help="CTC: do not search frames whose blank probability exceeds this")
     p.add_argument("--word-insertion-penalty", type=float, default=d.word_insertion_penalty)

@@ -54,7 +54,7 @@ struct DecoderOptions {
   int32_t min_active = 200;      // at least this many tokens per frame, beam permitting more
   float beam_delta = 0.5f;       // added to the adaptive beam when max/min_active binds
   float lattice_beam = 6.0f;     // lattice links within this of the best path are kept
-  float acoustic_scale = 3.0f;   // multiplies the log-posteriors
+  float acoustic_scale = 2.0f;   // multiplies the log-posteriors (Python picks per mode)
   float blank_skip_threshold = -1.0f;  // skip frames with P(blank) above this; <0: off
   float word_insertion_penalty = 0.0f; // graph cost added per output word
   int32_t nbest = 1;             // distinct word sequences returned (1: no lattice needed)
