@@ -14,7 +14,8 @@ by the probability of the history:
 
 the second term covering every word that already backed off (their total mass is
 a(h) (1 - sum_seen p(v|h')), all scaled by a'(h)/a(h)). p(h) is the chain-rule probability of the
-history under the model, its leading `<s>` counted as certain. Like SRILM, the threshold is on
+history under the model; a leading `<s>` (never predicted) takes the unigram probability of
+`</s>`, as in SRILM: both occur once per sentence. Like SRILM, the threshold is on
 the relative increase of training-set perplexity, exp(D) - 1: an n-gram is pruned when
 exp(D) - 1 < threshold (so threshold 0 prunes nothing).
 
@@ -36,7 +37,6 @@ from lm.errors import InputError
 from lm.model import NgramModel, NgramTable
 from lm.smoothing.index import LOG10_ZERO, ModelQuery
 
-_LN10 = np.log(10.0)
 _TINY = 1e-300
 
 
@@ -93,11 +93,12 @@ def prune_relative_entropy(model: NgramModel, threshold: float) -> NgramModel:
 
 
 def _history_log10_probs(model: NgramModel, query: ModelQuery) -> List[np.ndarray]:
-    """log10 p(h) for every n-gram h of orders 1..N-1, by the chain rule (p(<s>) = 1)."""
-    bos = model.word_id.get("<s>", -1)
+    """log10 p(h) for every n-gram h of orders 1..N-1, by the chain rule (p(<s>) = p(</s>))."""
+    bos, eos = model.word_id.get("<s>", -1), model.word_id.get("</s>", -1)
     unigram = model.orders[0]
     first = unigram.logprob.astype(np.float64).copy()
-    first[unigram.ids[:, 0] == bos] = 0.0
+    if eos >= 0:
+        first[unigram.ids[:, 0] == bos] = first[unigram.ids[:, 0] == eos][0]
     out = [first]
     for k in range(2, model.order):
         table = model.orders[k - 1]

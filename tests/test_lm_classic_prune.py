@@ -70,12 +70,12 @@ def brute_force_cost(model, k, row):
     after[backs_off] *= alpha
     mask = before > 0
     kl = float((before[mask] * np.log(before[mask] / after[mask])).sum())
-    # p(h) by the chain rule, the leading <s> certain
+    # p(h) by the chain rule; a leading <s> weighs as much as </s> (SRILM's convention)
     bos = model.word_id["<s>"]
     log10_history = 0.0
     for i, v in enumerate(history):
         if i == 0 and v == bos:
-            continue
+            v = model.word_id["</s>"]
         log10_history += model.logprob(v, history[:i])
     return 10.0 ** log10_history * kl
 
@@ -85,11 +85,14 @@ def test_costs_equal_brute_force_relative_entropy(model):
     rng = np.random.default_rng(0)
     checked = 0
     for k in (2, 3):
-        for row in rng.choice(len(model.orders[k - 1]), size=25, replace=False):
+        ids = model.orders[k - 1].ids
+        after_bos = np.flatnonzero(ids[:, 0] == model.word_id["<s>"])[:5]
+        rows = np.concatenate([rng.choice(len(ids), size=25, replace=False), after_bos])
+        for row in rows:
             expected = brute_force_cost(model, k, int(row))
             assert costs[k - 1][row] == pytest.approx(expected, rel=1e-9, abs=1e-18)
             checked += 1
-    assert checked == 50
+    assert checked == 60
 
 
 def test_pruning_removes_exactly_the_cheap_ngrams_and_keeps_prefixes(model):
