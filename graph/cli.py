@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
                "lexicon_dropped": info["lexicon"]["dropped"],
                "lm_words_not_in_lexicon": info["lm"]["words_not_in_lexicon"],
                "cpu_seconds": info["cpu_seconds"]}
+    for warning in info["warnings"]:
+        print(f"tingxie: warning: {warning}", file=sys.stderr)
     json.dump(summary, sys.stderr, indent=1)
     sys.stderr.write("\n")
     return 0

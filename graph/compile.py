@@ -38,6 +38,7 @@ from graph.symbols import LABEL_OFFSET, blank_index, read_tokens, write_symbol_t
 from graph.topology import TOPOLOGIES, build_token_fst
 
 GRAPH_FORMAT_VERSION = 1
+EXACT_CTC_TOKEN_WARNING = 1000  # beyond this many tokens exact CTC's T and TLG grow large
 
 
 @dataclass
@@ -210,6 +211,11 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     timer.lap("minimize_LG")
 
     used = sorted({token_label[t] for e in lexicon.entries for t in e.tokens})
+    warnings = []
+    if options.topology == "ctc" and len(used) > EXACT_CTC_TOKEN_WARNING:
+        warnings.append(f"exact ctc topology over {len(used)} tokens: T has {len(used)}^2 arcs "
+                        "and TLG copies back-off states per last token; --topology compact "
+                        "is far smaller")
     disambig_labels = list(range(disambig_base, disambig_base + max_disambig + 1))
     t_arrays = build_token_fst(options.topology, used,
                                blank + LABEL_OFFSET if blank >= 0 else 0, disambig_labels)
@@ -242,6 +248,7 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
         "lg_input_deterministic": bool(lg.properties(fst.I_DETERMINISTIC, True)
                                        == fst.I_DETERMINISTIC),
         "cpu_seconds": timer.seconds,
+        "warnings": warnings,
     }
     return CompiledGraph(tlg, lg, words, tokens, lexicon, info)
 
