@@ -131,3 +131,22 @@ def test_g_matches_kaldi_arpa2fst(tmp_path, name):
     for sentence in random_sentences(model, words, 100, seed=9):
         labels = [model.word_id[w] + 1 for w in sentence]
         assert abs(best_cost(ours, outputs=labels) - best_cost(theirs, outputs=labels)) < 1e-4
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+def test_g_from_lm_trained_models(tmp_path, order):
+    """Models trained by lm/ at orders 1 (a single-state G), 2 and 4 score like lm/ says."""
+    estimate = pytest.importorskip("lm.estimate")
+    sentences = [line.split() for line in open(os.path.join(KENLM_DIR, "tiny.txt"),
+                                               encoding="utf-8")]
+    model = estimate.train(sentences, order, discount_fallback=True)
+    g, report = grammar(model)
+    assert report.kept == model.counts()
+    if order == 1:
+        assert fstio.count(g)["states"] == 1
+    walker = BackoffWalker(g, len(model.vocab) + 1)
+    words = [w for w in model.vocab if w not in ("<s>", "</s>")]
+    for sentence in random_sentences(model, words, 100, seed=order):
+        expected = -model.score_sentence(sentence) * LN10
+        got = walker.cost([model.word_id[w] + 1 for w in sentence])
+        assert abs(got - expected) < 1e-4
