@@ -138,7 +138,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--first-pass-weights", default="0,0.25,0.5,0.75,1")
     parser.add_argument("--lm-weights", default="0:1.5:0.05",
                         help="grid for each rescorer's lambda")
-    parser.add_argument("--word-bonus", default="-3:3:0.25")
+    parser.add_argument("--word-bonus", default="-5:5:0.25")
     parser.add_argument("--scored-nbest", help="also write the N-best with every score in it")
 
 

@@ -120,7 +120,7 @@ def main(argv=None):
     parser.add_argument("--rescorer", action="append", default=[], metavar="[NAME:]TYPE=PATH")
     parser.add_argument("--lm-weights", default="0:1.5:0.05")
     parser.add_argument("--first-pass-weights", default="0,0.25,0.5,0.75,1")
-    parser.add_argument("--word-bonus", default="-3:3:0.25")
+    parser.add_argument("--word-bonus", default="-5:5:0.25")
     parser.add_argument("--lattices", help="test lattices (Kaldi text) for whole-lattice rescoring")
     parser.add_argument("--old-lm", help="the first pass's LM, removed in lattice rescoring")
     parser.add_argument("--speech-llm-tiny", action="store_true",
