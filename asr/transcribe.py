@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -190,7 +191,16 @@ _worker_recognizer = None
 
 def _init_worker(spec: Dict[str, Any]) -> None:
     global _worker_recognizer
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     _worker_recognizer = _make_recognizer(spec)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A worker whose parent was killed (kill -9 leaves it waiting on its queue forever)
+    exits within a second instead of lingering with a loaded model."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _make_recognizer(spec: Dict[str, Any]):
