@@ -58,43 +58,55 @@ int32_t Search::FindOrAdd(int32_t state, int32_t context, bool *inserted) {
   return i;
 }
 
+// Kaldi's cutoff (beam, tightened by max_active, loosened by min_active). The order
+// statistics are computed only when they can bind: the max_active-th cost is below the beam
+// cutoff only if more than max_active tokens are inside the beam, and the min_active-th cost
+// is above it only if at most min_active are. Same result as always computing them; as in
+// Kaldi, with no more than min_active tokens alive nothing is pruned (the cutoff is +inf).
 float Search::GetCutoff(float *adaptive_beam, int32_t *best) {
   float best_cost = kInf;
   *best = -1;
-  tmp_costs_.clear();
   for (int32_t i = 0; i < static_cast<int32_t>(cur_.size()); ++i) {
-    float c = cur_[i].cost;
-    tmp_costs_.push_back(c);
-    if (c < best_cost) {
-      best_cost = c;
+    if (cur_[i].cost < best_cost) {
+      best_cost = cur_[i].cost;
       *best = i;
     }
   }
-  float beam_cutoff = best_cost + opts_.beam;
-  float min_active_cutoff = kInf, max_active_cutoff = kInf;
-  size_t n = tmp_costs_.size();
-  size_t max_active = static_cast<size_t>(opts_.max_active);
-  size_t min_active = static_cast<size_t>(opts_.min_active);
-  if (n > max_active) {
-    std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + max_active, tmp_costs_.end());
-    max_active_cutoff = tmp_costs_[max_active];
+  const float beam_cutoff = best_cost + opts_.beam;
+  const size_t n = cur_.size();
+  const size_t max_active = static_cast<size_t>(opts_.max_active);
+  const size_t min_active = static_cast<size_t>(opts_.min_active);
+  size_t in_beam = 0;
+  for (const Token &tok : cur_) in_beam += tok.cost < beam_cutoff;
+  const bool max_may_bind = n > max_active && in_beam > max_active;
+  const bool min_may_bind = in_beam <= min_active;
+  if (min_may_bind && n <= min_active) {
+    *adaptive_beam = kInf;
+    return kInf;
   }
-  if (n > min_active) {
-    if (min_active == 0) {
-      min_active_cutoff = best_cost;
-    } else {
+  if (max_may_bind || min_may_bind) {
+    tmp_costs_.clear();
+    for (const Token &tok : cur_) tmp_costs_.push_back(tok.cost);
+  }
+  if (max_may_bind) {
+    std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + max_active, tmp_costs_.end());
+    const float max_active_cutoff = tmp_costs_[max_active];
+    if (max_active_cutoff < beam_cutoff) {
+      *adaptive_beam = max_active_cutoff - best_cost + opts_.beam_delta;
+      return max_active_cutoff;
+    }
+  }
+  if (min_may_bind) {
+    float min_active_cutoff = best_cost;
+    if (min_active > 0) {
       std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + min_active,
                        n > max_active ? tmp_costs_.begin() + max_active : tmp_costs_.end());
       min_active_cutoff = tmp_costs_[min_active];
     }
-  }
-  if (max_active_cutoff < beam_cutoff) {
-    *adaptive_beam = max_active_cutoff - best_cost + opts_.beam_delta;
-    return max_active_cutoff;
-  }
-  if (min_active_cutoff > beam_cutoff) {
-    *adaptive_beam = min_active_cutoff - best_cost + opts_.beam_delta;
-    return min_active_cutoff;
+    if (min_active_cutoff > beam_cutoff) {
+      *adaptive_beam = min_active_cutoff - best_cost + opts_.beam_delta;
+      return min_active_cutoff;
+    }
   }
   *adaptive_beam = opts_.beam;
   return beam_cutoff;
