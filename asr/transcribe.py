@@ -187,12 +187,18 @@ class ErrorLog:
 
 # --- 3. transcription ------------------------------------------------------------------------
 _worker_recognizer = None
+_worker_load_error: Optional[InputError] = None
 
 
 def _init_worker(spec: Dict[str, Any]) -> None:
-    global _worker_recognizer
+    global _worker_recognizer, _worker_load_error
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-    _worker_recognizer = _make_recognizer(spec)
+    try:
+        _worker_recognizer = _make_recognizer(spec)
+    except InputError as err:  # handed to the parent with the first task: it stops the run
+        _worker_load_error = err
+    except Exception as err:
+        _worker_load_error = InputError(f"cannot load the model: {type(err).__name__}: {err}")
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -205,9 +211,14 @@ def _exit_when_orphaned(parent: int) -> None:
 
 def _make_recognizer(spec: Dict[str, Any]):
     from asr.recognizer import Recognizer
-    return Recognizer(spec["model"], spec["graph"], mode=spec["mode"],
-                      backend=spec["backend"], num_threads=spec["threads"],
-                      nbest=spec["nbest"], **spec["decoder_options"])
+    try:
+        return Recognizer(spec["model"], spec["graph"], mode=spec["mode"],
+                          backend=spec["backend"], num_threads=spec["threads"],
+                          nbest=spec["nbest"], **spec["decoder_options"])
+    except ValueError as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(str(err)) from None
 
 
 def transcribe_one(recognizer, key: str, path: str) -> Tuple[str, str, Optional[dict],
@@ -226,6 +237,8 @@ def transcribe_one(recognizer, key: str, path: str) -> Tuple[str, str, Optional[
 
 
 def _worker_task(key: str, path: str):
+    if _worker_load_error is not None:
+        raise _worker_load_error
     return transcribe_one(_worker_recognizer, key, path)
 
 
