@@ -192,6 +192,7 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
         raise InputError("no word of the lexicon is in the language model", options.lm)
     g_arrays, g_report = build_grammar(model, lm_to_word, word_disambig0, path=options.lm)
     g = fstio.arrays_to_fst(g_arrays)
+    g.arcsort("ilabel")  # already sorted; this records it, and compose then matches on G
     timer.lap("G")
     l_arrays, max_disambig = lexicon_arrays(lexicon, token_label, word_label, disambig_base,
                                             word_disambig0)
