@@ -182,7 +182,7 @@ class LevelIndex {
   }
 
  private:
-  void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+  void Prefetch(uint64_t hash) const { PrefetchRead(&slots_[hash & mask_]); }
   uint32_t Find(const WordId *words, uint64_t hash) const {
     size_t s = hash & mask_;
     while (true) {
@@ -219,7 +219,7 @@ ContextSums SumContexts(const Level &contexts, const Level &higher,
   if (any_pruned) pruned_mass.assign(n, 0);
   const size_t m = higher.size();
   for (size_t i = 0; i < m; ++i) {
-    if (i + kAhead < m) __builtin_prefetch(&acc[context_of[i + kAhead]]);
+    if (i + kAhead < m) PrefetchRead(&acc[context_of[i + kAhead]]);
     Accumulator &a = acc[context_of[i]];
     uint32_t count = higher.adjusted[i];
     a.denominator += count;

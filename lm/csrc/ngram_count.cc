@@ -195,6 +195,11 @@ class SortingCounter : public NgramCounter {
  private:
   void MakeRoom() {
     if (buffer_.capacity() < capacity_) {
+      // Past a modest size, try combining before growing: repetitive text then stays small.
+      if (buffer_.size() * sizeof(Entry<N>) >= kCombineFrom) {
+        SortAndCombine(buffer_, *vocab_size_);
+        if (buffer_.size() * 2 <= buffer_.capacity()) return;
+      }
       buffer_.reserve(std::min(capacity_, buffer_.capacity() * 2));
       return;
     }
@@ -214,6 +219,7 @@ class SortingCounter : public NgramCounter {
     buffer_.clear();
   }
 
+  static constexpr size_t kCombineFrom = 64u << 20;
   std::string temp_dir_;
   const size_t *vocab_size_;
   size_t capacity_;

@@ -1,7 +1,31 @@
 #include "scorer.h"
 
+#include <cmath>
+#include <cstring>
+#include <limits>
+
 namespace tingxie {
 namespace lm {
+
+namespace {
+
+inline uint64_t HashString(std::string_view s) {
+  const char *p = s.data();
+  size_t n = s.size();
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ Mix64(v)) * 0xc4ceb9fe1a85ec53ULL;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  return Mix64(h ^ tail);
+}
+
+}  // namespace
 
 BackoffScorer::BackoffScorer(const std::vector<std::string> &vocab, int order,
                              const std::vector<const int32_t *> &ids,
@@ -9,31 +33,44 @@ BackoffScorer::BackoffScorer(const std::vector<std::string> &vocab, int order,
                              const std::vector<const float *> &backoff,
                              const std::vector<size_t> &sizes)
     : order_(order), vocab_(vocab) {
-  for (size_t i = 0; i < vocab_.size(); ++i) ids_.emplace(std::string_view(vocab_[i]), static_cast<WordId>(i));
+  // Unigrams by id; a vocabulary word without a unigram entry scores as <unk>.
+  const float kMissing = std::numeric_limits<float>::quiet_NaN();
+  unigrams_.assign(vocab_.size() + 1, Unigram{kMissing, 0.0f});
+  for (size_t i = 0; i < sizes[0]; ++i) unigrams_[ids[0][i]] = Unigram{logprob[0][i], backoff[0][i]};
+  size_t word_slots = 16;
+  while (word_slots < vocab_.size() * 2) word_slots *= 2;
+  word_slots_.assign(word_slots, WordSlot{0, kNoWord});
+  word_mask_ = word_slots - 1;
+  for (size_t i = 0; i < vocab_.size(); ++i) {
+    if (std::isnan(unigrams_[i].logprob)) continue;
+    uint64_t h = HashString(vocab_[i]);
+    size_t s = h & word_mask_;
+    while (word_slots_[s].id != kNoWord) s = (s + 1) & word_mask_;
+    word_slots_[s] = WordSlot{h, static_cast<WordId>(i)};
+  }
   auto find = [&](const char *w, WordId *id) {
-    auto it = ids_.find(w);
-    if (it == ids_.end()) return false;
-    *id = it->second;
-    return true;
+    *id = Index(w);
+    return *id != kNoWord;
   };
+  unk_ = kNoWord;  // so that Index() reports misses while the specials are looked up
   if (!find("<s>", &bos_)) throw InputError("the model has no <s> unigram");
   if (!find("</s>", &eos_)) throw InputError("the model has no </s> unigram");
-  size_t total = 1;
-  for (size_t n : sizes) total += n;
-  size_t slots = 16;
-  while (slots < total * 2) slots *= 2;
-  slots_.assign(slots, Slot{0, 0.0f, 0.0f});
-  mask_ = slots - 1;
-  for (int k = 1; k <= order; ++k)
-    for (size_t i = 0; i < sizes[k - 1]; ++i)
-      Insert(HashNgram(reinterpret_cast<const WordId *>(ids[k - 1]) + i * k, k), logprob[k - 1][i],
-             backoff[k - 1][i]);
   if (!find("<unk>", &unk_)) {
     // KenLM substitutes log10 p(<unk>) = -100 when the file has none.
     unk_is_word_ = false;
     unk_ = static_cast<WordId>(vocab_.size());
-    Insert(HashWord(unk_), -100.0f, 0.0f);
+    unigrams_[unk_] = Unigram{-100.0f, 0.0f};
   }
+  size_t total = 1;
+  for (int k = 2; k <= order; ++k) total += sizes[k - 1];
+  size_t slots = 16;
+  while (slots < total * 2) slots *= 2;
+  slots_.Assign(slots);
+  mask_ = slots - 1;
+  for (int k = 2; k <= order; ++k)
+    for (size_t i = 0; i < sizes[k - 1]; ++i)
+      Insert(HashNgram(reinterpret_cast<const WordId *>(ids[k - 1]) + i * k, k), logprob[k - 1][i],
+             backoff[k - 1][i]);
 }
 
 void BackoffScorer::Insert(uint64_t key, float logprob, float backoff) {
@@ -44,28 +81,32 @@ void BackoffScorer::Insert(uint64_t key, float logprob, float backoff) {
 }
 
 WordId BackoffScorer::Index(std::string_view word) const {
-  auto it = ids_.find(word);
-  return it == ids_.end() ? unk_ : it->second;
+  uint64_t h = HashString(word);
+  size_t s = h & word_mask_;
+  while (true) {
+    const WordSlot &slot = word_slots_[s];
+    if (slot.id == kNoWord) return unk_;
+    if (slot.hash == h && vocab_[slot.id] == word) return slot.id;
+    s = (s + 1) & word_mask_;
+  }
 }
 
 ScorerState BackoffScorer::BeginSentence() const {
   ScorerState state;
-  const Slot *s = Find(HashWord(bos_));
   state.length = order_ > 1 ? 1 : 0;
   state.words[0] = bos_;
-  state.backoff[0] = s ? s->backoff : 0.0f;
+  state.backoff[0] = unigrams_[bos_].backoff;
   return state;
 }
 
 float BackoffScorer::Score(const ScorerState &in, WordId word, ScorerState *out) const {
   uint64_t h = HashWord(word);
-  const Slot *s = Find(h);
-  if (!s) s = Find(HashWord(unk_));
-  float logprob = s->logprob;
+  const Unigram &unigram = unigrams_[word];
+  float logprob = unigram.logprob;
   int matched = 1;
   const int max_history = order_ - 1;
   out->words[0] = word;
-  out->backoff[0] = s->backoff;
+  out->backoff[0] = unigram.backoff;
   for (int j = 0; j < in.length; ++j) {
     h = HashExtend(h, in.words[j]);
     const Slot *longer = Find(h);
@@ -87,13 +128,10 @@ static inline bool IsSpace(unsigned char c) {
 }
 
 SentenceScore BackoffScorer::ScoreLine(std::string_view line, bool bos, bool eos) const {
-  SentenceScore result;
-  ScorerState state, next;
-  if (bos) {
-    state = BeginSentence();
-  } else {
-    state.length = 0;
-  }
+  // Look every word up first; then, while scoring word i, prefetch the table slots of the
+  // n-grams ending two words later (their keys depend only on the words, not on the state).
+  thread_local std::vector<WordId> ids;
+  ids.clear();
   const char *p = line.data();
   const char *end = p + line.size();
   while (p < end) {
@@ -101,19 +139,43 @@ SentenceScore BackoffScorer::ScoreLine(std::string_view line, bool bos, bool eos
     const char *start = p;
     while (p < end && !IsSpace(*p)) ++p;
     if (p == start) break;
-    WordId id = Index(std::string_view(start, p - start));
+    ids.push_back(Index(std::string_view(start, p - start)));
+  }
+  SentenceScore result;
+  const size_t words = ids.size();
+  if (eos) ids.push_back(eos_);
+  const int max_history = order_ - 1;
+  auto prefetch = [&](size_t j) {
+    if (j >= ids.size() || max_history == 0) return;
+    uint64_t h = HashWord(ids[j]);
+    for (int m = 1; m <= max_history; ++m) {
+      WordId history;
+      if (j >= static_cast<size_t>(m)) history = ids[j - m];
+      else if (bos && j + 1 == static_cast<size_t>(m)) history = bos_;
+      else break;
+      h = HashExtend(h, history);
+      PrefetchSlot(h);
+    }
+  };
+  ScorerState state, next;
+  if (bos) {
+    state = BeginSentence();
+  } else {
+    state.length = 0;
+  }
+  prefetch(0);
+  prefetch(1);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    prefetch(i + 2);
+    WordId id = ids[i];
     float logprob = Score(state, id, &next);
-    if (id == unk_) {  // KenLM counts every <unk> (unknown word) as an OOV
+    if (i < words && id == unk_) {  // KenLM counts every <unk> (unknown word) as an OOV
       ++result.oovs;
       result.oov_logprob += logprob;
     }
     result.logprob += logprob;
     ++result.tokens;
     state = next;
-  }
-  if (eos) {
-    result.logprob += Score(state, eos_, &next);
-    ++result.tokens;
   }
   return result;
 }

@@ -1,12 +1,19 @@
 // Scoring text with a back-off n-gram model the way KenLM's `query` does.
 //
-// All n-grams of all orders live in one open-addressing table keyed by a 64-bit hash of the
-// word ids (like KenLM's probing structure, without storing the words). A query extends the
-// n-gram one history word at a time, HashExtend(hash("w"), h1) = hash("h1 w"), stops at the
-// first miss, and adds the back-off weights of the longer contexts remembered in the state.
+// Unigrams sit in an array indexed by word id; the n-grams of orders 2+ live in one
+// open-addressing table keyed by a 64-bit hash of the word ids (like KenLM's probing structure,
+// which also keeps only the hash). A query extends the n-gram one history word at a time,
+// HashExtend(hash("w"), h1) = hash("h1 w"), stops at the first miss, and adds the back-off
+// weights of the longer contexts remembered in the state. Words are looked up through an
+// open-addressing table of string hashes, checked against the word itself.
 #pragma once
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <string>
+#include <sys/mman.h>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +22,41 @@
 
 namespace tingxie {
 namespace lm {
+
+// A zero-filled array on transparent huge pages where the kernel allows (fewer TLB misses on
+// tables far larger than the cache, as KenLM does for its own).
+template <class T>
+class HugeArray {
+ public:
+  HugeArray() = default;
+  HugeArray(const HugeArray &) = delete;
+  HugeArray &operator=(const HugeArray &) = delete;
+  ~HugeArray() { std::free(data_); }
+  void Assign(size_t n) {
+    std::free(data_);
+    size_t bytes = std::max<size_t>(n * sizeof(T), 1);
+    const size_t huge = size_t(2) << 20;
+    void *p = nullptr;
+    if (bytes >= huge) {
+      bytes = (bytes + huge - 1) / huge * huge;
+      if (posix_memalign(&p, huge, bytes) != 0) p = nullptr;
+      if (p) madvise(p, bytes, MADV_HUGEPAGE);
+    } else {
+      p = std::malloc(bytes);
+    }
+    if (!p) throw std::bad_alloc();
+    std::memset(p, 0, bytes);
+    data_ = static_cast<T *>(p);
+    size_ = n;
+  }
+  T &operator[](size_t i) { return data_[i]; }
+  const T &operator[](size_t i) const { return data_[i]; }
+  size_t size() const { return size_; }
+
+ private:
+  T *data_ = nullptr;
+  size_t size_ = 0;
+};
 
 struct ScorerState {
   int length = 0;                    // words of history that may matter
@@ -50,6 +92,7 @@ class BackoffScorer {
     float backoff;
   };
   void Insert(uint64_t key, float logprob, float backoff);
+  void PrefetchSlot(uint64_t key) const { PrefetchRead(&slots_[(key | !key) & mask_]); }
   const Slot *Find(uint64_t key) const {
     key |= !key;
     size_t s = key & mask_;
@@ -61,17 +104,21 @@ class BackoffScorer {
     }
   }
 
-  struct StringHash {
-    size_t operator()(std::string_view s) const {
-      uint64_t h = 0xcbf29ce484222325ULL;
-      for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-      return Mix64(h);
-    }
+  struct Unigram {
+    float logprob;
+    float backoff;
   };
+  struct WordSlot {
+    uint64_t hash;
+    WordId id;  // kNoWord: empty
+  };
+  static constexpr WordId kNoWord = 0xffffffffu;
   int order_;
   std::vector<std::string> vocab_;
-  std::unordered_map<std::string_view, WordId, StringHash> ids_;
-  std::vector<Slot> slots_;
+  std::vector<WordSlot> word_slots_;
+  size_t word_mask_ = 0;
+  std::vector<Unigram> unigrams_;  // by word id
+  HugeArray<Slot> slots_;
   size_t mask_ = 0;
   WordId unk_ = 0, bos_ = 1, eos_ = 2;
   bool unk_is_word_ = true;
