@@ -335,3 +335,36 @@ def test_kenlm_reads_our_arpa_and_scores_every_token_alike(name, tmp_path, small
         for wid, expected in zip(ids, theirs):
             assert model.logprob(wid, history[-2:]) == pytest.approx(expected, abs=2e-5)
             history.append(wid)
+
+
+def test_full_padding_counts_equal_counting_the_padded_sentences():
+    from collections import Counter
+    from lm.smoothing.mle import pad_fully
+    sentences = _corpus(0, 40) + [["a"], []]
+    order = 4
+    padded = pad_fully(count_sentences(sentences, order))
+    for k in range(2, order + 1):
+        direct = Counter()
+        for sentence in sentences:
+            tokens = ["<s>"] * (order - 1) + sentence + ["</s>"]
+            for i in range(len(tokens) - k + 1):
+                direct[tuple(tokens[i:i + k])] += 1
+        ours = padded.as_dict(k)
+        # <s>^k predicts <s> (probability 0, a history only): n-1 pads hold n-k copies of it
+        # per sentence, pad_fully one; every n-gram that predicts a word agrees exactly
+        all_bos = ("<s>",) * k
+        assert ours.pop(all_bos, len(sentences)) == len(sentences)
+        direct.pop(all_bos, None)
+        assert ours == dict(direct)
+
+
+def test_jelinek_mercer_count_buckets_are_normalised(small_corpus):
+    train, heldout = small_corpus
+    model = estimate("jelinek-mercer", count_sentences(train, 3), heldout=heldout,
+                     buckets="count")
+    ids = model.orders[1].ids
+    for row in range(0, len(ids), max(1, len(ids) // 40)):
+        if ids[row, -1] == model.word_id["</s>"]:
+            continue
+        total = np.power(10.0, model.distribution(ids[row].tolist())).sum()
+        assert abs(total - 1.0) < 1e-6
