@@ -144,3 +144,35 @@ def test_kbest_fallback_agrees_with_openfst_unique_nbest(lms):
         kbest = _kbest_nbest(lattice, 6, 1.0, search_factor=100)
         assert [p.words for p in exact] == [p.words for p in kbest]
         assert [p.cost for p in exact] == pytest.approx([p.cost for p in kbest], abs=1e-5)
+
+
+def test_cli_lattice_mode_matches_the_api(tmp_path, lms):
+    from asr.cli import main
+
+    old, new, _, _ = lms
+    lattices = [random_lattice(random.Random(s)) for s in (11, 12)]
+    for lattice, key in zip(lattices, ("a", "b")):
+        lattice.key = key
+    path = tmp_path / "lat.txt"
+    path.write_text("".join(l.to_kaldi_text() for l in lattices))
+    # the same lattices with word ids and a words.txt
+    symbols = ["<eps>"] + WORDS
+    (tmp_path / "words.txt").write_text("".join(f"{w} {i}\n" for i, w in enumerate(symbols)))
+    numeric = path.read_text()
+    for i, w in enumerate(symbols):
+        numeric = numeric.replace(f" {w} ", f" {i} ")
+    (tmp_path / "lat_ids.txt").write_text(numeric)
+    expected = "".join(
+        " ".join([l.key] + nbest(rescore_lattice(l, new, old), 1)[0].words) + "\n"
+        for l in lattices)
+    for lattice_file, extra in (("lat.txt", []), ("lat_ids.txt", ["--words",
+                                                                  str(tmp_path / "words.txt")])):
+        out = tmp_path / "best.txt"
+        assert main(["rescore", "--lattice", str(tmp_path / lattice_file), "--old-lm", OLD,
+                     "--new-lm", NEW, "--text", str(out),
+                     "--out-lattice", str(tmp_path / "rescored.txt")] + extra) == 0
+        assert out.read_text() == expected
+    rescored = list(read_kaldi_lattices(str(tmp_path / "rescored.txt")))
+    assert [nbest(l, 1)[0].words for l in rescored] == [
+        nbest(rescore_lattice(l, new, old), 1)[0].words for l in lattices]
+    assert main(["rescore", "--lattice", str(path), "--old-lm", OLD]) == 2
