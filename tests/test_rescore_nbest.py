@@ -124,6 +124,12 @@ def test_rescorer_accepts_decoder_results():
     assert [h.words for h in ranked] == [["a"], ["b"]]
     assert ranked[0].total == pytest.approx(-3.0)
     assert from_decoder("k", ranked).hyps[0].scores == {"table": -1.0}
+    # Transcript.to_json() dicts, as `transcribe --nbest` keeps them
+    ranked = rescorer.rescore([{"text": "b", "words": [], "scores": {"acoustic_cost": 1.0,
+                                                                     "graph_cost": 1.0}},
+                               {"text": "a", "words": [], "scores": {"acoustic_cost": 2.0,
+                                                                     "graph_cost": 5.0}}])
+    assert [h.words for h in ranked] == [["a"], ["b"]] and ranked[0].extra["text"] == "a"
 
 
 def test_cli_rescore_tune_and_load(tmp_path, capsys):

@@ -59,12 +59,18 @@ class NBest:
 
 def from_decoder(key: str, hypotheses: Iterable) -> NBest:
     """An NBest from the decoder's `result.nbest` (objects with `words`, `acoustic_cost`,
-    `graph_cost`), or from Hypothesis objects, which are copied."""
+    `graph_cost`), from `Transcript.to_json()` dicts (`text`, `scores`), or from Hypothesis
+    objects, which are copied."""
     hyps = []
     for hyp in hypotheses:
         if isinstance(hyp, Hypothesis):
             hyps.append(Hypothesis(list(hyp.words), hyp.am, hyp.lm, dict(hyp.scores), None,
                                    dict(hyp.extra)))
+        elif isinstance(hyp, dict):
+            scores = hyp["scores"]
+            hyps.append(Hypothesis(hyp["text"].split(), float(scores["acoustic_cost"]),
+                                   float(scores["graph_cost"]),
+                                   extra={k: v for k, v in hyp.items() if k != "scores"}))
         else:
             hyps.append(Hypothesis(list(hyp.words), float(hyp.acoustic_cost),
                                    float(hyp.graph_cost)))
