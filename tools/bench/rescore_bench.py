@@ -77,6 +77,12 @@ def speed_at_n10(nbests, specs, repeats=3):
     return {"utterances_with_n10": len(subset), "cpu_ms_per_utt": rows}
 
 
+def perplexity(rescorer, sentences):
+    """exp(-mean ln P) per word, one </s> per sentence counted (KenLM's convention)."""
+    total = sum(rescorer.score(sentences))
+    return round(float(np.exp(-total / sum(len(s) + 1 for s in sentences))), 2)
+
+
 def wer_of(nbests, refs, weights):
     best = []
     for nb in nbests:
@@ -177,8 +183,14 @@ def main(argv=None):
     results["test_oracle_wer"] = round(100.0 * data.oracle_errors / data.ref_words, 2)
     results["control_no_new_lm"] = tune_and_test(dev, dev_refs, test, test_refs, [], grids)
     names = []
+    test_sentences = [test_refs[nb.key] for nb in test]
+    results["test_ref_perplexity"] = {}
+    if args.old_lm:
+        results["test_ref_perplexity"]["first_pass_lm"] = perplexity(
+            make_rescorer("ngram", args.old_lm), test_sentences)
     for name, kind, path in specs:
         rescorer = make_rescorer(kind, path)
+        results["test_ref_perplexity"][name] = perplexity(rescorer, test_sentences)
         timed_scores(dev, name, rescorer)
         cpu, wall = timed_scores(test, name, rescorer)
         entry = tune_and_test(dev, dev_refs, test, test_refs, [name], grids)
