@@ -6,6 +6,9 @@
   int32; outputs `logits` [B, N, V] (log-softmax) and `token_num` [B] int32, which is what
   funasr_onnx's Paraformer runtime reads, then `alphas` and `peaks` [B, T + 1] (the CIF
   weights and fire values, for token times; extra outputs that funasr's runtime ignores).
+  One change to funasr's export_forward: the encoder output is zeroed past each utterance's
+  length before the predictor, so that the CIF tail frame of a short utterance in a batch is
+  zeros, as when it runs alone (otherwise batched outputs differ in the last tokens).
 - model_ctc.onnx (Tingxie's addition, when the model has a CTC head): the same export encoder
   followed by the CTC projection; outputs `logits` [B, T, V] (log-softmax per encoder frame)
   and `logits_lengths` [B] int32.
@@ -39,6 +42,8 @@ def _paraformer_export_module(export_model):
             model = self.model
             encoder_out, encoder_lens = model.encoder(speech, speech_lengths)
             mask = model.make_pad_mask(encoder_lens)[:, None, :]
+            # zero the padding so the CIF tail frame is the same in a batch as alone
+            encoder_out = encoder_out * mask.transpose(1, 2)
             embeds, token_num, alphas, peaks = model.predictor(encoder_out, mask)
             token_num = token_num.floor().type(torch.int32)
             decoder_out, _ = model.decoder(encoder_out, encoder_lens, embeds, token_num)
@@ -71,7 +76,7 @@ def quantize(onnx_path: str) -> str:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(logging.WARNING)  # quantize_dynamic logs every node
-    out_path = onnx_path.replace(".onnx", "_quant.onnx")
+    out_path = onnx_path[: -len(".onnx")] + "_quant.onnx"
     nodes = [n.name for n in onnx.load(onnx_path).graph.node]
     excluded = [n for n in nodes if "output" in n or "bias_encoder" in n or "bias_decoder" in n
                 or "ctc_projection" in n]

@@ -61,7 +61,8 @@ class TorchAcousticModel(AcousticModel):
         return self.frontend(batch, lengths)
 
     def _posteriors(self, waves: List[np.ndarray]) -> List[AcousticOutput]:
-        with self._torch.no_grad():
+        torch = self._torch
+        with torch.no_grad():
             speech, speech_lengths = self.features(waves)
             encoder_out, encoder_lens = self.model.encode(speech, speech_lengths)
             if isinstance(encoder_out, tuple):
@@ -70,6 +71,11 @@ class TorchAcousticModel(AcousticModel):
                 logp = self.model.ctc.log_softmax(encoder_out)
                 return [AcousticOutput(logp[k, : int(encoder_lens[k])].numpy())
                         for k in range(len(waves))]
+            # The CIF tail frame is the one after each utterance's last frame: zeros when run
+            # alone, but the encoder's padding output in a batch. Zeroing the padding makes
+            # batched posteriors equal one-at-a-time ones (what funasr's generate computes).
+            valid = torch.arange(encoder_out.shape[1])[None, :] < encoder_lens[:, None]
+            encoder_out = encoder_out * valid[:, :, None]
             embeds, token_num, alphas, peaks = self.model.calc_predictor(encoder_out,
                                                                          encoder_lens)
             token_num = token_num.round().long()

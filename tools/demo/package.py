@@ -39,7 +39,7 @@ def package_model(src: str, dst: str, onnx: bool) -> None:
         from asr.models.export import export_onnx
 
         # export from the float32 weights, keep only the quantised files
-        work = dst + ".onnx_work"
+        work = dst.rstrip("/") + "_export_work"
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(src, work)
         for path in export_onnx(work, with_quantized=True):
