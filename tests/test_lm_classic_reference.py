@@ -167,3 +167,42 @@ def test_method_matches_its_formula(name, options, data):
             assert got == pytest.approx(expected, rel=3e-6), (history, word)
         checked += 1
     assert checked >= 100
+
+
+@pytest.mark.parametrize("order,arpa", [(3, "o3.arpa.gz"), (5, "o5.arpa.gz")])
+def test_kn_machinery_with_three_discounts_reproduces_lmplz(order, arpa):
+    """`kn` is modified KN with one discount instead of three. Feeding lmplz's three discounts
+    per order (D_i = i - (i+1) Y t_(i+1) / t_i, Y = t1 / (t1 + 2 t2), over adjusted counts)
+    through the same adjusted counts and interpolated fold must give lmplz's own ARPA."""
+    from lm.arpa import read_arpa
+    from lm.smoothing.backoff_form import BackoffBuilder, CountLayout
+    from lm.smoothing.kneser_ney import adjusted_counts
+    lines = (KENLM / "train.txt").read_text().splitlines()
+    layout = CountLayout(count_sentences([line.split() for line in lines], order))
+    adjusted = adjusted_counts(layout)
+    builder = BackoffBuilder(layout)
+    for k in range(1, order + 1):
+        c = adjusted[k - 1]
+        t = layout.count_of_counts(k, c, 4)
+        y = t[1] / (t[1] + 2 * t[2])
+        table = np.array([0.0] + [i - (i + 1) * y * t[i + 1] / t[i] for i in (1, 2, 3)])
+        d = np.where(c > 0, table[np.minimum(np.rint(c).astype(int), 3)], 0.0)
+        if k == 1:
+            builder.uniform_unigrams((c - d) / c.sum(), d.sum() / c.sum())
+            continue
+        totals = layout.per_history(k, c)
+        safe = np.where(totals > 0, totals, 1.0)
+        builder.add_interpolated(k, (c - d) / safe[layout.history_rows(k)],
+                                 layout.per_history(k, d) / safe)
+    ours, theirs = builder.model(), read_arpa(str(KENLM / arpa))
+    for k in range(1, order + 1):
+        mine = {tuple(ours.vocab[i] for i in row): (p, b) for row, p, b in zip(
+            ours.orders[k - 1].ids.tolist(), ours.orders[k - 1].logprob,
+            ours.orders[k - 1].backoff)}
+        ref = {tuple(theirs.vocab[i] for i in row): (p, b) for row, p, b in zip(
+            theirs.orders[k - 1].ids.tolist(), theirs.orders[k - 1].logprob,
+            theirs.orders[k - 1].backoff)}
+        assert mine.keys() == ref.keys()
+        worst_p = max(abs(mine[g][0] - ref[g][0]) for g in ref if g != ("<s>",))
+        worst_b = max(abs(mine[g][1] - ref[g][1]) for g in ref)
+        assert worst_p <= 2e-6 and worst_b <= 2e-6, (k, worst_p, worst_b)
