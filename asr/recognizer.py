@@ -115,15 +115,30 @@ class Recognizer:
     """Acoustic model + (optional) graph + decoder options, loaded once, used many times."""
 
     def __init__(self, model: Union[str, Any], graph: Optional[str] = None, *,
-                 mode: str = "ctc", backend: str = "auto", num_threads: int = 1,
+                 mode: Optional[str] = None, backend: str = "auto", num_threads: int = 1,
                  nbest: int = 1, hotwords: Optional[Any] = None, **decoder_options: Any):
-        if mode not in MODES:
+        """mode None: the graph's topology decides (sync -> paraformer, else ctc); without a
+        graph, a model object's own mode, else ctc."""
+        if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         if nbest < 1:
             raise ValueError("nbest must be at least 1")
-        self.mode = mode
         self.nbest = nbest
         self.hotwords = hotwords
+        self.decoder = None
+        if graph is not None:  # first: a bad graph fails before the slow model load
+            from asr.decoder import Decoder
+            self.decoder = Decoder(os.fspath(graph), make_decoder_options(nbest=nbest,
+                                                                          **decoder_options),
+                                   mode=None if mode is None else DECODER_MODE[mode])
+            mode = mode or ("paraformer" if self.decoder.mode == "sync" else "ctc")
+        elif decoder_options:
+            raise ValueError(f"decoder options {sorted(decoder_options)} need a graph "
+                             f"(greedy decoding has none)")
+        if mode is None:
+            mode = getattr(model, "mode", None) if getattr(model, "mode", None) in MODES \
+                else "ctc"
+        self.mode = mode
         if isinstance(model, (str, os.PathLike)):
             from asr.models import load_acoustic_model
             model = load_acoustic_model(os.fspath(model), mode=mode, backend=backend,
@@ -132,15 +147,9 @@ class Recognizer:
         self.tokens: List[str] = list(model.tokens)
         self.sample_rate: int = int(model.sample_rate)
         self.frame_shift: float = float(model.frame_shift)
-        self.decoder = None
-        if graph is not None:
-            from asr.decoder import Decoder
-            self.decoder = Decoder(os.fspath(graph), make_decoder_options(nbest=nbest,
-                                                                          **decoder_options),
-                                   mode=DECODER_MODE[mode])
-        elif decoder_options:
-            raise ValueError(f"decoder options {sorted(decoder_options)} need a graph "
-                             f"(greedy decoding has none)")
+        if self.decoder is not None and list(self.decoder.tokens) != self.tokens:
+            raise InputError(_token_mismatch(list(self.decoder.tokens), self.tokens),
+                             path=os.fspath(graph))
         self.blank = self.tokens.index("<blank>") if "<blank>" in self.tokens else 0
 
     # --- audio -> posteriors -------------------------------------------------------------
@@ -185,17 +194,18 @@ class Recognizer:
                                 for h in list(nbest)[:self.nbest]]
         return transcript
 
-    def transcribe(self, audio, hotwords: Optional[Any] = None):
-        """Path, array, or a list of them -> Transcript (or a list of Transcripts)."""
+    def transcribe(self, audio, hotwords: Optional[Any] = None, batch_size: int = 8):
+        """Path, array, or a list of them -> Transcript (or a list of Transcripts). A list
+        goes through the acoustic model `batch_size` utterances at a time."""
         single = not isinstance(audio, (list, tuple))
         items = [audio] if single else list(audio)
-        waves = [self._wave(a) for a in items]
-        outputs = self.model.posteriors(waves)
         transcripts = []
-        for wave, output in zip(waves, outputs):
-            transcript = self.decode(output, hotwords=hotwords)
-            transcript.duration = len(wave) / self.sample_rate
-            transcripts.append(transcript)
+        for start in range(0, len(items), max(1, batch_size)):
+            waves = [self._wave(a) for a in items[start:start + batch_size]]
+            for wave, output in zip(waves, self.model.posteriors(waves)):
+                transcript = self.decode(output, hotwords=hotwords)
+                transcript.duration = len(wave) / self.sample_rate
+                transcripts.append(transcript)
         return transcripts[0] if single else transcripts
 
     def _greedy(self, logp: np.ndarray, token_times) -> Transcript:
@@ -252,6 +262,15 @@ class Recognizer:
         tokens = [self.tokens[t] if isinstance(t, (int, np.integer)) else str(t)
                   for t in (getattr(result, "tokens", None) or [])]
         return Transcript(join_words(words), timed, tokens, scores)
+
+
+def _token_mismatch(graph_tokens: List[str], model_tokens: List[str]) -> str:
+    if len(graph_tokens) != len(model_tokens):
+        return (f"the graph has {len(graph_tokens)} tokens but the model outputs "
+                f"{len(model_tokens)}: compile the graph with the model's tokens.json")
+    column = next(k for k, (a, b) in enumerate(zip(graph_tokens, model_tokens)) if a != b)
+    return (f"the graph's token {column} is {graph_tokens[column]!r} but the model's is "
+            f"{model_tokens[column]!r}: compile the graph with the model's tokens.json")
 
 
 def check_wave(wave: np.ndarray, sample_rate: int, path: Optional[str]) -> None:

@@ -381,7 +381,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lm = parser.add_mutually_exclusive_group(required=True)
     lm.add_argument("--graph", help="compiled TLG graph directory (tingxie graph compile)")
     lm.add_argument("--no-lm", action="store_true", help="greedy decoding, no graph")
-    parser.add_argument("--mode", choices=("ctc", "paraformer"), default="ctc")
+    parser.add_argument("--mode", choices=("ctc", "paraformer"), default=None,
+                        help="ctc (CTC head, per frame) or paraformer (per token); default: the "
+                             "graph's topology (sync -> paraformer), or ctc with --no-lm")
     parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     parser.add_argument("-o", "--outdir", required=True, help="output directory (resumable)")
     parser.add_argument("--nbest", type=int, default=1, help="N-best hypotheses in the JSONL")

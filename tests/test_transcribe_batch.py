@@ -252,3 +252,23 @@ def test_graph_decoding_with_worker_processes_equals_the_api(model_dir, ctc_grap
             assert word["end"] == pytest.approx((last + 1) * recognizer.frame_shift, abs=1e-3)
     with pytest.raises(ValueError, match="unknown decoder options"):
         Recognizer(recognizer.model, ctc_graph, bean=3.0)
+
+
+def test_graph_topology_picks_the_mode_and_tokens_must_match(model_dir, ctc_graph, tmp_path):
+    from lm.errors import InputError
+
+    model = Recognizer(model_dir).model  # ctc
+    assert Recognizer(model, ctc_graph).mode == "ctc"
+    tokens = json.load(open(os.path.join(model_dir, "tokens.json")))
+    tokens[1] = "`"  # the apostrophe column renamed: same size, different units
+    (tmp_path / "tokens.json").write_text(json.dumps(tokens))
+    (tmp_path / "lm.arpa").write_text(SMALL_ARPA)
+    for topology in ("sync", "ctc"):
+        assert main(["graph", "compile", "--tokens", str(tmp_path / "tokens.json"),
+                     "--lm", str(tmp_path / "lm.arpa"), "--spelling", "chars",
+                     "--word-boundary", "|", "--topology", topology,
+                     "-o", str(tmp_path / topology)]) == 0
+    with pytest.raises(InputError, match="token 1 is '`' but the model's is \"'\""):
+        Recognizer(model, str(tmp_path / "ctc"))
+    with pytest.raises(InputError, match="token 1"):
+        Recognizer(model_dir, str(tmp_path / "sync"))  # sync topology: loads a paraformer

@@ -10,7 +10,8 @@
 #          model ships, the demo shows the machinery, not accuracy);
 #   graph  resources/demo/graph (TLG; its graph.json topology picks --mode), else --no-lm;
 #   audio  resources/demo/test/{wav.scp,text}, else the first 10 sentences of
-#          tools/demo/data/test.txt spoken by espeak-ng (tools/demo/synthesize.py's voices).
+#          tools/demo/data/test.txt spoken by espeak-ng (tools/demo/synthesize.py's voices;
+#          Debian package espeak-ng).
 # Outputs go to exp/demo_run/ (results.jsonl, text, errors.tsv, srt/); a rerun resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,12 +28,9 @@ if [ ! -d "$MODEL" ]; then
   fi
 fi
 
-DECODING=(--no-lm --mode ctc)
+DECODING=(--no-lm)
 if [ -f "$DEMO/graph/graph.json" ]; then
-  TOPOLOGY=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["topology"])' \
-             "$DEMO/graph/graph.json")
-  if [ "$TOPOLOGY" = sync ]; then MODE=paraformer; else MODE=ctc; fi
-  DECODING=(--graph "$DEMO/graph" --mode "$MODE")
+  DECODING=(--graph "$DEMO/graph")  # its topology picks --mode
 fi
 
 AUDIO=$DEMO/test/wav.scp
@@ -41,6 +39,11 @@ if [ ! -f "$AUDIO" ]; then
   AUDIO=$WORK/test/wav.scp
   REF=$WORK/test/text
   if [ ! -f "$REF" ]; then
+    if ! command -v espeak-ng >/dev/null; then
+      echo "demo: $DEMO/test is not shipped yet and espeak-ng is not installed to speak" \
+           "the test sentences (apt-get install espeak-ng)" >&2
+      exit 1
+    fi
     echo "demo: $DEMO/test is not shipped yet; speaking 10 test sentences with espeak-ng" >&2
     python - "$WORK/test" <<'PY'
 import importlib.util, os, sys
