@@ -182,3 +182,8 @@ def test_cli_bad_input_is_file_line_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"tingxie: error: {hyp}:1: not valid UTF-8 (byte 4 of the line)"
     assert "Traceback" not in proc.stderr
+
+
+def test_absurdly_long_pair_is_an_input_error_naming_the_key():
+    with pytest.raises(InputError, match="utterance 'long': pair 1 is too long"):
+        score_texts({"ok": "a b", "long": "x " * 17000}, {"ok": "a b", "long": "y " * 17000})

@@ -9,6 +9,7 @@ Keys in HYP but not in REF are never scored; they are listed in the report.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -195,7 +196,13 @@ def score_texts(refs: Dict[str, str], hyps: Dict[str, str], *, unit: str = "word
     report.keys = [key for key in refs if key in hyps or mode == "all"]
     report.ref_tokens = [tokenize(refs[key], unit, normalize) for key in report.keys]
     report.hyp_tokens = [tokenize(hyps.get(key, ""), unit, normalize) for key in report.keys]
-    report.counts = count_edits(report.ref_tokens, report.hyp_tokens, costs)
+    try:
+        report.counts = count_edits(report.ref_tokens, report.hyp_tokens, costs)
+    except ValueError as err:  # the aligner refuses absurdly long pairs (memory)
+        pair = re.match(r"pair (\d+) ", str(err))
+        key = report.keys[int(pair.group(1))] if pair else None
+        raise InputError(f"utterance '{key}': {err}" if key else str(err),
+                         path=hyp_path) from None
     return report
 
 
