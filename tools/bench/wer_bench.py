@@ -8,6 +8,9 @@ present, else a synthetic vocabulary), hypotheses with ~15% word errors. Times t
   asr.scoring.count_edits              (totals: one native call for the batch)
   asr.scoring.align_many               (per-utterance alignments too, as `tingxie wer` does)
   asr.scoring.score_texts              (the whole `tingxie wer` path from key->text dictionaries)
+and, as whole commands on files (process start-up included, one run each):
+  sclite -o sum                        (NIST SCTK, when /usr/lib/sctk/bin/sclite exists)
+  tingxie wer REF HYP                  (same S/D/I as sclite)
 
     python tools/bench/wer_bench.py [--pairs 10000] [--words 20] [--repeat 5]
 """
@@ -17,6 +20,10 @@ import argparse
 import gzip
 import os
 import random
+import re
+import subprocess
+import sys
+import tempfile
 import time
 
 import kaldialign
@@ -101,9 +108,37 @@ def main():
         totals.add(errors)
         print(f"{name:38s} {seconds:8.4f} s   {seconds / baseline:5.2f}x kaldialign   "
               f"errors={errors}")
-    kaldi_totals = {e for e in totals}
-    print("same totals (kaldi costs) in every run:" if len(kaldi_totals) <= 2 else "totals:",
-          sorted(kaldi_totals))
+    print("same totals (kaldi costs) in every run:" if len(totals) == 1 else "totals:",
+          sorted(totals))
+    compare_commands(refs, hyps)
+
+
+def compare_commands(refs, hyps):
+    sclite = "/usr/lib/sctk/bin/sclite"
+    work = tempfile.mkdtemp(prefix="tingxie_wer_bench_")
+    paths = {name: os.path.join(work, name) for name in ("ref.trn", "hyp.trn", "ref", "hyp")}
+    with open(paths["ref.trn"], "w") as rt, open(paths["hyp.trn"], "w") as ht, \
+            open(paths["ref"], "w") as rk, open(paths["hyp"], "w") as hk:
+        for n, (ref, hyp) in enumerate(zip(refs, hyps)):
+            rt.write(" ".join(ref) + f" (spk_{n:05d})\n")
+            ht.write(" ".join(hyp) + f" (spk_{n:05d})\n")
+            rk.write(f"u{n} " + " ".join(ref) + "\n")
+            hk.write(f"u{n} " + " ".join(hyp) + "\n")
+    rows = []
+    if os.path.exists(sclite):
+        start = time.perf_counter()
+        out = subprocess.run([sclite, "-r", paths["ref.trn"], "trn", "-h", paths["hyp.trn"], "trn",
+                              "-i", "spu_id", "-s", "-o", "sum", "stdout"],
+                             capture_output=True, text=True, check=True).stdout
+        rows.append(("sclite -o sum", time.perf_counter() - start,
+                     re.search(r"Sum/Avg\|.*", out).group(0)))
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "asr.cli", "wer", paths["ref"], paths["hyp"]],
+                         capture_output=True, text=True, check=True).stdout
+    rows.append(("tingxie wer", time.perf_counter() - start, out.splitlines()[0]))
+    print("whole commands on files (start-up included):")
+    for name, seconds, summary in rows:
+        print(f"{name:38s} {seconds:8.4f} s   {seconds / rows[0][1]:5.2f}x first   {summary}")
 
 
 if __name__ == "__main__":
