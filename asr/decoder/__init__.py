@@ -239,17 +239,17 @@ class Decoder:
 
     def _hypothesis(self, h, cls=Hypothesis, **extra):
         words = self.words
-        return cls(words=[words[i] for i in h.word_ids], word_ids=list(h.word_ids),
-                   tokens=list(h.tokens), word_frames=list(h.word_frames),
-                   total_cost=h.total_cost, acoustic_cost=h.acoustic_cost,
-                   graph_cost=h.graph_cost, **extra)
+        word_ids = h.word_ids  # each access converts a C++ vector: read every field once
+        return cls(words=[words[i] for i in word_ids], word_ids=word_ids, tokens=h.tokens,
+                   word_frames=h.word_frames, total_cost=h.total_cost,
+                   acoustic_cost=h.acoustic_cost, graph_cost=h.graph_cost, **extra)
 
     def _result(self, native) -> Result:
+        best = native.best
         nbest = [self._hypothesis(h) for h in native.nbest]
         lattice = Lattice(native.lattice, self.words) if self.options.keep_lattice else None
-        return self._hypothesis(native.best, Result, reached_final=native.reached_final,
-                                token_frames=list(native.best.token_frames), nbest=nbest,
-                                lattice=lattice)
+        return self._hypothesis(best, Result, reached_final=native.reached_final,
+                                token_frames=best.token_frames, nbest=nbest, lattice=lattice)
 
 
 __all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "convert_graph",

@@ -131,7 +131,11 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
       if (new_cost + adaptive_beam < next_cutoff) next_cutoff = new_cost + adaptive_beam;
     }
   }
+  queue_.clear();  // new tokens with input-epsilon arcs, for ProcessNonEmitting
   for (size_t t = 0; t < cur_.size(); ++t) {
+    // Two-stage prefetch: the state of a token 8 ahead, the arcs of the one 4 ahead.
+    if (t + 8 < cur_.size()) __builtin_prefetch(&graph_.state(cur_[t + 8].state));
+    if (t + 4 < cur_.size()) __builtin_prefetch(graph_.arcs(cur_[t + 4].state));
     const Token tok = cur_[t];
     if (!(tok.cost < cutoff)) continue;
     const GraphState &st = graph_.state(tok.state);
@@ -150,6 +154,7 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
         next_[i].node = static_cast<int32_t>(nodes_.size());
         nodes_.push_back(Node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate});
         next_[i].cost = cost;
+        if (graph_.has_epsilons(arc.nextstate)) queue_.push_back(i);
       } else if (next_[i].cost > cost) {
         next_[i].cost = cost;
         nodes_[next_[i].node] = Node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate};
@@ -161,11 +166,10 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
   *next_cutoff_out = next_cutoff;
 }
 
+// Expands input-epsilon arcs from the tokens in queue_ (those of next_ that have any).
 void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
   const float wip = opts_.word_insertion_penalty;
   if (lattice_mode_) eps_begin_.push_back(static_cast<int32_t>(links_.size()));
-  queue_.clear();
-  for (int32_t i = 0; i < static_cast<int32_t>(next_.size()); ++i) queue_.push_back(i);
   while (!queue_.empty()) {
     const int32_t i = queue_.back();
     queue_.pop_back();
@@ -189,7 +193,7 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
         } else {
           nodes_[next_[j].node] = node;
         }
-        queue_.push_back(j);
+        if (graph_.has_epsilons(arc.nextstate)) queue_.push_back(j);
       }
       if (lattice_mode_)
         links_.push_back(LatticeArc{tok.node, next_[j].node, 0, arc.olabel, w, 0.0f});
@@ -265,6 +269,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   next_[i].cost = 0.0f;
   next_[i].node = 0;
   nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start()});
+  queue_.assign(1, i);
   ProcessNonEmitting(kInf, 0);
   cur_.swap(next_);
 

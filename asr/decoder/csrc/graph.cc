@@ -262,8 +262,10 @@ void Graph::Validate() {
   if (start_ < 0) throw GraphError(path_ + ": the graph has no start state (empty FST)");
   bool any_final = false;
   int32_t max_i = 0, max_o = 0;
+  has_eps_.assign((num_states_ + 63) / 64, 0);
   for (int64_t s = 0; s < num_states_; ++s) {
     const GraphState &st = states_[s];
+    if (st.num_input_eps) has_eps_[s >> 6] |= uint64_t{1} << (s & 63);
     if (std::isnan(st.final_cost)) throw GraphError(path_ + ": NaN final weight");
     if (st.final_cost != std::numeric_limits<float>::infinity()) any_final = true;
     const Arc *a = arcs_ + st.first_arc;

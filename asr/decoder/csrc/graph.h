@@ -68,6 +68,9 @@ class Graph {
   const GraphState &state(int32_t s) const { return states_[s]; }
   const Arc *arcs(int32_t s) const { return arcs_ + states_[s].first_arc; }
   float final_cost(int32_t s) const { return states_[s].final_cost; }
+  // Whether state s has input-epsilon arcs: a bitset small enough to stay in cache, so
+  // the search need not touch a new token's state just to ask.
+  bool has_epsilons(int32_t s) const { return (has_eps_[s >> 6] >> (s & 63)) & 1; }
 
  private:
   void ReadVector(const char *data, size_t size, size_t offset);
@@ -83,6 +86,7 @@ class Graph {
   bool reordered_ = false;  // some state's arcs were put input-epsilons first
   const GraphState *states_ = nullptr;
   const Arc *arcs_ = nullptr;
+  std::vector<uint64_t> has_eps_;
   std::vector<GraphState> own_states_;
   std::vector<Arc> own_arcs_;
   void *map_ = nullptr;
