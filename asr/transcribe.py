@@ -26,6 +26,7 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from lm.errors import InputError
@@ -303,6 +304,14 @@ def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
         for key, path in todo:
             record(transcribe_one(recognizer, key, path))
         return
+    try:
+        _run_pool(todo, spec, jobs, record)
+    except BrokenProcessPool as err:
+        raise InputError(f"a worker process died ({err}); the finished results are kept: "
+                         f"run the same command again to resume") from None
+
+
+def _run_pool(todo, spec, jobs, record) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
