@@ -92,3 +92,28 @@ def test_errors(qwen2_audio_dir, tmp_path):
         rescorer.score(HYPS, np.zeros((2, 100), dtype=np.float32))
     with pytest.raises(ValueError, match="must contain <|AUDIO|>"):
         SpeechLlmRescorer(qwen2_audio_dir, prompt="no audio here")
+
+
+def test_cli_speech_llm_reads_audio_from_wav_scp(qwen2_audio_dir, audio, tmp_path):
+    import soundfile
+
+    from asr.cli import main
+
+    soundfile.write(str(tmp_path / "u1.wav"), audio[0], 16000, subtype="FLOAT")
+    (tmp_path / "wav.scp").write_text(f"u1 {tmp_path / 'u1.wav'}\n")
+    (tmp_path / "n.jsonl").write_text(json.dumps({"key": "u1", "hyps": [
+        {"words": HYPS[0], "am": 1.0, "lm": 1.0}, {"words": HYPS[2], "am": 1.0, "lm": 1.0}]})
+        + "\n")
+    config = tmp_path / "rescore.json"
+    config.write_text(json.dumps({"first_pass_weight": 0.0, "rescorers": [
+        {"type": "speech_llm", "path": qwen2_audio_dir, "weight": 1.0}]}))
+    out = tmp_path / "out.jsonl"
+    args = ["rescore", "--nbest", str(tmp_path / "n.jsonl"), "--config", str(config),
+            "--out", str(out)]
+    assert main(args) == 2  # no audio given
+    assert main(args + ["--wav-scp", str(tmp_path / "wav.scp")]) == 0
+    record = json.loads(out.read_text())
+    expected = SpeechLlmRescorer(qwen2_audio_dir).score([HYPS[0], HYPS[2]], audio[0])
+    got = {tuple(h["words"]): h["scores"]["speech_llm"] for h in record["hyps"]}
+    assert got[tuple(HYPS[0])] == pytest.approx(expected[0], abs=1e-3)
+    assert got[tuple(HYPS[2])] == pytest.approx(expected[1], abs=1e-3)
