@@ -8,8 +8,10 @@ The pipeline, one stage per function:
   2. ResultJournal    OUTDIR/results.jsonl, one JSON object per finished utterance, appended
                       and flushed one at a time (fsync'ed at the end). On start it is read
                       back: keys already there are skipped, and a torn last line (a kill in
-                      mid-write) is cut off, so a kill -9 loses at most the utterances in flight and a
-                      rerun never duplicates a key;
+                      mid-write) is cut off, so a kill -9 loses at most the utterances in
+                      flight and a rerun never duplicates a key. OUTDIR/setup.json records
+                      the model, graph and options: resuming with others is refused rather
+                      than mixing two systems' results in one journal;
   3. transcribe_all   one process (--jobs 1) or a pool of worker processes, each loading the
                       model once; failures go to OUTDIR/errors.tsv (key, path, reason) and
                       the batch goes on; a progress bar on stderr shows utterances/s and the
@@ -35,6 +37,7 @@ AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "opus", "m4a", "sph")
 RESULTS = "results.jsonl"
 ERRORS = "errors.tsv"
 TEXT = "text"
+SETUP = "setup.json"
 
 
 # --- 1. inputs -------------------------------------------------------------------------------
@@ -332,6 +335,33 @@ def _run_pool(todo, spec, jobs, record) -> None:
                     pending.add(pool.submit(_worker_task, *nxt))
 
 
+def check_same_setup(path: str, spec: Dict[str, Any]) -> None:
+    """OUTDIR/setup.json records what made the results (model, graph, mode, backend, N-best,
+    decoder options); resuming with anything else would mix two systems' output in one
+    journal, so it is refused."""
+    setup = {name: value for name, value in spec.items() if name != "threads"}
+    for name in ("model", "graph"):
+        if setup[name] is not None:
+            setup[name] = os.path.abspath(setup[name])
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                previous = json.load(handle)
+        except (ValueError, UnicodeDecodeError):
+            raise InputError("not a setup record (move the output directory away to start "
+                             "over)", path=path) from None
+        if previous != setup:
+            changed = sorted(k for k in set(previous) | set(setup)
+                             if previous.get(k) != setup.get(k))
+            raise InputError(f"this output directory holds results made with a different "
+                             f"{', '.join(changed)}; use another -o (or remove it) instead of "
+                             f"mixing two setups in one journal", path=path)
+        return
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(setup, handle, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 # --- 4. views of the journal -------------------------------------------------------------------
 def write_views(outdir: str, utterances: Sequence[Utterance], journal: ResultJournal,
                 srt: bool) -> None:
@@ -454,7 +484,11 @@ def run(args) -> int:
         if path is not None and not os.path.exists(path):
             raise InputError(f"{what}: no such file or directory", path=path)
     utterances = collect_inputs(args.inputs, [e for e in args.extensions.split(",") if e])
+    spec = {"model": args.model, "graph": args.graph, "mode": args.mode,
+            "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
+            "decoder_options": decoder_options}
     os.makedirs(args.outdir, exist_ok=True)
+    check_same_setup(os.path.join(args.outdir, SETUP), spec)
     journal = ResultJournal(os.path.join(args.outdir, RESULTS))
     if journal.dropped_torn_line:
         print("tingxie transcribe: dropped a torn last line of the journal (an interrupted "
@@ -464,9 +498,6 @@ def run(args) -> int:
         print(f"tingxie transcribe: resuming: {skipped} of {len(utterances)} utterances already "
               f"done in {journal.path}", file=sys.stderr)
     errors = ErrorLog(os.path.join(args.outdir, ERRORS))
-    spec = {"model": args.model, "graph": args.graph, "mode": args.mode,
-            "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
-            "decoder_options": decoder_options}
     progress = Progress(len(utterances) - skipped, enabled=not args.no_progress)
     try:
         transcribe_all(utterances, spec, journal, errors, args.jobs, progress)

@@ -105,6 +105,9 @@ def test_bad_files_are_reported_and_the_rest_transcribed(model_dir, tmp_path, ca
     assert main(argv) == 1
     assert sorted(r["key"] for r in read_jsonl(out / "results.jsonl")) == sorted(records)
     assert "resuming: 3 of 7" in capsys.readouterr().err
+    # ... but not with another setup: two systems' results never share a journal.
+    assert main(argv + ["--mode", "paraformer"]) == 2
+    assert "different mode" in capsys.readouterr().err
 
     # Scoring the output: a reference with bytes that are not UTF-8 is a file:line error.
     ref = tmp_path / "ref"

@@ -12,7 +12,7 @@
 #   audio  resources/demo/test/{wav.scp,text}, else the first 10 sentences of
 #          tools/demo/data/test.txt spoken by espeak-ng (tools/demo/synthesize.py's voices;
 #          Debian package espeak-ng).
-# Outputs go to exp/demo_run/ (results.jsonl, text, errors.tsv, srt/); a rerun resumes.
+# Outputs go to exp/demo_run/out/ (results.jsonl, text, errors.tsv, srt/); a rerun resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=resources/demo
@@ -20,8 +20,10 @@ WORK=exp/demo_run
 mkdir -p "$WORK"
 
 MODEL=$DEMO/model
+OUT=$WORK/out
 if [ ! -d "$MODEL" ]; then
   MODEL=$WORK/test_model
+  OUT=$WORK/out_test_model
   if [ ! -f "$MODEL/model.pt" ]; then
     echo "demo: $DEMO/model is not shipped yet; making a small random test model in $MODEL" >&2
     python tools/make_test_model.py "$MODEL" >/dev/null
@@ -65,5 +67,5 @@ PY
   fi
 fi
 
-tingxie transcribe "$AUDIO" --model "$MODEL" "${DECODING[@]}" -o "$WORK/out" --srt
-tingxie wer "$REF" "$WORK/out/text" --mode all
+tingxie transcribe "$AUDIO" --model "$MODEL" "${DECODING[@]}" -o "$OUT" --srt
+tingxie wer "$REF" "$OUT/text" --mode all
