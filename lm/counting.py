@@ -44,6 +44,8 @@ def parse_memory(memory) -> int:
 
 @dataclass
 class Corpus:
+    """Text to count: file paths (one sentence per line, `.gz` ok) or tokenised sentences
+    (lists of words); `from_source` accepts a path, a list of paths, or a list of sentences."""
     paths: Optional[List[str]] = None
     sentences: Optional[Sequence[Sequence[str]]] = None
     chars: bool = False
@@ -60,12 +62,15 @@ class Corpus:
             return cls(paths=[os.fspath(source)], chars=chars, vocab=vocab,
                        skip_symbols=skip_symbols)
         items = list(source)
-        if items and all(isinstance(x, (str, os.PathLike)) for x in items) and not any(
-                isinstance(x, str) and (" " in x) for x in items) and all(
-                os.path.exists(os.fspath(x)) for x in items):
+        if items and all(isinstance(x, (str, os.PathLike)) for x in items):
             return cls(paths=[os.fspath(x) for x in items], chars=chars, vocab=vocab,
                        skip_symbols=skip_symbols)
-        sentences = [x.split() if isinstance(x, str) else list(x) for x in items]
+        sentences = []
+        for x in items:
+            if isinstance(x, (str, bytes, os.PathLike)):
+                raise InputError("give either file paths or tokenised sentences (lists of "
+                                 f"words), not a mix: got {x!r}")
+            sentences.append(list(x))
         return cls(sentences=sentences, chars=chars, vocab=vocab, skip_symbols=skip_symbols)
 
     def feed(self, counter, progress=None) -> None:

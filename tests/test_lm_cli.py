@@ -101,3 +101,34 @@ def test_console_script_runs_without_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+@needs_shared
+def test_prune_and_generate_subcommands(tmp_path, capsys):
+    out = tmp_path / "pruned.arpa"
+    code, _, err = run_cli(["lm", "prune", str(KENLM / "o3_prune011.arpa"), "-o", str(out),
+                            "--threshold", "1e-5"], capsys)
+    assert code == 0, err
+    pruned, full = read_arpa(str(out)), read_arpa(str(KENLM / "o3_prune011.arpa"))
+    assert sum(pruned.counts()) < sum(full.counts())
+    code, stdout, err = run_cli(["lm", "generate", str(KENLM / "o3_prune011.arpa"), "--method",
+                                 "sample", "--seed", "7", "-n", "3", "--max-words", "8"], capsys)
+    assert code == 0, err
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 3 and all(len(line.split()) <= 8 for line in lines)
+    code, again, _ = run_cli(["lm", "generate", str(KENLM / "o3_prune011.arpa"), "--method",
+                              "sample", "--seed", "7", "-n", "3", "--max-words", "8"], capsys)
+    assert again == stdout  # the seed makes it reproducible
+
+
+def test_chars_and_vocab_options(tmp_path, capsys):
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text("我们 喜欢 北京\n北京 欢迎 我们\n我们 爱 北京\n", encoding="utf-8")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("我\n们\n北\n京\n", encoding="utf-8")
+    out = tmp_path / "zh.arpa"
+    code, _, err = run_cli(["lm", "train", str(corpus), "-o", str(out), "--order", "2",
+                            "--chars", "--vocab", str(vocab), "--discount-fallback"], capsys)
+    assert code == 0, err
+    model = read_arpa(str(out))
+    assert set(model.vocab) == {"<unk>", "<s>", "</s>", "我", "们", "北", "京"}

@@ -130,3 +130,10 @@ def test_parse_memory(text, expected):
 def test_parse_memory_rejects_nonsense():
     with pytest.raises(InputError):
         parse_memory("lots")
+
+
+def test_source_must_be_paths_or_token_lists(tmp_path):
+    with pytest.raises(InputError, match="not a mix"):
+        count([["a", "b"], "c d"], 2)
+    with pytest.raises(InputError, match="no such file"):
+        count(["a b c"], 2)  # a string is a path, never a sentence
