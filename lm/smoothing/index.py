@@ -21,6 +21,7 @@ from lm.errors import InputError
 from lm.model import NgramModel
 
 LOG10_ZERO = -99.0  # log10 of a zero probability, as ARPA files write it (SRILM, KenLM)
+_SORT_NEEDLES_ABOVE = 1 << 16
 
 
 class NgramIndex:
@@ -63,7 +64,15 @@ class NgramIndex:
         table = self._sorted_keys[k - 1]
         if len(table) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+        if len(keys) > _SORT_NEEDLES_ABOVE and not (keys[1:] >= keys[:-1]).all():
+            # Sorted needles walk the table in order: several times faster than random
+            # probes of a table that does not fit in cache, argsort included.
+            order = np.argsort(keys, kind="stable")
+            pos = np.empty(len(keys), dtype=np.int64)
+            pos[order] = np.searchsorted(table, keys[order])
+        else:
+            pos = np.searchsorted(table, keys)
+        pos = np.minimum(pos, len(table) - 1)
         found = (table[pos] == keys) & (keys >= 0)
         return np.where(found, self._sorted_rows[k - 1][pos], -1).astype(np.int64, copy=False)
 
