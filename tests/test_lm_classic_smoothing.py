@@ -368,3 +368,18 @@ def test_jelinek_mercer_count_buckets_are_normalised(small_corpus):
             continue
         total = np.power(10.0, model.distribution(ids[row].tolist())).sum()
         assert abs(total - 1.0) < 1e-6
+
+
+def test_jelinek_mercer_heldout_errors(tmp_path):
+    counts = count_sentences(AB, 2)
+    with pytest.raises(InputError, match="reserved symbol <s>"):
+        estimate("jelinek-mercer", counts, heldout=[["a", "<s>"]])
+    bad = tmp_path / "heldout.txt"
+    bad.write_text("a b\nb </s> a\n")
+    with pytest.raises(InputError) as error:
+        estimate("jelinek-mercer", counts, heldout=str(bad))
+    assert error.value.line == 2 and error.value.path == str(bad)
+    with pytest.raises(InputError, match="empty"):
+        estimate("jelinek-mercer", counts, heldout=[])
+    model = estimate("jelinek-mercer", counts, heldout=[["a", "zzz", "b"]])  # OOV -> <unk>
+    assert model.smoothing_info["heldout_tokens"] == 4

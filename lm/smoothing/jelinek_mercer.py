@@ -146,10 +146,15 @@ def _read_heldout(heldout) -> List[Sequence[str]]:
             sentences.append(words)
         return sentences
     sentences = []
-    for sentence in heldout:
+    for number, sentence in enumerate(heldout, 1):
         if isinstance(sentence, str):
             raise InputError("heldout must be a list of token lists (or a file path)")
-        sentences.append(list(sentence))
+        sentence = list(sentence)
+        reserved = [word for word in sentence if word in SPECIALS]
+        if reserved:
+            raise InputError(f"held-out sentence {number} contains the reserved symbol "
+                             f"{reserved[0]}")
+        sentences.append(sentence)
     return sentences
 
 
