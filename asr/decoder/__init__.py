@@ -181,12 +181,16 @@ class Decoder:
     """
 
     def __init__(self, graph_dir: str, options: Optional[DecoderOptions] = None,
-                 mode: Optional[str] = None):
+                 mode: Optional[str] = None, hotword_options=None):
         from graph.symbols import blank_index, read_tokens
         from asr.decoder import _native
 
+        from asr.decoder.hotwords import HotwordOptions
+
         self.graph_dir = str(graph_dir)
         self.options = options or DecoderOptions()
+        self.hotword_options = hotword_options or HotwordOptions()
+        self._spellings = None
         meta_path = os.path.join(self.graph_dir, "graph.json")
         if not os.path.isdir(self.graph_dir):
             raise InputError("graph directory not found", self.graph_dir)
@@ -223,19 +227,54 @@ class Decoder:
         return len(self.tokens)
 
     def decode(self, logp: np.ndarray, hotwords=None) -> Result:
-        self._check_hotwords(hotwords)
-        return self._result(self._native.decode(logp))
+        """hotwords: a file (`word [weight]` lines), a list of words/phrases, a dict
+        {phrase: weight}, or a Hotwords from compile_hotwords (reusable)."""
+        automaton = self.compile_hotwords(hotwords).automaton if hotwords else None
+        return self._result(self._native.decode(logp, automaton))
 
     def decode_batch(self, batch: Sequence[np.ndarray], hotwords=None,
                      num_threads: Optional[int] = None) -> List[Result]:
-        self._check_hotwords(hotwords)
-        natives = self._native.decode_batch(list(batch), int(num_threads or 0))
+        """hotwords: one spec for the whole batch, or a list of Hotwords (or None), one per
+        utterance."""
+        from asr.decoder.hotwords import Hotwords
+
+        if isinstance(hotwords, list) and hotwords and all(
+                h is None or isinstance(h, Hotwords) for h in hotwords):
+            automata = [h.automaton if h is not None else None for h in hotwords]
+        elif hotwords:
+            automata = self.compile_hotwords(hotwords).automaton
+        else:
+            automata = None
+        natives = self._native.decode_batch(list(batch), int(num_threads or 0), automata)
         return [self._result(n) for n in natives]
 
-    @staticmethod
-    def _check_hotwords(hotwords):
-        if hotwords:
-            raise NotImplementedError("hotword biasing (issue 8) is not implemented yet")
+    def compile_hotwords(self, spec):
+        """Spells and compiles a hotword list once; problems (file:line) are warned about
+        and kept in `.problems`, the usable entries are used."""
+        import warnings
+        from asr.decoder import _native
+        from asr.decoder.hotwords import compile_hotwords
+
+        compiled = compile_hotwords(spec, self._spell, len(self.tokens), _native,
+                                    self.hotword_options)
+        if compiled.problems and compiled is not spec:
+            for problem in compiled.problems:
+                warnings.warn(f"hotwords: {problem}", stacklevel=3)
+        return compiled
+
+    def _spell(self, word: str):
+        """Token columns of a word as the graph spells it (lexicon.txt), None if absent."""
+        if self._spellings is None:
+            column = {t: i for i, t in enumerate(self.tokens)}
+            self._spellings = {}
+            path = os.path.join(self.graph_dir, "lexicon.txt")
+            if os.path.exists(path):
+                for number, text in numbered_lines(path):
+                    fields = text.split()
+                    pieces = [f for f in fields[1:] if f in column]
+                    if fields and fields[0] not in self._spellings and len(pieces) == len(fields) - 1:
+                        self._spellings[fields[0]] = [column[p] for p in pieces]
+        return self._spellings.get(word)
 
     def _hypothesis(self, h, cls=Hypothesis, **extra):
         words = self.words

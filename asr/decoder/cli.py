@@ -41,7 +41,10 @@ def add_arguments(p):
     p.add_argument("--word-insertion-penalty", type=float, default=d.word_insertion_penalty)
     p.add_argument("--nbest", type=int, default=d.nbest)
     p.add_argument("--num-threads", type=int, default=None, help="default: all cores")
-    p.add_argument("--hotwords", help="hotword file (`word [weight]` per line) - not yet supported")
+    p.add_argument("--hotwords", help="hotword file: `word-or-phrase [weight]` per line "
+                   "(FunASR's format); in-vocabulary words only for now")
+    p.add_argument("--hotword-bonus", type=float, default=None,
+                   help="cost reduction per matched token (default 2.0)")
 
 
 def _open_npz(path):
@@ -56,19 +59,29 @@ def _open_npz(path):
 def run(args) -> int:
     from asr.decoder import Decoder, DecoderOptions
 
-    if args.hotwords:
-        raise InputError("hotword biasing (issue 8) is not implemented yet", args.hotwords)
     try:
         options = DecoderOptions(
             beam=args.beam, max_active=args.max_active, min_active=args.min_active,
             lattice_beam=args.lattice_beam, acoustic_scale=args.acoustic_scale,
             blank_skip_threshold=args.blank_skip_threshold,
             word_insertion_penalty=args.word_insertion_penalty, nbest=args.nbest)
-        decoder = Decoder(args.graph, options, mode=args.mode)
+        from asr.decoder.hotwords import HotwordOptions, compile_hotwords
+        hotword_options = HotwordOptions()
+        if args.hotword_bonus is not None:
+            hotword_options.bonus = args.hotword_bonus
+        decoder = Decoder(args.graph, options, mode=args.mode, hotword_options=hotword_options)
     except ValueError as err:
         if isinstance(err, InputError):
             raise
         raise InputError(str(err)) from None
+    hotwords = None
+    if args.hotwords:
+        from asr.decoder import _native
+        hotwords = compile_hotwords(args.hotwords, decoder._spell, decoder.num_tokens, _native,
+                                    decoder.hotword_options)
+        for problem in hotwords.problems:
+            print(f"tingxie: warning: {problem}", file=sys.stderr)
+        print(f"tingxie decode: {len(hotwords.entries)} hotwords", file=sys.stderr)
     npz = _open_npz(args.posteriors)
     keys = [k for k in npz.files if "__" not in k]
     if not keys:
@@ -88,13 +101,14 @@ def run(args) -> int:
                 except (ValueError, OSError, zipfile.BadZipFile) as err:
                     failed += _report(args.posteriors, key, f"cannot read array: {err}")
             try:
-                results = decoder.decode_batch(arrays, num_threads=args.num_threads)
+                results = decoder.decode_batch(arrays, hotwords=hotwords,
+                                               num_threads=args.num_threads)
             except InputError:
                 # find the bad ones one by one; the good ones are still decoded
                 results = []
                 for key, array in zip(chunk_keys, arrays):
                     try:
-                        results.append(decoder.decode(array))
+                        results.append(decoder.decode(array, hotwords=hotwords))
                     except InputError as err:
                         failed += _report(args.posteriors, key, err.message)
                         results.append(None)

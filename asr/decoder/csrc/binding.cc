@@ -13,6 +13,7 @@
 
 #include "decoder.h"
 #include "graph.h"
+#include "hotwords.h"
 #include "words.h"
 
 namespace py = pybind11;
@@ -112,25 +113,39 @@ class NativeDecoder {
     vocab_ = std::make_unique<Vocabulary>(std::move(words), std::move(tokens));
   }
 
-  DecodeResult Decode(py::handle logp) {
+  DecodeResult Decode(py::handle logp, const HotwordAutomaton *hot) {
     Posteriors post = CheckPosteriors(logp, vocab_->num_tokens(), graph_->max_ilabel(),
                                       "log-posteriors");
+    CheckHotwords(hot);
     py::gil_scoped_release release;
     // Reuse the cached search buffers unless another thread is using them.
     std::unique_lock<std::mutex> lock(cached_mutex_, std::try_to_lock);
     if (lock.owns_lock()) {
       if (!cached_) cached_ = std::make_unique<Search>(*graph_, opts_, vocab_.get());
-      return cached_->Decode(post.data, post.frames, post.columns);
+      return cached_->Decode(post.data, post.frames, post.columns, hot);
     }
     Search search(*graph_, opts_, vocab_.get());
-    return search.Decode(post.data, post.frames, post.columns);
+    return search.Decode(post.data, post.frames, post.columns, hot);
   }
 
-  std::vector<DecodeResult> DecodeBatch(const py::list &batch, int num_threads) {
+  // hotwords: None, one automaton for the whole batch, or a list with one per utterance.
+  std::vector<DecodeResult> DecodeBatch(const py::list &batch, int num_threads,
+                                        py::handle hotwords) {
     std::vector<Posteriors> posts;
     for (size_t i = 0; i < batch.size(); ++i)
       posts.push_back(CheckPosteriors(batch[i], vocab_->num_tokens(), graph_->max_ilabel(),
                                       "utterance " + std::to_string(i)));
+    std::vector<const HotwordAutomaton *> hots(batch.size(), nullptr);
+    if (py::isinstance<py::list>(hotwords)) {
+      py::list l = hotwords.cast<py::list>();
+      if (l.size() != batch.size())
+        throw py::value_error("hotwords: one automaton per utterance, or one for the batch");
+      for (size_t i = 0; i < l.size(); ++i)
+        hots[i] = l[i].is_none() ? nullptr : l[i].cast<const HotwordAutomaton *>();
+    } else if (!hotwords.is_none()) {
+      std::fill(hots.begin(), hots.end(), hotwords.cast<const HotwordAutomaton *>());
+    }
+    for (const HotwordAutomaton *h : hots) CheckHotwords(h);
     std::vector<DecodeResult> results(posts.size());
     if (num_threads <= 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
     num_threads = std::min<int>(num_threads, std::max<size_t>(1, posts.size()));
@@ -142,7 +157,8 @@ class NativeDecoder {
         Search search(*graph_, opts_, vocab_.get());
         for (size_t i = next++; i < posts.size(); i = next++) {
           try {
-            results[i] = search.Decode(posts[i].data, posts[i].frames, posts[i].columns);
+            results[i] = search.Decode(posts[i].data, posts[i].frames, posts[i].columns,
+                                       hots[i]);
           } catch (const std::exception &e) {
             errors[i] = e.what();
           }
@@ -157,6 +173,31 @@ class NativeDecoder {
       if (!errors[i].empty())
         throw std::runtime_error("utterance " + std::to_string(i) + ": " + errors[i]);
     return results;
+  }
+
+  void CheckHotwords(const HotwordAutomaton *h) const {
+    if (!h) return;
+    const int32_t n = h->num_nodes();
+    auto bad = [](const std::string &m) { throw py::value_error("hotword automaton: " + m); };
+    if (n < 1 || static_cast<int32_t>(h->edge_begin.size()) != n + 1 ||
+        static_cast<int32_t>(h->acc.size()) != n || static_cast<int32_t>(h->is_end.size()) != n)
+      bad("inconsistent sizes");
+    if (h->edge_begin[0] != 0 || h->edge_begin[n] != static_cast<int32_t>(h->edge_token.size()) ||
+        h->edge_token.size() != h->edge_next.size())
+      bad("inconsistent edges");
+    for (int32_t v = 0; v < n; ++v) {
+      if (h->edge_begin[v] > h->edge_begin[v + 1]) bad("edge offsets must not decrease");
+      if (h->fail[v] < 0 || h->fail[v] >= n) bad("failure link out of range");
+      if (!(h->acc[v] >= 0) || !std::isfinite(h->acc[v])) bad("bonus must be finite, >= 0");
+      for (int32_t e = h->edge_begin[v]; e < h->edge_begin[v + 1]; ++e) {
+        if (h->edge_next[e] <= 0 || h->edge_next[e] >= n) bad("edge target out of range");
+        if (h->edge_token[e] < 0 || h->edge_token[e] >= vocab_->num_tokens())
+          bad("edge token out of range");
+        if (e > h->edge_begin[v] && h->edge_token[e] <= h->edge_token[e - 1])
+          bad("edges must be sorted by token");
+      }
+    }
+    if (!(h->cap >= 0)) bad("cap must be >= 0");
   }
 
   const Graph &graph() const { return *graph_; }
@@ -335,13 +376,40 @@ PYBIND11_MODULE(_native, m) {
       py::arg("src"), py::arg("dst"),
       "Rewrites an OpenFst vector/const FST as an aligned const FST the decoder memory-maps.");
 
+  py::class_<HotwordAutomaton>(m, "HotwordAutomaton")
+      .def(py::init([](std::vector<int32_t> edge_begin, std::vector<int32_t> edge_token,
+                       std::vector<int32_t> edge_next, std::vector<int32_t> fail,
+                       std::vector<float> acc, std::vector<uint8_t> is_end, float cap) {
+             HotwordAutomaton h;
+             h.edge_begin = std::move(edge_begin);
+             h.edge_token = std::move(edge_token);
+             h.edge_next = std::move(edge_next);
+             h.fail = std::move(fail);
+             h.acc = std::move(acc);
+             h.is_end = std::move(is_end);
+             h.cap = cap;
+             return h;
+           }),
+           py::arg("edge_begin"), py::arg("edge_token"), py::arg("edge_next"), py::arg("fail"),
+           py::arg("acc"), py::arg("is_end"), py::arg("cap"))
+      .def_property_readonly("num_nodes", &HotwordAutomaton::num_nodes)
+      .def(
+          "next",
+          [](const HotwordAutomaton &h, int32_t node, int32_t token) {
+            if (node < 0 || node >= h.num_nodes() ||
+                static_cast<int32_t>(h.edge_begin.size()) != h.num_nodes() + 1)
+              throw py::value_error("node out of range");
+            return h.Next(node, token);
+          },
+          py::arg("node"), py::arg("token"));
+
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,
                     const DecoderOptions &>(),
            py::arg("graph_path"), py::arg("words"), py::arg("tokens"), py::arg("options"))
-      .def("decode", &NativeDecoder::Decode, py::arg("logp"))
+      .def("decode", &NativeDecoder::Decode, py::arg("logp"), py::arg("hotwords") = nullptr)
       .def("decode_batch", &NativeDecoder::DecodeBatch, py::arg("batch"),
-           py::arg("num_threads") = 0)
+           py::arg("num_threads") = 0, py::arg("hotwords") = py::none())
       .def_property_readonly("num_states",
                              [](const NativeDecoder &d) { return d.graph().num_states(); })
       .def_property_readonly("num_arcs",

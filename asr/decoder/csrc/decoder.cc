@@ -53,7 +53,7 @@ int32_t Search::FindOrAdd(int32_t state, int32_t context, bool *inserted) {
   int32_t i = static_cast<int32_t>(next_.size());
   hash_[slot] = i;
   hash_used_.push_back(slot);
-  next_.push_back(Token{state, context, kInf, -1});
+  next_.push_back(Token{state, context, kInf, -1, 0, 0.0f});
   *inserted = true;
   return i;
 }
@@ -143,21 +143,42 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
     for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
       const Arc &arc = arcs[a];
       const float ac = scores[arc.ilabel];
-      const float w = arc.weight + (arc.olabel ? wip : 0.0f);
+      float w = arc.weight + (arc.olabel ? wip : 0.0f);
+      int32_t context = tok.context;
+      float banked = tok.banked;
+      if (hot_ && (!opts_.ctc || (arc.ilabel - 1 != opts_.blank_column &&
+                                  arc.ilabel != tok.last_ilabel))) {
+        int32_t next = hot_->Next(context, arc.ilabel - 1);
+        float gain = hot_->acc[next] - hot_->acc[context];
+        if (hot_->is_end[next]) {  // bank the hotword's bonus (up to the cap), back to root
+          const float kept = std::max(0.0f, std::min(hot_->acc[next], hot_->cap - banked));
+          gain = kept - hot_->acc[context];
+          banked += kept;
+          next = 0;
+        }
+        w -= gain;
+        context = next;
+      }
       const float new_cost = w + tok.cost + ac;
       if (!(new_cost < next_cutoff)) continue;
       if (new_cost + adaptive_beam < next_cutoff) next_cutoff = new_cost + adaptive_beam;
       const float cost = (tok.cost + w) + ac;
       bool inserted;
-      int32_t i = FindOrAdd(arc.nextstate, tok.context, &inserted);
+      int32_t i = FindOrAdd(arc.nextstate, context, &inserted);
+      const Node node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate,
+                      context};
       if (inserted) {
         next_[i].node = static_cast<int32_t>(nodes_.size());
-        nodes_.push_back(Node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate});
+        nodes_.push_back(node);
         next_[i].cost = cost;
+        next_[i].last_ilabel = arc.ilabel;
+        next_[i].banked = banked;
         if (graph_.has_epsilons(arc.nextstate)) queue_.push_back(i);
       } else if (next_[i].cost > cost) {
         next_[i].cost = cost;
-        nodes_[next_[i].node] = Node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate};
+        next_[i].last_ilabel = arc.ilabel;
+        next_[i].banked = banked;
+        nodes_[next_[i].node] = node;
       }
       if (lattice_mode_)
         links_.push_back(LatticeArc{tok.node, next_[i].node, arc.ilabel, arc.olabel, w, ac});
@@ -186,7 +207,9 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
       int32_t j = FindOrAdd(arc.nextstate, tok.context, &inserted);
       if (inserted || next_[j].cost > cost) {
         next_[j].cost = cost;
-        Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate};
+        next_[j].last_ilabel = tok.last_ilabel;
+        next_[j].banked = tok.banked;
+        Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate, tok.context};
         if (inserted) {
           next_[j].node = static_cast<int32_t>(nodes_.size());
           nodes_.push_back(node);
@@ -221,8 +244,14 @@ void Search::CollectGarbage() {
   for (Token &tok : cur_) tok.node = gc_map_[tok.node];
 }
 
-DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_columns) {
+float Search::EndCost(int32_t state, int32_t context) const {
+  return graph_.final_cost(state) + (hot_ ? hot_->acc[context] : 0.0f);
+}
+
+DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_columns,
+                            const HotwordAutomaton *hotwords) {
   DecodeResult result;
+  hot_ = hotwords && hotwords->num_nodes() > 1 ? hotwords : nullptr;
   const float scale = opts_.acoustic_scale;
   const int32_t blank = opts_.blank_column;
 
@@ -268,7 +297,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   int32_t i = FindOrAdd(graph_.start(), 0, &inserted);
   next_[i].cost = 0.0f;
   next_[i].node = 0;
-  nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start()});
+  nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start(), 0});
   queue_.assign(1, i);
   ProcessNonEmitting(kInf, 0);
   cur_.swap(next_);
@@ -297,7 +326,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   int32_t best_node = -1;
   float best_total = kInf, best_final = 0.0f;
   for (const Token &tok : cur_) {
-    float final_cost = graph_.final_cost(tok.state);
+    float final_cost = EndCost(tok.state, tok.context);
     float total = tok.cost + final_cost;
     if (total < best_total) {
       best_total = total;
@@ -308,10 +337,11 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   result.reached_final = best_node >= 0;
   if (!result.reached_final) {
     for (const Token &tok : cur_) {
-      if (tok.cost < best_total) {
-        best_total = tok.cost;
+      const float open_bonus = hot_ ? hot_->acc[tok.context] : 0.0f;
+      if (tok.cost + open_bonus < best_total) {
+        best_total = tok.cost + open_bonus;
         best_node = tok.node;
-        best_final = 0.0f;
+        best_final = open_bonus;
       }
     }
   }

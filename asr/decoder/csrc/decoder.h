@@ -28,8 +28,9 @@
 // before the run is led by another token). Skipped frames count as blank in the alignment
 // and their blank cost is added to acoustic_cost.
 //
-// Hotwords (issue 8) will travel in the token: the search key is already the pair
-// (graph state, context state); context state 0 is "no hotword matched".
+// Hotwords (issue 8, hotwords.h): the search key is the pair (graph state, context state of
+// the per-call Aho-Corasick automaton); context 0 is "no hotword prefix matched". Bonuses
+// are part of the graph cost.
 //
 // Lattice: with lattice_beam > 0 and nbest > 1 (or a lattice asked for), every expansion
 // that survives the beam is kept as a link between tokens; at the end links outside
@@ -44,6 +45,7 @@
 #include <vector>
 
 #include "graph.h"
+#include "hotwords.h"
 #include "words.h"
 
 namespace tingxie {
@@ -98,15 +100,19 @@ class Search {
  public:
   // vocab (may be null) splits the token sequence into words for word_frames.
   Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab);
-  // logp: T x V row-major float32 log-posteriors, already validated.
-  DecodeResult Decode(const float *logp, int32_t num_frames, int32_t num_columns);
+  // logp: T x V row-major float32 log-posteriors, already validated. hotwords: optional,
+  // for this call only.
+  DecodeResult Decode(const float *logp, int32_t num_frames, int32_t num_columns,
+                      const HotwordAutomaton *hotwords = nullptr);
 
  private:
   struct Token {
     int32_t state;
-    int32_t context;
+    int32_t context;      // hotword automaton state (0 without hotwords)
     float cost;
-    int32_t node;  // this token's entry in nodes_
+    int32_t node;         // this token's entry in nodes_
+    int32_t last_ilabel;  // input label of the path's last frame (CTC repeat detection)
+    float banked;         // hotword bonus kept so far (for the cap)
   };
   // A search node: one token of one frame, with its best incoming link inlined.
   struct Node {
@@ -116,6 +122,7 @@ class Search {
     float cost;                       // best cost from the start
     int32_t frame;                    // frames consumed
     int32_t state;
+    int32_t context;
   };
 
   struct Step {  // one arc of a path
@@ -131,6 +138,7 @@ class Search {
   void CollectGarbage();
   void Traceback(int32_t node, float final_cost, const std::vector<int32_t> &frame_map,
                  const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
+  float EndCost(int32_t state, int32_t context) const;  // final weight + open hotword bonus
   void MakeHypothesis(const std::vector<Step> &steps, float final_cost,
                       const std::vector<int32_t> &frame_map,
                       const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
@@ -142,6 +150,7 @@ class Search {
   const Graph &graph_;
   DecoderOptions opts_;
   const Vocabulary *vocab_;
+  const HotwordAutomaton *hot_ = nullptr;
   bool lattice_mode_;
   std::vector<Token> cur_, next_;
   std::vector<int32_t> hash_;  // open addressing, values index next_, -1 empty

@@ -32,8 +32,10 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
   const int32_t num_nodes = static_cast<int32_t>(nodes_.size());
   const int32_t num_links = static_cast<int32_t>(links_.size());
   std::vector<float> end_cost(num_nodes, kInf);
-  for (int32_t n : end_nodes)
-    end_cost[n] = out->reached_final ? graph_.final_cost(nodes_[n].state) : 0.0f;
+  for (int32_t n : end_nodes) {
+    const float open_bonus = hot_ ? hot_->acc[nodes_[n].context] : 0.0f;
+    end_cost[n] = (out->reached_final ? graph_.final_cost(nodes_[n].state) : 0.0f) + open_bonus;
+  }
 
   // 1. beta
   std::vector<float> beta(end_cost);

@@ -1,0 +1,58 @@
+// Hotword biasing: a token-level Aho-Corasick automaton whose state travels in each search
+// token (issue 8).
+//
+// Nodes are the prefixes of the hotwords' token spellings (node 0 = the root, the empty
+// prefix); goto edges extend a prefix by one token, failure links lead to the longest proper
+// suffix that is also a prefix. Each node carries `acc`: the bonus (a cost reduction, >= 0)
+// granted so far along its prefix, per-token bonus x hotword weight x depth. Reading a token
+// moves s -> s' (goto, else failure links then goto, else the root) and changes the path
+// cost by -(acc(s') - acc(s)): a bonus per matched token, and the partial bonus taken back
+// when a prefix fails. Reaching the end of a hotword banks acc(s') (up to the cap per
+// utterance) and returns to the root, so the bonus is kept. A partial match still open at
+// the end of the utterance is taken back with the final weight.
+//
+// Which tokens are "read": in CTC mode an emitting arc reads its token when it is not blank
+// and not a repeat of the path's previous frame (the collapsed token sequence); in sync mode
+// every emitting arc reads its token.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace tingxie {
+
+struct HotwordAutomaton {
+  std::vector<int32_t> edge_begin;  // per node: its goto edges [edge_begin[n], edge_begin[n+1])
+  std::vector<int32_t> edge_token;  // sorted per node: token column
+  std::vector<int32_t> edge_next;
+  std::vector<int32_t> fail;        // failure link per node (root: 0)
+  std::vector<float> acc;           // bonus accumulated along the node's prefix
+  std::vector<uint8_t> is_end;      // a hotword ends here
+  float cap = 0;                    // most bonus banked per utterance
+
+  int32_t num_nodes() const { return static_cast<int32_t>(fail.size()); }
+
+  int32_t Goto(int32_t node, int32_t token) const {
+    int32_t lo = edge_begin[node], hi = edge_begin[node + 1];
+    while (lo < hi) {
+      int32_t mid = (lo + hi) / 2;
+      if (edge_token[mid] < token)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    return lo < edge_begin[node + 1] && edge_token[lo] == token ? edge_next[lo] : -1;
+  }
+
+  // The node after reading token from node.
+  int32_t Next(int32_t node, int32_t token) const {
+    while (true) {
+      int32_t next = Goto(node, token);
+      if (next >= 0) return next;
+      if (node == 0) return 0;
+      node = fail[node];
+    }
+  }
+};
+
+}  // namespace tingxie

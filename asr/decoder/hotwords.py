@@ -1,0 +1,149 @@
+"""Hotwords: per-call biasing of the search towards a list of words and phrases (issue 8).
+
+A hotword list (FunASR's format: `word [weight]` per line, or a Python list / dict) is spelled
+into the graph's tokens and compiled into a token-level Aho-Corasick automaton
+(csrc/hotwords.h) whose state travels with each search token: every matched token lowers
+the path cost by `bonus x weight`, a prefix that fails gives its partial bonus back, a
+completed hotword keeps its bonus (at most `cap` per utterance). No graph recompilation.
+
+Spelling: the graph directory's lexicon.txt (the exact spellings the graph was compiled
+with), so a phrase is the concatenation of its words' spellings. Out-of-vocabulary hotwords
+are NOT supported yet: the graph cannot output a word it does not contain, so they are
+reported and skipped (the planned route: a small on-the-fly word graph beside TLG).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from lm.errors import InputError
+from lm.textio import numbered_lines
+
+HotwordSpec = Union[str, os.PathLike, Sequence[str], Dict[str, float], "Hotwords"]
+
+
+@dataclass
+class HotwordOptions:
+    bonus: float = 2.0           # cost reduction per matched token (-ln units), x weight
+    default_weight: float = 1.0  # weight of entries that give none
+    cap: float = 30.0            # most bonus kept per utterance
+
+
+@dataclass
+class Hotwords:
+    """A compiled hotword list: pass it as `hotwords=` to reuse it across calls."""
+    automaton: object
+    entries: List[Tuple[str, float]]
+    problems: List[InputError] = field(default_factory=list)
+
+
+def read_hotword_file(path) -> Tuple[List[Tuple[str, Optional[float], int]], List[InputError]]:
+    """(phrase, weight or None, line) entries and the problems found (file:line each)."""
+    entries, problems = [], []
+    for number, text in numbered_lines(str(path)):
+        fields = text.split()
+        if not fields:
+            problems.append(InputError("empty line", path, number))
+            continue
+        weight = None
+        if len(fields) > 1:
+            try:
+                weight = float(fields[-1])
+                fields = fields[:-1]
+            except ValueError:
+                weight = None  # a phrase of several words, no weight
+            if weight is not None and not (weight > 0 and weight < float("inf")):
+                problems.append(InputError(f"weight must be a positive number, got "
+                                           f"{fields and text.split()[-1]!r}", path, number))
+                continue
+        entries.append((" ".join(fields), weight, number))
+    return entries, problems
+
+
+def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
+                     options: Optional[HotwordOptions] = None) -> Hotwords:
+    """spell(word) -> token columns or None when the graph cannot output the word."""
+    if isinstance(spec, Hotwords):
+        return spec
+    options = options or HotwordOptions()
+    path = None
+    if isinstance(spec, (str, os.PathLike)):
+        path = str(spec)
+        raw, problems = read_hotword_file(path)
+    elif isinstance(spec, dict):
+        raw, problems = [(k, float(v), None) for k, v in spec.items()], []
+    else:
+        raw, problems = [(w, None, None) for w in spec], []
+    seen: Dict[str, int] = {}
+    phrases: List[Tuple[List[int], float]] = []
+    entries = []
+    for phrase, weight, line in raw:
+        weight = options.default_weight if weight is None else weight
+        if not (weight > 0):
+            problems.append(InputError(f"{phrase!r}: weight must be positive", path, line))
+            continue
+        if phrase in seen:
+            problems.append(InputError(f"{phrase!r} listed twice (first at line {seen[phrase]});"
+                                       " the first entry is used", path, line))
+            continue
+        seen[phrase] = line
+        columns: List[int] = []
+        for word in phrase.split():
+            spelled = spell(word)
+            if spelled is None:
+                problems.append(InputError(
+                    f"{word!r} is not in the graph's vocabulary: out-of-vocabulary hotwords "
+                    "cannot be decoded yet; skipped", path, line))
+                columns = []
+                break
+            columns.extend(spelled)
+        if not columns:
+            continue
+        phrases.append((columns, weight))
+        entries.append((phrase, weight))
+    return Hotwords(_build(phrases, options, native), entries, problems)
+
+
+def _build(phrases, options: HotwordOptions, native):
+    """Trie + failure links (breadth first) as flat arrays for the native automaton."""
+    children: List[Dict[int, int]] = [{}]
+    depth_weight: List[float] = [0.0]   # max weight of the hotwords through the node
+    depth: List[int] = [0]
+    is_end = [0]
+    for columns, weight in phrases:
+        node = 0
+        for c in columns:
+            if c not in children[node]:
+                children[node][c] = len(children)
+                children.append({})
+                depth_weight.append(0.0)
+                depth.append(depth[node] + 1)
+                is_end.append(0)
+            node = children[node][c]
+            depth_weight[node] = max(depth_weight[node], weight)
+        is_end[node] = 1
+    n = len(children)
+    # bonus along a prefix: per token, weighted by the best hotword sharing the prefix
+    acc = [0.0] * n
+    fail = [0] * n
+    order = [0]
+    for v in order:
+        for c, child in sorted(children[v].items()):
+            acc[child] = acc[v] + options.bonus * depth_weight[child]
+            order.append(child)
+            if v == 0:
+                fail[child] = 0
+                continue
+            f = fail[v]
+            while f and c not in children[f]:
+                f = fail[f]
+            fail[child] = children[f].get(c, 0) if children[f].get(c, 0) != child else 0
+    edge_begin, edge_token, edge_next = [0], [], []
+    for v in range(n):
+        for c, child in sorted(children[v].items()):
+            edge_token.append(c)
+            edge_next.append(child)
+        edge_begin.append(len(edge_token))
+    return native.HotwordAutomaton(edge_begin, edge_token, edge_next, fail, acc, is_end,
+                                   float(options.cap))

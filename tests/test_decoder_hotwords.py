@@ -1,0 +1,109 @@
+"""Hotword biasing (issue 8): bonuses per matched token, partial bonus taken back, full bonus
+kept, the cap, bad hotword lists reported with file:line, and biasing that changes a
+decision the LM and the acoustics left close."""
+import numpy as np
+import pytest
+
+from asr.cli import main as tingxie
+from asr.decoder import Decoder, DecoderOptions
+from asr.decoder.hotwords import HotwordOptions, read_hotword_file
+from decoder_fixtures import graphs, load_posteriors  # noqa: F401
+from test_decoder_errors import frames, tiny  # noqa: F401
+
+
+def dec(tiny, bonus=2.0, cap=30.0, **opts):
+    return Decoder(tiny, DecoderOptions(acoustic_scale=3.0, **opts),
+                   hotword_options=HotwordOptions(bonus=bonus, cap=cap))
+
+
+def test_partial_bonus_is_taken_back(tiny):
+    """`a|` read with hotword `aa`: the bonus for the matched `a` is given back at `|`."""
+    d = dec(tiny)
+    logp = frames(0, 1, 0, 3, 0)
+    base = d.decode(logp)
+    biased = d.decode(logp, hotwords=["aa"])
+    assert biased.words == base.words == ["a"]
+    assert biased.total_cost == pytest.approx(base.total_cost, abs=1e-4)
+
+
+def test_completed_hotword_keeps_its_bonus_up_to_the_cap(tiny):
+    d = dec(tiny, bonus=2.0)
+    logp = frames(0, 1, 0, 1, 3, 0)  # a _ a | : "aa"
+    base = d.decode(logp)
+    assert base.words == ["aa"]
+    biased = d.decode(logp, hotwords={"aa": 1.5})
+    # three tokens (a, a, |) x bonus 2 x weight 1.5
+    assert biased.total_cost == pytest.approx(base.total_cost - 9.0, abs=1e-4)
+    capped = dec(tiny, bonus=2.0, cap=4.0).decode(logp, hotwords={"aa": 1.5})
+    assert capped.total_cost == pytest.approx(base.total_cost - 4.0, abs=1e-4)
+    off = dec(tiny, bonus=2.0, cap=0.0).decode(logp, hotwords={"aa": 1.5})
+    assert off.total_cost == pytest.approx(base.total_cost, abs=1e-4)
+
+
+def test_bias_flips_a_close_decision(tiny):
+    logp = frames(0, 1, 3, 0)
+    logp[1] = np.log([0.02, 0.55, 0.41, 0.02])  # `a` a little more likely than `b`
+    d = dec(tiny, bonus=3.0)  # the LM favours `a` by ~3 nats, the acoustics by ~1
+    assert d.decode(logp).words == ["a"]
+    assert d.decode(logp, hotwords=["b"]).words == ["b"]
+    # per-utterance hotwords in a batch
+    hw = d.compile_hotwords(["b"])
+    out = d.decode_batch([logp, logp], hotwords=[hw, None])
+    assert [r.words for r in out] == [["b"], ["a"]]
+
+
+def test_hotword_file_problems_are_reported_and_the_rest_used(tiny, tmp_path):
+    path = tmp_path / "hot.txt"
+    path.write_text("b 2.5\n\naa\nb 1.0\nzz 3\naa x y\nb -1\n")
+    entries, problems = read_hotword_file(str(path))
+    assert [(e[0], e[1]) for e in entries] == [("b", 2.5), ("aa", None), ("b", 1.0),
+                                                ("zz", 3.0), ("aa x y", None)]
+    assert [(p.line, "empty" in p.message) for p in problems] == [(2, True), (7, False)]
+    d = dec(tiny)
+    with pytest.warns(UserWarning) as caught:
+        hw = d.compile_hotwords(str(path))
+    assert hw.entries == [("b", 2.5), ("aa", 1.0)]
+    messages = [str(w.message) for w in caught]
+    assert any("hot.txt:4" in m and "twice" in m for m in messages)
+    assert any("hot.txt:5" in m and "vocabulary" in m for m in messages)
+    assert any("hot.txt:6" in m for m in messages)  # `x`, `y` are not words of the graph
+
+
+def test_cli_hotwords(graphs, tmp_path, capsys):
+    utts = dict(list(load_posteriors().items())[:3])
+    npz = tmp_path / "p.npz"
+    np.savez(npz, **{k: v[0] for k, v in utts.items()})
+    hot = tmp_path / "hot.txt"
+    hot.write_text("the 2\nqqqzz\n")
+    out = tmp_path / "hyp.txt"
+    assert tingxie(["decode", "--graph", graphs["ctc"], "--posteriors", str(npz),
+                    "--hotwords", str(hot), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "hot.txt:2" in err and "1 hotwords" in err
+    assert len(out.read_text().splitlines()) == 3
+
+
+def test_recall_of_missed_words_rises_on_bench_data(graphs):
+    """Words the plain search gets wrong on the first utterances, given as hotwords, are
+    found more often; the utterances without them do not change for the worse."""
+    d = Decoder(graphs["ctc"], DecoderOptions(acoustic_scale=3.0, beam=13.0))
+    utts = load_posteriors()
+    from decoder_fixtures import BENCH, read_refs
+    refs = read_refs(BENCH / "refs_test.txt")
+    missed = {}
+    for key, (logp, _, _) in utts.items():
+        hyp = set(d.decode(logp).words)
+        words = [w for w in refs[key] if w not in hyp and d._spell(w) is not None]
+        if words:
+            missed[key] = words
+    assert missed
+    before = after = total = 0
+    for key, words in missed.items():
+        logp = utts[key][0]
+        plain = d.decode(logp).words
+        biased = d.decode(logp, hotwords=words).words
+        for w in words:
+            total += 1
+            before += w in plain
+            after += w in biased
+    assert before == 0 and after >= 0.5 * total
