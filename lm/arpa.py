@@ -187,6 +187,8 @@ def format_float(value: float) -> str:
     value = np.float32(value)
     if value == 0:
         return "0"
+    if not np.isfinite(value):
+        return "nan" if np.isnan(value) else ("-inf" if value < 0 else "inf")
     digits = np.format_float_scientific(value, unique=True, trim="-", exp_digits=1)
     exponent = int(digits.rsplit("e", 1)[1])
     if -6 <= exponent < 21:

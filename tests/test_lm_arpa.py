@@ -14,6 +14,7 @@ from tests.lm_reference import KENLM, needs_shared
     (0.0, "0"), (-0.0, "0"), (-0.5, "-0.5"), (-4.758586, "-4.758586"), (-12.5, "-12.5"),
     (-1.2345e-7, "-1.2345e-7"), (-3e-6, "-0.000003"), (-1e-6, "-0.000001"),
     (-9.99e-7, "-9.99e-7"), (-100.0, "-100"), (1.5e22, "1.5e22"), (-0.30103, "-0.30103"),
+    (float("-inf"), "-inf"),
 ])
 def test_number_formatting(value, text):
     assert _native.format_float(value) == text

@@ -119,9 +119,19 @@ def test_bad_prune_thresholds(prune, message):
         train([s.split() for s in SMALL], 3, prune=prune, discount_fallback=True)
 
 
-def test_closed_vocabulary_maps_to_unk_and_stays_normalised():
+@pytest.mark.parametrize("interpolate_unigrams", [True, False])
+def test_closed_vocabulary_all_seen_stays_normalised(interpolate_unigrams):
+    model = train([s.split() for s in SMALL], 3, vocab=["a", "b"], discount_fallback=True,
+                  interpolate_unigrams=interpolate_unigrams)
+    for context in [[]] + [row for t in model.orders[:-1] for row in t.ids.tolist()]:
+        assert np.sum(10.0 ** model.distribution(context)) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("interpolate_unigrams", [True, False])
+def test_closed_vocabulary_maps_to_unk_and_stays_normalised(interpolate_unigrams):
     model = train([s.split() for s in SMALL] + [["z", "a"]], 3, vocab=["a", "b", "y"],
-                  discount_fallback=True)
+                  discount_fallback=True, interpolate_unigrams=interpolate_unigrams)
+    assert np.all(np.isfinite(model.orders[0].logprob))
     assert "z" not in model.word_id and "c" not in model.word_id
     assert "y" in model.word_id  # in the vocabulary, never seen: a zeroton
     for table in model.orders[:-1]:

@@ -1,6 +1,7 @@
 #include "arpa_format.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -10,6 +11,10 @@ namespace lm {
 void AppendFloat(std::string &out, float value) {
   if (value == 0.0f) {
     out += '0';
+    return;
+  }
+  if (!std::isfinite(value)) {
+    out += std::isnan(value) ? "nan" : (value < 0 ? "-inf" : "inf");
     return;
   }
   // Shortest round-trip digits in scientific form, e.g. "-4.758586e+00".

@@ -315,14 +315,23 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
   const float uniform = 1.0 / static_cast<float>(vocab_size - 1);  // <s> excluded
   std::vector<std::vector<float>> prob(N);
   prob[0].resize(vocab_size);
+  // Without unigram interpolation the leftover mass goes to <unk> (lmplz, where <unk> is never
+  // seen); with a closed vocabulary it is shared by the words never seen, or added to <unk>'s
+  // own probability when every word was seen.
+  size_t zerotons = 0;
+  for (size_t w = 0; w < vocab_size; ++w) zerotons += w != kBos && !levels[0].adjusted[w];
+  const float zeroton_prob = zerotons > 1 ? unigram_gamma / static_cast<float>(zerotons) : unigram_gamma;
   for (size_t w = 0; w < vocab_size; ++w) {
-    float u = d1.Apply(levels[0].adjusted[w]) / unigram_denominator;
+    const uint32_t count = levels[0].adjusted[w];
+    float u = d1.Apply(count) / unigram_denominator;
     if (w == kBos) {
       prob[0][w] = 1.0f;
     } else if (options.interpolate_unigrams) {
       prob[0][w] = u + unigram_gamma * uniform;
+    } else if (!count) {
+      prob[0][w] = zeroton_prob;
     } else {
-      prob[0][w] = w == kUnk ? unigram_gamma : u;
+      prob[0][w] = (w == kUnk && zerotons == 0) ? u + unigram_gamma : u;
     }
   }
   for (int k = 2; k <= N; ++k) {
