@@ -44,7 +44,7 @@ def add_arguments(p):
     p.add_argument("--hotwords", help="hotword file: `word-or-phrase [weight]` per line "
                    "(FunASR's format); in-vocabulary words only for now")
     p.add_argument("--hotword-bonus", type=float, default=None,
-                   help="cost reduction per matched token (default 2.0)")
+                   help="cost reduction per matched token (default 1.0)")
 
 
 def _open_npz(path):

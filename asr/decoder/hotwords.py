@@ -25,7 +25,9 @@ HotwordSpec = Union[str, os.PathLike, Sequence[str], Dict[str, float], "Hotwords
 
 @dataclass
 class HotwordOptions:
-    bonus: float = 2.0           # cost reduction per matched token (-ln units), x weight
+    bonus: float = 1.0           # cost reduction per matched token (-ln units), x weight;
+    #                              tuned on dev: 1,000 unrelated hotwords leave the dev WER
+    #                              unchanged at 1.0 (+0.24 at 1.5, +0.82 at 2.0)
     default_weight: float = 1.0  # weight of entries that give none
     cap: float = 30.0            # most bonus kept per utterance
 

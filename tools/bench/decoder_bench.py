@@ -212,6 +212,32 @@ def main(argv=None):
         "lattice_work_mb": max(lat._native.decode(v).work_bytes for v in utts.values()) / 2 ** 20,
     })
 
+    # hotwords: 1,000 in-vocabulary hotwords (every 20th vocabulary word), decode time
+    # against none; and the recall of words the plain search misses when they are given
+    # (control: none of them occurs in the test references)
+    in_refs = {w for k in keys for w in refs[k]}
+    hot_list = [w for i, w in enumerate(open(BENCH / "vocab.txt").read().split())
+                if i % 17 == 0 and w not in in_refs]
+    hot = ours.compile_hotwords(hot_list[:1000])
+    report["hotwords_control_count"] = len(hot.entries)
+    cpu = 1e9
+    for _ in range(args.repeats):
+        start = time.process_time()
+        hot_hyps = {k: ours.decode(v, hotwords=hot).words for k, v in utts.items()}
+        cpu = min(cpu, time.process_time() - start)
+    report["hotwords1000_time_ratio"] = cpu / our_cpu
+    report["hotwords1000_wer"] = wer(refs, hot_hyps)
+    missed = total = found = 0
+    for k, v in utts.items():
+        plain = set(words[i] for i in our_hyps[k])
+        lost = [w for w in refs[k] if w not in plain and ours._spell(w) is not None]
+        if lost:
+            total += len(lost)
+            biased = ours.decode(v, hotwords=lost).words
+            found += sum(w in biased for w in lost)
+    report["missed_words"] = total
+    report["missed_words_found_with_hotwords"] = found
+
     # threads: decode_batch over 2 threads, wall clock
     t = time.perf_counter()
     ours.decode_batch(list(utts.values()), num_threads=1)
