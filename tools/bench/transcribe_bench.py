@@ -8,12 +8,17 @@ by espeak-ng (tools/demo/synthesize.py). Every run decodes greedily (no graph), 
 time, one thread, best of --repeat:
 
   funasr AutoModel.generate          FunASR: wav -> fbank/LFR/CMVN -> Paraformer -> text
-  tingxie Recognizer (paraformer)    the same model through asr.models + greedy words and times
-  tingxie Recognizer (ctc)           the CTC head instead of the decoder
+  tingxie Recognizer (paraformer)    the same model through asr.models + greedy words and times,
+                                     with the torch backend (as funasr), then the default
+                                     backend (ONNX int8 when the directory has an export)
+  tingxie Recognizer (ctc)           the CTC head instead of the decoder (default backend)
   tingxie batch loop (paraformer)    Recognizer + the resumable journal (JSON line and flush
                                      per utterance), as `tingxie transcribe` runs it
 
+  tingxie Recognizer + graph (ctc)   with --graph: the CTC head searched over a TLG
+
     python tools/bench/transcribe_bench.py [--utts 20] [--repeat 3] [--model DIR]
+        [--wav-scp resources/demo/test/wav.scp] [--graph resources/demo/graph]
 """
 from __future__ import annotations
 
@@ -63,6 +68,9 @@ def main():
     parser.add_argument("--utts", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--model", help="FunASR model directory (default: demo-size random)")
+    parser.add_argument("--wav-scp", help="audio to use instead of espeak-ng sentences "
+                                          "(the first --utts entries)")
+    parser.add_argument("--graph", help="also time decoding over this (CTC) graph")
     args = parser.parse_args()
 
     import torch
@@ -72,14 +80,22 @@ def main():
     if model is None:
         make = _load("make_test_model", os.path.join(TOOLS, "make_test_model.py"))
         model = make.make_test_model(os.path.join(work, "model"), full_size=True)
-    paths, audio_seconds = speak_test_sentences(work, args.utts)
+    if args.wav_scp:
+        import soundfile
+        with open(args.wav_scp, encoding="utf-8") as handle:
+            paths = [line.split(maxsplit=1)[1].strip() for line in handle if line.strip()]
+        paths = paths[:args.utts]
+        audio_seconds = sum(soundfile.info(p).duration for p in paths)
+    else:
+        paths, audio_seconds = speak_test_sentences(work, args.utts)
 
     from funasr import AutoModel
     from asr import Recognizer
     from asr.transcribe import ResultJournal, transcribe_one
 
     peer = AutoModel(model=model, disable_update=True, device="cpu", ncpu=1, log_level="ERROR")
-    paraformer = Recognizer(model, mode="paraformer")
+    torch_paraformer = Recognizer(model, mode="paraformer", backend="torch")
+    paraformer = Recognizer(model, mode="paraformer")  # auto: ONNX when the model has it
     ctc = Recognizer(model, mode="ctc")
 
     def funasr_generate():
@@ -99,10 +115,15 @@ def main():
             journal.append(record)
         journal.close()
 
+    backend = type(paraformer.model).__name__
     runs = [("funasr AutoModel.generate", funasr_generate),
-            ("tingxie Recognizer (paraformer)", recognizer_loop(paraformer)),
-            ("tingxie Recognizer (ctc)", recognizer_loop(ctc)),
-            ("tingxie batch loop (paraformer)", batch_loop)]
+            ("tingxie Recognizer (paraformer, torch)", recognizer_loop(torch_paraformer)),
+            (f"tingxie Recognizer (paraformer, {backend})", recognizer_loop(paraformer)),
+            (f"tingxie Recognizer (ctc, {type(ctc.model).__name__})", recognizer_loop(ctc)),
+            (f"tingxie batch loop (paraformer, {backend})", batch_loop)]
+    if args.graph:
+        runs.append(("tingxie Recognizer + graph (ctc)",
+                     recognizer_loop(Recognizer(model, args.graph, mode="ctc"))))
     print(f"{len(paths)} utterances, {audio_seconds:.1f} s of audio, model {model}, "
           f"1 thread, best of {args.repeat}", flush=True)
     baseline = None
@@ -110,7 +131,7 @@ def main():
         function()  # warm-up
         seconds = best_time(function, args.repeat)
         baseline = baseline or seconds
-        print(f"{name:34s} {seconds:7.3f} s  RTF {seconds / audio_seconds:.4f}  "
+        print(f"{name:52s} {seconds:7.3f} s  RTF {seconds / audio_seconds:.4f}  "
               f"{len(paths) / seconds:6.1f} utt/s  {seconds / baseline:5.2f}x funasr",
               flush=True)
 
