@@ -335,6 +335,21 @@ def _run_pool(todo, spec, jobs, record) -> None:
                     pending.add(pool.submit(_worker_task, *nxt))
 
 
+def lock_outdir(outdir: str):
+    """An exclusive lock on OUTDIR/.lock for the life of the process (the kernel drops it
+    when the process dies, even by kill -9): two runs appending to one journal would write
+    the same keys twice."""
+    import fcntl
+    handle = open(os.path.join(outdir, ".lock"), "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise InputError("another tingxie transcribe is writing to this output directory",
+                         path=outdir) from None
+    return handle
+
+
 def check_same_setup(path: str, spec: Dict[str, Any]) -> None:
     """OUTDIR/setup.json records what made the results (model, graph, mode, backend, N-best,
     decoder options); resuming with anything else would mix two systems' output in one
@@ -488,6 +503,7 @@ def run(args) -> int:
             "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
             "decoder_options": decoder_options}
     os.makedirs(args.outdir, exist_ok=True)
+    lock = lock_outdir(args.outdir)  # noqa: F841  (held until the process ends)
     check_same_setup(os.path.join(args.outdir, SETUP), spec)
     journal = ResultJournal(os.path.join(args.outdir, RESULTS))
     if journal.dropped_torn_line:

@@ -98,3 +98,13 @@ def test_tokens_to_words():
                                                                      ("wor", 2, 3)]
     assert tokens_to_words(["今", "天", "good@@", "ness"]) == [("今", 0, 0), ("天", 1, 1),
                                                               ("goodness", 2, 3)]
+
+
+def test_one_run_at_a_time_per_output_directory(tmp_path):
+    from asr.transcribe import lock_outdir
+
+    held = lock_outdir(str(tmp_path))
+    with pytest.raises(InputError, match="another tingxie transcribe"):
+        lock_outdir(str(tmp_path))
+    held.close()  # released (as when the process ends, however it ends)
+    lock_outdir(str(tmp_path)).close()
