@@ -46,16 +46,6 @@ if [ "$STAGE" -le 5 ]; then  # LM on the AM's training sentences; graphs for bot
     echo "run.sh: tingxie lm train / graph compile not available yet; skipping graphs" >&2
   fi
 fi
-if [ "$STAGE" -le 6 ]; then  # WER: greedy vs TLG, CTC and Paraformer modes
-  for mode in ctc paraformer; do
-    graph=$DEMO/graph; [ "$mode" = paraformer ] && graph=$DEMO/graph_sync
-    tingxie transcribe "$DEMO/test/wav.scp" --model "$DEMO/model" --backend torch --mode "$mode" \
-      --no-lm -o "$EXP/eval/$mode-greedy" --no-progress
-    [ -d "$graph" ] && tingxie transcribe "$DEMO/test/wav.scp" --model "$DEMO/model" \
-      --backend torch --mode "$mode" --graph "$graph" -o "$EXP/eval/$mode-tlg" --no-progress
-    for run in greedy tlg; do
-      out=$EXP/eval/$mode-$run/text
-      [ -f "$out" ] && echo "$mode $run: $(tingxie wer "$DEMO/test/text" "$out" | head -1)"
-    done
-  done
+if [ "$STAGE" -le 6 ]; then  # WER: greedy vs TLG, CTC and Paraformer modes (scale tuned on dev)
+  python tools/demo/evaluate.py --model "$DEMO/model" --backend torch --out "$EXP/eval.json"
 fi
