@@ -155,9 +155,11 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
         raise InputError(f"unknown topology {options.topology!r}; choose from {TOPOLOGIES}")
     timer = _Timer()
     tokens = read_tokens(options.tokens)
-    blank = blank_index(tokens) if options.blank is None else (
-        tokens.index(options.blank) if options.blank in tokens else -2)
-    if blank == -2:
+    if options.blank is None:
+        blank = blank_index(tokens)
+    elif options.blank in tokens:
+        blank = tokens.index(options.blank)
+    else:
         raise InputError(f"blank symbol {options.blank!r} is not in the token list",
                          options.tokens)
     if blank < 0 and options.topology != "sync":

@@ -1,9 +1,11 @@
 """T: the token transducer that turns frame-level model outputs into token sequences.
 
 Input labels are posterior columns + 1 (blank included); output labels are the same token
-labels, or epsilon where a frame repeats or is blank. Every state also carries `eps:#k` loops
-for L's disambiguation symbols, so T∘LG consumes them and none is left on TLG's input side
-(the way WeNet's token FSTs do it).
+labels, or epsilon where a frame repeats or is blank. `eps:#k` loops consume L's
+disambiguation symbols, so none is left on TLG's input side (the way WeNet's token FSTs do
+it): on every state for `ctc` (the state remembers the last token across G's back-off), on
+state 0 only for `compact` (every token state returns there by epsilon, so one place suffices
+and no duplicate paths arise).
 
 - `ctc`: exact CTC. State 0 = after a blank (and the start); state of token k = k was the last
   output. k repeats in place (k:eps loop); a different token j moves to j's state; blank goes
@@ -11,7 +13,7 @@ for L's disambiguation symbols, so T∘LG consumes them and none is left on TLG'
   transition between every pair of used tokens (V² arcs: fine for letters and BPE, heavy for
   thousands of characters).
 - `compact`: WeNet's ctc_token_fst_compact layout: blank loops on state 0; token k enters its
-  own state (k:k), loops there (k:eps), returns to 0 by epsilon. 2V+1 arcs, not exact
+  own state (k:k), loops there (k:eps), returns to 0 by epsilon. 3V+1 arcs, not exact
   (`a a` may also read as two `a`s).
 - `sync`: label-synchronous (Paraformer): one token per position, no blank, no self-loops.
 """
@@ -66,9 +68,9 @@ def build_token_fst(topology: str, token_labels: Sequence[int], blank_label: int
     else:
         raise ValueError(f"unknown topology {topology!r}; choose from {TOPOLOGIES}")
     if len(disambig):
-        states = np.repeat(np.arange(num_states, dtype=np.int32), len(disambig))
-        loops = np.tile(disambig, num_states)
-        add(states, 0, loops, states)
+        loop_states = 1 if topology == "compact" else num_states
+        states = np.repeat(np.arange(loop_states, dtype=np.int32), len(disambig))
+        add(states, 0, np.tile(disambig, loop_states), states)
     source, ilabel, olabel, target = (np.concatenate(column) for column in zip(*arcs))
     final = np.full(num_states, np.inf, dtype=np.float32)
     final[finals] = 0.0
