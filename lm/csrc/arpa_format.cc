@@ -3,26 +3,30 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace tingxie {
 namespace lm {
 
-void AppendFloat(std::string &out, float value) {
+namespace {
+
+// Writes KenLM's form of `value` at `o` (at most 48 bytes); returns the end.
+char *WriteFloat(char *o, float value) {
   if (value == 0.0f) {
-    out += '0';
-    return;
+    *o++ = '0';
+    return o;
   }
   if (!std::isfinite(value)) {
-    out += std::isnan(value) ? "nan" : (value < 0 ? "-inf" : "inf");
-    return;
+    const char *text = std::isnan(value) ? "nan" : (value < 0 ? "-inf" : "inf");
+    size_t n = std::strlen(text);
+    std::memcpy(o, text, n);
+    return o + n;
   }
   // Shortest round-trip digits in scientific form, e.g. "-4.758586e+00".
   char sci[32];
   char *end = std::to_chars(sci, sci + sizeof(sci), value, std::chars_format::scientific).ptr;
   const char *p = sci;
-  char text[48];
-  char *o = text;
   if (*p == '-') *o++ = *p++;
   char digits[16];
   int n = 0;
@@ -41,7 +45,7 @@ void AppendFloat(std::string &out, float value) {
       for (int i = 1; i < n; ++i) *o++ = digits[i];
     }
     *o++ = 'e';
-    o = std::to_chars(o, text + sizeof(text), exponent).ptr;
+    o = std::to_chars(o, o + 8, exponent).ptr;
   } else {
     int point = exponent + 1;  // digits before the decimal point
     if (point <= 0) {
@@ -58,40 +62,67 @@ void AppendFloat(std::string &out, float value) {
       for (int i = point; i < n; ++i) *o++ = digits[i];
     }
   }
-  out.append(text, o - text);
+  return o;
+}
+
+}  // namespace
+
+void AppendFloat(std::string &out, float value) {
+  char text[48];
+  out.append(text, WriteFloat(text, value) - text);
 }
 
 void FormatArpa(const std::vector<std::string> &vocab, const std::vector<ArpaOrderView> &orders,
                 const std::function<void(const std::string &)> &sink) {
-  std::string out;
-  out.reserve(5u << 20);
-  out += "\\data\\\n";
+  std::string header = "\\data\\\n";
   for (size_t k = 1; k <= orders.size(); ++k)
-    out += "ngram " + std::to_string(k) + "=" + std::to_string(orders[k - 1].size) + "\n";
+    header += "ngram " + std::to_string(k) + "=" + std::to_string(orders[k - 1].size) + "\n";
+  sink(header);
+  // Lines are written straight into a fixed buffer, handed to `sink` when nearly full.
+  const size_t kBuffer = 4u << 20;
+  std::string out(kBuffer, '\0');
+  char *const begin = &out[0];
+  char *o = begin;
+  auto flush = [&]() {
+    sink(std::string(begin, o));
+    o = begin;
+  };
+  size_t longest_word = 0;
+  for (const auto &w : vocab) longest_word = std::max(longest_word, w.size());
   for (size_t k = 1; k <= orders.size(); ++k) {
-    const ArpaOrderView &o = orders[k - 1];
+    const ArpaOrderView &o_view = orders[k - 1];
     const bool top = k == orders.size();
-    out += "\n\\" + std::to_string(k) + "-grams:\n";
-    for (size_t i = 0; i < o.size; ++i) {
-      AppendFloat(out, o.logprob[i]);
-      out += '\t';
+    std::string section = "\n\\" + std::to_string(k) + "-grams:\n";
+    const size_t longest_line = 2 * 48 + k * (longest_word + 1) + 2;
+    if (static_cast<size_t>(o - begin) + section.size() + longest_line > kBuffer) flush();
+    std::memcpy(o, section.data(), section.size());
+    o += section.size();
+    for (size_t i = 0; i < o_view.size; ++i) {
+      if (static_cast<size_t>(o - begin) + longest_line > kBuffer) {
+        if (longest_line > kBuffer) throw InputError("a word is too long to write");
+        flush();
+      }
+      o = WriteFloat(o, o_view.logprob[i]);
+      *o++ = '\t';
+      const int32_t *words = o_view.words + i * k;
       for (size_t j = 0; j < k; ++j) {
-        if (j) out += ' ';
-        out += vocab[o.words[i * k + j]];
+        if (j) *o++ = ' ';
+        const std::string &w = vocab[words[j]];
+        std::memcpy(o, w.data(), w.size());
+        o += w.size();
       }
       if (!top) {
-        out += '\t';
-        AppendFloat(out, o.backoff[i]);
+        *o++ = '\t';
+        o = WriteFloat(o, o_view.backoff[i]);
       }
-      out += '\n';
-      if (out.size() > (4u << 20)) {
-        sink(out);
-        out.clear();
-      }
+      *o++ = '\n';
     }
   }
-  out += "\n\\end\\\n";
-  sink(out);
+  const char *end_text = "\n\\end\\\n";
+  if (static_cast<size_t>(o - begin) + 8 > kBuffer) flush();
+  std::memcpy(o, end_text, 7);
+  o += 7;
+  flush();
 }
 
 }  // namespace lm

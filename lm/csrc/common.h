@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -53,6 +54,21 @@ inline uint64_t HashNgram(const WordId *words, int k) {
   uint64_t h = HashWord(words[k - 1]);
   for (int i = k - 2; i >= 0; --i) h = HashExtend(h, words[i]);
   return h;
+}
+
+// Hash of a byte string (words in the vocabulary tables).
+inline uint64_t HashString(const char *p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ Mix64(v)) * 0xc4ceb9fe1a85ec53ULL;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  return Mix64(h ^ tail);
 }
 
 }  // namespace lm

@@ -6,23 +6,47 @@ namespace tingxie {
 namespace lm {
 
 Vocabulary::Vocabulary() {
+  slots_.assign(1 << 10, Slot{0, kEmpty});
+  mask_ = slots_.size() - 1;
   for (const char *special : {"<unk>", "<s>", "</s>"}) Intern(special);
 }
 
+size_t Vocabulary::FindSlot(std::string_view word, uint64_t hash) const {
+  size_t s = hash & mask_;
+  while (true) {
+    const Slot &slot = slots_[s];
+    if (slot.id == kEmpty || (slot.hash == hash && words_[slot.id] == word)) return s;
+    s = (s + 1) & mask_;
+  }
+}
+
+void Vocabulary::Grow() {
+  std::vector<Slot> old(slots_.size() * 2, Slot{0, kEmpty});
+  old.swap(slots_);
+  mask_ = slots_.size() - 1;
+  for (const Slot &slot : old) {
+    if (slot.id == kEmpty) continue;
+    size_t s = slot.hash & mask_;
+    while (slots_[s].id != kEmpty) s = (s + 1) & mask_;
+    slots_[s] = slot;
+  }
+}
+
 WordId Vocabulary::Intern(std::string_view word) {
-  auto found = ids_.find(word);
-  if (found != ids_.end()) return found->second;
+  uint64_t hash = HashString(word.data(), word.size());
+  size_t s = FindSlot(word, hash);
+  if (slots_[s].id != kEmpty) return slots_[s].id;
   if (closed_) return kUnk;
-  storage_.push_back(std::make_unique<std::string>(word));
   WordId id = static_cast<WordId>(words_.size());
-  words_.push_back(*storage_.back());
-  ids_.emplace(std::string_view(*storage_.back()), id);
+  words_.emplace_back(word);
+  slots_[s] = Slot{hash, id};
+  if (words_.size() * 2 > slots_.size()) Grow();
   return id;
 }
 
 WordId Vocabulary::Find(std::string_view word) const {
-  auto found = ids_.find(word);
-  return found == ids_.end() ? kUnk : found->second;
+  size_t s = FindSlot(word, HashString(word.data(), word.size()));
+  return slots_[s].id == kEmpty ? kUnk : slots_[s].id;
 }
 
 int Utf8CharLength(const unsigned char *s, size_t available) {

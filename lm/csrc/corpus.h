@@ -33,9 +33,16 @@ class Vocabulary {
   const std::vector<std::string> &words() const { return words_; }
 
  private:
+  struct Slot {
+    uint64_t hash;
+    WordId id;  // kEmpty: free
+  };
+  static constexpr WordId kEmpty = 0xffffffffu;
+  size_t FindSlot(std::string_view word, uint64_t hash) const;
+  void Grow();
   std::vector<std::string> words_;
-  std::unordered_map<std::string_view, WordId> ids_;  // views into stable heap strings
-  std::vector<std::unique_ptr<std::string>> storage_;
+  std::vector<Slot> slots_;  // open addressing on HashString, load <= 1/2
+  size_t mask_ = 0;
   bool closed_ = false;
 };
 

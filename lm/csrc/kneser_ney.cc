@@ -144,6 +144,12 @@ std::vector<Discount> ComputeDiscounts(const std::vector<CountOfCounts> &stats,
   return discounts;
 }
 
+inline bool SameWords(const WordId *a, const WordId *b, int k) {
+  for (int i = 0; i < k; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 // Index from the n-grams of one level to their position (open addressing on HashNgram). The
 // loops look `kAhead` n-grams ahead and prefetch their slots: the table is far larger than the
 // cache, so this hides most of the memory latency.
@@ -188,7 +194,7 @@ class LevelIndex {
     while (true) {
       uint32_t v = slots_[s];
       if (!v) throw std::logic_error("Kneser-Ney: a context is missing from the lower order");
-      if (std::memcmp(level_.at(v - 1), words, sizeof(WordId) * level_.k) == 0) return v - 1;
+      if (SameWords(level_.at(v - 1), words, level_.k)) return v - 1;
       s = (s + 1) & mask_;
     }
   }

@@ -8,23 +8,7 @@ namespace tingxie {
 namespace lm {
 
 namespace {
-
-inline uint64_t HashString(std::string_view s) {
-  const char *p = s.data();
-  size_t n = s.size();
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
-  while (n >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = (h ^ Mix64(v)) * 0xc4ceb9fe1a85ec53ULL;
-    p += 8;
-    n -= 8;
-  }
-  uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
-  return Mix64(h ^ tail);
-}
-
+inline uint64_t HashString(std::string_view s) { return tingxie::lm::HashString(s.data(), s.size()); }
 }  // namespace
 
 BackoffScorer::BackoffScorer(const std::vector<std::string> &vocab, int order,
