@@ -175,11 +175,12 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
                 raise InputError(f"word {e.word!r} is spelled with the blank token")
     timer.lap("lexicon")
 
-    words = ["<eps>"] + lexicon.words()
-    for special in ("#0", "<s>", "</s>"):
-        if special in words:
-            raise InputError(f"the lexicon may not contain the word {special!r}")
-    words += ["#0", "<s>", "</s>"]
+    lexicon_words = lexicon.words()
+    for special in ("<eps>", "#0", "<s>", "</s>"):
+        if special in lexicon_words:
+            raise InputError(f"the lexicon may not contain the word {special!r}",
+                             options.lexicon)
+    words = ["<eps>"] + lexicon_words + ["#0", "<s>", "</s>"]
     word_label = {w: i for i, w in enumerate(words)}
     word_disambig0 = word_label["#0"]
     token_label = {t: i + LABEL_OFFSET for i, t in enumerate(tokens)}

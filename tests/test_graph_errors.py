@@ -158,3 +158,11 @@ def test_no_lexicon_word_in_the_lm(tmp_path, capsys):
 def test_needs_lexicon_or_spelling(tmp_path, capsys):
     err = run_error(capsys, compile_args(tmp_path / "g"))
     assert "--lexicon" in err and "--spelling" in err
+
+
+@pytest.mark.parametrize("word", ["<eps>", "#0", "<s>"])
+def test_reserved_words_in_lexicon(tmp_path, capsys, word):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text(f"psalm p s a l m |\n{word} a |\n", encoding="utf-8")
+    err = run_error(capsys, compile_args(tmp_path / "g", "--lexicon", lexicon))
+    assert f"{lexicon}: the lexicon may not contain the word {word!r}" in err
