@@ -150,3 +150,18 @@ def test_blank_skipping_keeps_repeats_and_accuracy(graphs):
             assert b.total_cost == pytest.approx(a.total_cost, rel=0.02)
     assert searched < 0.9 * total  # frames were actually skipped
     assert same >= 0.9 * len(utts)
+
+
+def test_long_input_keeps_memory_bounded(graphs):
+    """Forty utterances back to back (~5,000 frames): the lattice is pruned every 25 frames
+    and first-best back-pointers are collected, so the search's buffers stay small; the
+    lattice's best path is still the first-best path."""
+    utts = load_posteriors(num_utts=40)
+    long = np.concatenate([v[0] for v in utts.values()])
+    first = Decoder(graphs["ctc"], DecoderOptions(acoustic_scale=3.0))._native.decode(long)
+    lat = Decoder(graphs["ctc"], DecoderOptions(acoustic_scale=3.0, nbest=5))._native.decode(long)
+    assert lat.best.word_ids == first.best.word_ids
+    assert lat.nbest[0].word_ids == lat.best.word_ids
+    assert len(lat.nbest) == 5
+    assert first.work_bytes < 4 * 2 ** 20
+    assert lat.work_bytes < 8 * 2 ** 20

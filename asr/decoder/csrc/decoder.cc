@@ -10,6 +10,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // Blank skipping: a token "could repeat" across a skipped blank run when its posterior is
 // above this (ln 0.01) both before and after the run.
 const float kLogRepeatFloor = std::log(0.01f);
+constexpr int32_t kLatticePruneInterval = 25;
 
 inline uint32_t HashKey(int32_t state, int32_t context) {
   return static_cast<uint32_t>(state) * 0x9E3779B1u ^ static_cast<uint32_t>(context) * 0x85EBCA77u;
@@ -166,7 +167,7 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
       bool inserted;
       int32_t i = FindOrAdd(arc.nextstate, context, &inserted);
       const Node node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate,
-                      context};
+                      context, lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
       if (inserted) {
         next_[i].node = static_cast<int32_t>(nodes_.size());
         nodes_.push_back(node);
@@ -209,7 +210,8 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
         next_[j].cost = cost;
         next_[j].last_ilabel = tok.last_ilabel;
         next_[j].banked = tok.banked;
-        Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate, tok.context};
+        Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate, tok.context,
+                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
         if (inserted) {
           next_[j].node = static_cast<int32_t>(nodes_.size());
           nodes_.push_back(node);
@@ -297,13 +299,13 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   int32_t i = FindOrAdd(graph_.start(), 0, &inserted);
   next_[i].cost = 0.0f;
   next_[i].node = 0;
-  nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start(), 0});
+  nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start(), 0, -1});
   queue_.assign(1, i);
   ProcessNonEmitting(kInf, 0);
   cur_.swap(next_);
 
   std::vector<float> scores(num_columns + 1);
-  size_t gc_threshold = 1 << 16;
+  size_t gc_threshold = 1 << 14;  // back-pointer nodes before a collection (40 B each)
   const int32_t searched = static_cast<int32_t>(frame_map.size());
   for (int32_t f = 0; f < searched; ++f) {
     const float *row = logp + static_cast<size_t>(frame_map[f]) * num_columns;
@@ -314,9 +316,10 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
     ProcessNonEmitting(cutoff, f + 1);
     cur_.swap(next_);
     if (cur_.empty()) break;  // every path was pruned (e.g. -inf posteriors everywhere)
+    if (lattice_mode_ && (f + 1) % kLatticePruneInterval == 0) PruneLattice();
     if (!lattice_mode_ && nodes_.size() > gc_threshold) {
       CollectGarbage();
-      gc_threshold = std::max<size_t>(gc_threshold, nodes_.size() * 2);
+      gc_threshold = std::max<size_t>(1 << 14, nodes_.size() * 2);
     }
   }
   result.frames_searched = searched;

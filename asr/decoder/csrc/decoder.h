@@ -33,7 +33,10 @@
 // are part of the graph cost.
 //
 // Lattice: with lattice_beam > 0 and nbest > 1 (or a lattice asked for), every expansion
-// that survives the beam is kept as a link between tokens; at the end links outside
+// that survives the beam is kept as a link between tokens. Every 25 frames, as Kaldi's
+// lattice decoder does, links further than lattice_beam from the best token of the current
+// frame (forward cost + backward cost to the frame) are dropped, except the back-pointer
+// chains of the live tokens, so memory stays bounded on long inputs. At the end links outside
 // lattice_beam of the best path (forward + backward cost) are pruned and the distinct
 // N-best word sequences are read off by an exact A* search over word prefixes (on-the-fly
 // determinisation of the pruned lattice over its word labels).
@@ -123,6 +126,7 @@ class Search {
     int32_t frame;                    // frames consumed
     int32_t state;
     int32_t context;
+    int32_t best_link;                // lattice mode: the best incoming link in links_
   };
 
   struct Step {  // one arc of a path
@@ -142,6 +146,8 @@ class Search {
   void MakeHypothesis(const std::vector<Step> &steps, float final_cost,
                       const std::vector<int32_t> &frame_map,
                       const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
+  void BackwardCosts(std::vector<float> *beta) const;  // beta given at the frontier
+  void PruneLattice();  // every kLatticePruneInterval frames: bounds lattice memory
   void BuildNBest(const std::vector<int32_t> &final_nodes, const std::vector<int32_t> &frame_map,
                   const std::vector<float> &skipped_cost, int32_t num_frames, DecodeResult *out);
 

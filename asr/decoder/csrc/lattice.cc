@@ -25,20 +25,11 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kMaxPrefixExpansions = 200000;  // a bound on pathological lattices
 }  // namespace
 
-void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
-                        const std::vector<int32_t> &frame_map,
-                        const std::vector<float> &skipped_cost, int32_t num_frames,
-                        DecodeResult *out) {
-  const int32_t num_nodes = static_cast<int32_t>(nodes_.size());
+// Backward costs over the recorded links, frame by frame from the last; the epsilon links
+// inside a frame are relaxed until nothing changes. beta holds the frontier's costs.
+void Search::BackwardCosts(std::vector<float> *beta_out) const {
+  std::vector<float> &beta = *beta_out;
   const int32_t num_links = static_cast<int32_t>(links_.size());
-  std::vector<float> end_cost(num_nodes, kInf);
-  for (int32_t n : end_nodes) {
-    const float open_bonus = hot_ ? hot_->acc[nodes_[n].context] : 0.0f;
-    end_cost[n] = (out->reached_final ? graph_.final_cost(nodes_[n].state) : 0.0f) + open_bonus;
-  }
-
-  // 1. beta
-  std::vector<float> beta(end_cost);
   auto relax = [&](const LatticeArc &l) {
     float b = l.graph_cost + l.acoustic_cost + beta[l.dst];
     if (b < beta[l.src]) {
@@ -58,6 +49,78 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
     }
     for (int32_t l = eps_begin_[f] - 1; l >= emit_begin_[f]; --l) relax(links_[l]);
   }
+}
+
+void Search::PruneLattice() {
+  const int32_t num_nodes = static_cast<int32_t>(nodes_.size());
+  const int32_t num_links = static_cast<int32_t>(links_.size());
+  float best = kInf;
+  std::vector<float> beta(num_nodes, kInf);
+  for (const Token &tok : cur_) {
+    best = std::min(best, tok.cost);
+    beta[tok.node] = 0.0f;
+  }
+  BackwardCosts(&beta);
+  const float limit = best + opts_.lattice_beam;
+  std::vector<uint8_t> keep_node(num_nodes, 0), keep_link(num_links, 0);
+  keep_node[0] = 1;
+  for (const Token &tok : cur_) {  // back-pointer chains (and their links) stay
+    for (int32_t n = tok.node; n >= 0 && !keep_node[n]; n = nodes_[n].prev) {
+      keep_node[n] = 1;
+      if (nodes_[n].best_link >= 0) keep_link[nodes_[n].best_link] = 1;
+    }
+  }
+  for (int32_t l = 0; l < num_links; ++l) {
+    const LatticeArc &a = links_[l];
+    if (keep_link[l] ||
+        nodes_[a.src].cost + a.graph_cost + a.acoustic_cost + beta[a.dst] <= limit) {
+      keep_link[l] = 1;
+      keep_node[a.src] = keep_node[a.dst] = 1;
+    }
+  }
+  // Compact, preserving order (the per-frame link ranges stay contiguous).
+  std::vector<int32_t> node_id(num_nodes, -1), links_before(num_links + 1, 0);
+  int32_t kept_nodes = 0;
+  for (int32_t n = 0; n < num_nodes; ++n)
+    if (keep_node[n]) node_id[n] = kept_nodes++;
+  for (int32_t l = 0; l < num_links; ++l) links_before[l + 1] = links_before[l] + keep_link[l];
+  for (int32_t n = 0; n < num_nodes; ++n) {
+    if (!keep_node[n]) continue;
+    Node node = nodes_[n];
+    node.prev = node.prev >= 0 ? node_id[node.prev] : -1;
+    node.best_link =
+        node.best_link >= 0 && keep_link[node.best_link] ? links_before[node.best_link] : -1;
+    nodes_[node_id[n]] = node;
+  }
+  nodes_.resize(kept_nodes);
+  for (int32_t l = 0; l < num_links; ++l) {
+    if (!keep_link[l]) continue;
+    LatticeArc a = links_[l];
+    a.src = node_id[a.src];
+    a.dst = node_id[a.dst];
+    links_[links_before[l]] = a;
+  }
+  links_.resize(links_before[num_links]);
+  for (int32_t &mark : emit_begin_) mark = links_before[mark];
+  for (int32_t &mark : eps_begin_) mark = links_before[mark];
+  for (Token &tok : cur_) tok.node = node_id[tok.node];
+}
+
+void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
+                        const std::vector<int32_t> &frame_map,
+                        const std::vector<float> &skipped_cost, int32_t num_frames,
+                        DecodeResult *out) {
+  const int32_t num_nodes = static_cast<int32_t>(nodes_.size());
+  const int32_t num_links = static_cast<int32_t>(links_.size());
+  std::vector<float> end_cost(num_nodes, kInf);
+  for (int32_t n : end_nodes) {
+    const float open_bonus = hot_ ? hot_->acc[nodes_[n].context] : 0.0f;
+    end_cost[n] = (out->reached_final ? graph_.final_cost(nodes_[n].state) : 0.0f) + open_bonus;
+  }
+
+  // 1. beta
+  std::vector<float> beta(end_cost);
+  BackwardCosts(&beta);
   const float best = beta[0];
   if (!(best < kInf)) return;
 
