@@ -52,7 +52,7 @@ def run_sclite(pairs, tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists(SCLITE), reason="sctk (sclite) is not installed")
-def test_splits_equal_sclite_on_2000_random_pairs(tmp_path):
+def test_splits_equal_sclite_on_2000_random_pairs(tmp_path, capsys):
     pairs = random_pairs(2000, seed=7)
     expected = run_sclite(pairs, tmp_path)
     counts = count_edits([r for r, _ in pairs], [h for _, h in pairs], "sclite")
@@ -61,6 +61,18 @@ def test_splits_equal_sclite_on_2000_random_pairs(tmp_path):
     # The test has teeth: with unit costs (Kaldi's tie-breaking) many splits differ.
     kaldi = count_edits([r for r, _ in pairs], [h for _, h in pairs], "kaldi")
     assert sum(tuple(kaldi[n]) != expected[n] for n in range(len(pairs))) > 50
+    # The command, from Kaldi text files, reports the same totals and per-utterance ops.
+    with open(tmp_path / "ref", "w") as ref, open(tmp_path / "hyp", "w") as hyp:
+        for n, (r, h) in enumerate(pairs):
+            ref.write(" ".join([f"spk_{n:05d}"] + r) + "\n")
+            hyp.write(" ".join([f"spk_{n:05d}"] + h) + "\n")
+    assert main(["wer", str(tmp_path / "ref"), str(tmp_path / "hyp"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    totals = [sum(c[k] for c in expected.values()) for k in range(4)]
+    assert [report[k] for k in ("correct", "substitutions", "deletions", "insertions")] == totals
+    for n, utterance in enumerate(report["utterances"]):
+        ops = utterance["ops"]
+        assert tuple(ops.count(op) for op in "CSDI") == expected[n]
 
 
 @pytest.mark.skipif(not os.path.exists(SCLITE), reason="sctk (sclite) is not installed")
