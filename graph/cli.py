@@ -18,9 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--lm", required=True, help="ARPA language model (.gz allowed)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--lexicon", help="lexicon: WORD [PROB] TOKEN...")
+    source.add_argument("--spelling", choices=("chars", "bpe"),
+                        help="spell words automatically: characters or sentencepiece pieces")
     p.add_argument("--words", help="word list to spell (default: the ARPA vocabulary)")
-    p.add_argument("--spelling", choices=("chars", "bpe"),
-                   help="spell words automatically: characters or sentencepiece pieces")
     p.add_argument("--bpe-model", help="sentencepiece bpe.model for --spelling bpe")
     p.add_argument("--word-boundary", help="unit appended to each spelled word (e.g. '|')")
     p.add_argument("--seg-dict", help="FunASR seg_dict (WORD PIECE...), overrides --spelling")

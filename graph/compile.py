@@ -90,6 +90,13 @@ def _sha256(path: str) -> str:
 
 def build_lexicon(options: CompileOptions, tokens: List[str], model: NgramModel) -> Lexicon:
     if options.lexicon:
+        spelling_options = [name for name, value in (
+            ("spelling", options.spelling), ("words", options.words),
+            ("bpe_model", options.bpe_model), ("word_boundary", options.word_boundary),
+            ("seg_dict", options.seg_dict)) if value]
+        if spelling_options:
+            raise InputError(f"a lexicon is given: {', '.join(spelling_options)} would be "
+                             "ignored (they spell words when there is no lexicon)")
         return read_lexicon(options.lexicon, tokens)
     if not options.spelling:
         raise InputError("give --lexicon, or --spelling chars|bpe to spell the words")

@@ -166,3 +166,10 @@ def test_reserved_words_in_lexicon(tmp_path, capsys, word):
     lexicon.write_text(f"psalm p s a l m |\n{word} a |\n", encoding="utf-8")
     err = run_error(capsys, compile_args(tmp_path / "g", "--lexicon", lexicon))
     assert f"{lexicon}: the lexicon may not contain the word {word!r}" in err
+
+
+def test_lexicon_excludes_spelling_options(tmp_path, capsys):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("psalm p s a l m |\n", encoding="utf-8")
+    err = run_error(capsys, compile_args(tmp_path / "g", "--lexicon", lexicon, "--words", lexicon))
+    assert "a lexicon is given: words would be ignored" in err
