@@ -11,7 +11,8 @@ import kaldialign
 import pytest
 
 from asr.cli import main
-from asr.scoring import align, count_edits, read_transcripts, score_texts, tokenize
+from asr.scoring import (align, align_many, count_edits, read_transcripts, score_texts,
+                         tokenize)
 from lm.errors import InputError
 
 SCLITE = "/usr/lib/sctk/bin/sclite"
@@ -36,7 +37,8 @@ def random_pairs(count, seed, vocab="a b c d e f", max_len=12):
 
 
 def run_sclite(pairs, tmp_path):
-    """Per-utterance (C, S, D, I) from sclite's pralign report."""
+    """Per utterance: (C, S, D, I) and the alignment ('CSDI' per column) from sclite's
+    pralign report (case-sensitive, so its REF/HYP rows show the tokens as they are)."""
     with open(tmp_path / "ref.trn", "w") as ref, open(tmp_path / "hyp.trn", "w") as hyp:
         for n, (r, h) in enumerate(pairs):
             ref.write(" ".join(r) + f" (spk_{n:05d})\n")
@@ -45,19 +47,31 @@ def run_sclite(pairs, tmp_path):
                           "-h", str(tmp_path / "hyp.trn"), "trn", "-i", "spu_id", "-s",
                           "-o", "pralign", "stdout"], capture_output=True, text=True,
                          check=True).stdout
-    found = re.findall(r"id: \(spk_(\d+)\)\nScores: \(#C #S #D #I\) (\d+) (\d+) (\d+) (\d+)",
-                       out)
+    # (no REF/HYP rows when both sides are empty)
+    found = re.findall(r"id: \(spk_(\d+)\)\nScores: \(#C #S #D #I\) (\d+) (\d+) (\d+) (\d+)\n"
+                       r"(?:Attributes:.*\n)?(?:REF:(.*)\nHYP:(.*)\n)?", out)
     assert len(found) == len(pairs)
-    return {int(n): tuple(map(int, counts)) for n, *counts in found}
+    result = {}
+    for n, c, s, d, i, ref_row, hyp_row in found:
+        ops = ""
+        for r, h in zip(ref_row.split(), hyp_row.split()):
+            ops += ("I" if set(r) == {"*"} else "D" if set(h) == {"*"} else
+                    "C" if r == h else "S")
+        result[int(n)] = (int(c), int(s), int(d), int(i)), ops
+    return result
 
 
 @pytest.mark.skipif(not os.path.exists(SCLITE), reason="sctk (sclite) is not installed")
 def test_splits_equal_sclite_on_2000_random_pairs(tmp_path, capsys):
     pairs = random_pairs(2000, seed=7)
-    expected = run_sclite(pairs, tmp_path)
+    sclite = run_sclite(pairs, tmp_path)
+    expected = {n: counts for n, (counts, _) in sclite.items()}
     counts = count_edits([r for r, _ in pairs], [h for _, h in pairs], "sclite")
     mismatched = [n for n in range(len(pairs)) if tuple(counts[n]) != expected[n]]
     assert mismatched == []
+    # Not only the split: the very alignment sclite prints, column by column.
+    alignments = align_many([r for r, _ in pairs], [h for _, h in pairs], "sclite")
+    assert [a.ops for a in alignments] == [sclite[n][1] for n in range(len(pairs))]
     # The test has teeth: with unit costs (Kaldi's tie-breaking) many splits differ.
     kaldi = count_edits([r for r, _ in pairs], [h for _, h in pairs], "kaldi")
     assert sum(tuple(kaldi[n]) != expected[n] for n in range(len(pairs))) > 50
@@ -78,9 +92,11 @@ def test_splits_equal_sclite_on_2000_random_pairs(tmp_path, capsys):
 @pytest.mark.skipif(not os.path.exists(SCLITE), reason="sctk (sclite) is not installed")
 def test_cjk_and_long_pairs_equal_sclite(tmp_path):
     pairs = random_pairs(300, seed=11, vocab="今 天 气 很 好 的", max_len=60)
-    expected = run_sclite(pairs, tmp_path)
-    counts = count_edits([r for r, _ in pairs], [h for _, h in pairs], "sclite")
-    assert [tuple(c) for c in counts] == [expected[n] for n in range(len(pairs))]
+    sclite = run_sclite(pairs, tmp_path)
+    alignments = align_many([r for r, _ in pairs], [h for _, h in pairs], "sclite")
+    assert [(a.correct, a.substitutions, a.deletions, a.insertions) for a in alignments] == [
+        sclite[n][0] for n in range(len(pairs))]
+    assert [a.ops for a in alignments] == [sclite[n][1] for n in range(len(pairs))]
 
 
 def test_kaldi_costs_equal_kaldialign_edit_distance():
