@@ -156,6 +156,15 @@ def lexicon_arrays(lexicon: Lexicon, token_label: Dict[str, int], word_label: Di
     return arrays, max_disambig
 
 
+def minimize_encoded(f: fst.MutableFst) -> None:
+    """Kaldi's fstminimizeencoded without its weight quantisation: labels and weights encoded
+    into one acceptor label, so minimisation merges states without pushing weights."""
+    encoder = fst.EncodeMapper(f.arc_type(), encode_labels=True, encode_weights=True)
+    f.encode(encoder)
+    f.minimize()
+    f.decode(encoder)
+
+
 def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -> CompiledGraph:
     """Build T, L, G and TLG in memory (nothing is written)."""
     if options.topology not in TOPOLOGIES:
@@ -210,16 +219,16 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     lexicon_fst.arcsort("olabel")
     timer.lap("L")
 
-    lg = fst.compose(lexicon_fst, g, connect=False)  # every state of L∘G is useful
-    timer.lap("compose_LG")
-    lg = fst.determinize(lg)
-    timer.lap("determinize_LG")
-    encoder = fst.EncodeMapper(lg.arc_type(), encode_labels=True, encode_weights=True)
-    lg.encode(encoder)
-    lg.minimize()
-    lg.decode(encoder)
-    lg.arcsort("ilabel")
-    timer.lap("minimize_LG")
+    try:
+        lg = fst.compose(lexicon_fst, g, connect=False)  # every state of L∘G is useful
+        timer.lap("compose_LG")
+        lg = fst.determinize(lg)
+        timer.lap("determinize_LG")
+        minimize_encoded(lg)
+        lg.arcsort("ilabel")
+        timer.lap("minimize_LG")
+    except fst.FstError as err:  # OpenFst refused (e.g. L∘G not functional): say so plainly
+        raise InputError(f"OpenFst could not build LG: {err}") from None
 
     used = sorted({token_label[t] for e in lexicon.entries for t in e.tokens})
     warnings = []
@@ -232,7 +241,10 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
                                blank + LABEL_OFFSET if blank >= 0 else 0, disambig_labels)
     token_fst = fstio.arrays_to_fst(t_arrays)
     token_fst.arcsort("olabel")
-    tlg = fst.compose(token_fst, lg, connect=False)  # T never blocks a path of LG
+    try:
+        tlg = fst.compose(token_fst, lg, connect=False)  # T never blocks a path of LG
+    except fst.FstError as err:
+        raise InputError(f"OpenFst could not compose T with LG: {err}") from None
     tlg.arcsort("ilabel")
     timer.lap("compose_TLG")
 
