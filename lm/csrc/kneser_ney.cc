@@ -39,7 +39,7 @@ struct Level {
   const WordId *at(size_t i) const { return &words[i * k]; }
   void Push(const WordId *w, uint64_t count, bool is_pruned) {
     if (count > UINT32_MAX) throw InputError("an adjusted count exceeds 4294967295; not supported");
-    words.insert(words.end(), w, w + k);
+    for (int i = 0; i < k; ++i) words.push_back(w[i]);  // (insert() calls memmove per n-gram)
     adjusted.push_back(static_cast<uint32_t>(count));
     pruned.push_back(is_pruned);
   }
@@ -372,7 +372,8 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
     out.backoff.reserve(kept);
     for (size_t i = 0; i < level.size(); ++i) {
       if (level.pruned[i]) continue;
-      out.words.insert(out.words.end(), level.at(i), level.at(i) + k);
+      const WordId *w = level.at(i);
+      for (int j = 0; j < k; ++j) out.words.push_back(static_cast<int32_t>(w[j]));
       out.logprob.push_back(std::min(0.0f, log10f(prob[k - 1][i])));
       float backoff = 0.0f;
       if (k < N && sums[k].denominator[i] > 0) backoff = log10f(sums[k].gamma[i]);
