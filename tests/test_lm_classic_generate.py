@@ -113,3 +113,11 @@ def test_bad_arguments_are_clear_errors(model):
         generate(model, prefix=["zzzz-not-a-word"])
     with pytest.raises(InputError, match="max_words"):
         generate(model, max_words=0)
+
+
+def test_beam_of_width_one_is_greedy_on_an_lmplz_model():
+    from lm.arpa import read_arpa
+    lmplz = read_arpa(str(KENLM / "o3.arpa.gz"))
+    for prefix in [(), ("thou",), ("the", "lord")]:
+        greedy = generate(lmplz, "greedy", prefix=prefix, max_words=25)
+        assert generate(lmplz, "beam", beam=1, prefix=prefix, max_words=25) == greedy

@@ -383,3 +383,14 @@ def test_jelinek_mercer_heldout_errors(tmp_path):
         estimate("jelinek-mercer", counts, heldout=[])
     model = estimate("jelinek-mercer", counts, heldout=[["a", "zzz", "b"]])  # OOV -> <unk>
     assert model.smoothing_info["heldout_tokens"] == 4
+
+
+def test_backoff_with_every_word_seen_rescales_the_seen_words():
+    # closed vocabulary {a}: "x" becomes <unk>, so after "a" every predicted word is seen:
+    # a <unk> 1, a a 1, a </s> 2 (c(a) = 4). Discounted: 1/8, 1/8, 3/8 (sum 5/8); the freed
+    # 3/8 has no unseen word to go to, so the seen ones are scaled by 8/5.
+    counts = count_sentences([["a", "x"], ["a", "a"], ["a"]], 2, vocab=["a"])
+    model = estimate("absolute-backoff", counts, discount=0.5)
+    assert close(p(model, "<unk>", "a"), F(1, 5)) and close(p(model, "a", "a"), F(1, 5))
+    assert close(p(model, "</s>", "a"), F(3, 5))
+    assert np.power(10.0, model.distribution([model.word_id["a"]])).sum() == pytest.approx(1.0)
