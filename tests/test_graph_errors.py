@@ -173,3 +173,23 @@ def test_lexicon_excludes_spelling_options(tmp_path, capsys):
     lexicon.write_text("psalm p s a l m |\n", encoding="utf-8")
     err = run_error(capsys, compile_args(tmp_path / "g", "--lexicon", lexicon, "--words", lexicon))
     assert "a lexicon is given: words would be ignored" in err
+
+
+def test_arpa_without_sentence_start(tmp_path, capsys):
+    arpa = tmp_path / "no_bos.arpa"
+    arpa.write_text("\\data\\\nngram 1=3\n\n\\1-grams:\n-1.0\t</s>\n-0.5\tpsalm\n-0.5\tthe\n\n"
+                    "\\end\\\n", encoding="utf-8")
+    err = run_error(capsys, compile_args(tmp_path / "g", "--spelling", "chars",
+                                         "--word-boundary", "|", lm=arpa))
+    assert f"{arpa}: the language model has no <s> unigram" in err
+
+
+def test_compilation_is_deterministic(tmp_path):
+    import pywrapfst as fst
+    for name in ("a", "b"):
+        assert main(compile_args(tmp_path / name, "--spelling", "chars", "--word-boundary", "|",
+                                 "--write-lg")) == 0
+    for graph_file in ("TLG.fst", "LG.fst", "words.txt", "lexicon.txt"):
+        assert (tmp_path / "a" / graph_file).read_bytes() == \
+            (tmp_path / "b" / graph_file).read_bytes(), graph_file
+    assert fst.Fst.read(str(tmp_path / "a" / "TLG.fst")).num_states() > 0
