@@ -33,6 +33,8 @@ from lm.model import NgramModel, NgramTable
 from lm.smoothing.index import LOG10_ZERO, NgramIndex
 
 _TINY = 1e-12
+_SET_DISCOUNT = ("set one with discount= (tingxie lm train --discount D), as lmplz's "
+                 "--discount_fallback does for modified Kneser-Ney")
 
 
 class CountLayout:
@@ -181,12 +183,11 @@ def default_discounts(layout: CountLayout, counts: Sequence[np.ndarray],
         if n[1] == 0 or n[1] + 2 * n[2] == 0:
             raise InputError(f"{method}: no {k}-gram occurs exactly once, so the default "
                              f"discount n1/(n1+2*n2) is undefined (n1={n[1]}, n2={n[2]}); "
-                             f"pass discount=")
+                             f"{_SET_DISCOUNT}")
         d = n[1] / (n[1] + 2.0 * n[2])
         if not 0.0 < d < 1.0:
             raise InputError(f"{method}: the {k}-gram discount n1/(n1+2*n2) = {d:g} "
-                             f"(n1={n[1]}, n2={n[2]}) is out of range (0, 1); pass discount= "
-                             f"(like lmplz's --discount_fallback)")
+                             f"(n1={n[1]}, n2={n[2]}) is out of range (0, 1); {_SET_DISCOUNT}")
         discounts.append(float(d))
     return discounts
 
