@@ -154,11 +154,10 @@ class Recognizer:
 
     # --- audio -> posteriors -------------------------------------------------------------
     def load(self, path: str) -> np.ndarray:
-        """Audio file -> float32 mono at the model's rate; InputError for unusable audio."""
+        """Audio file -> float32 mono at the model's rate (mixed down, resampled); InputError
+        for unusable audio (asr.audio.load_audio)."""
         from asr.audio import load_audio
-        wave = load_audio(os.fspath(path), sample_rate=self.sample_rate)
-        check_wave(wave, self.sample_rate, path)
-        return wave
+        return load_audio(os.fspath(path), sample_rate=self.sample_rate)
 
     def posteriors(self, audio):
         """Acoustic model outputs (.logp [T, V], .token_times) for a path, array or list."""
@@ -171,10 +170,9 @@ class Recognizer:
         if isinstance(audio, (str, os.PathLike)):
             return self.load(audio)
         wave = np.asarray(audio, dtype=np.float32)
-        if wave.ndim != 1:
+        if wave.ndim != 1:  # (the model checks the length)
             raise ValueError(f"audio arrays must be mono 1-D at {self.sample_rate} Hz, "
                              f"got shape {wave.shape}")
-        check_wave(wave, self.sample_rate, None)
         return wave
 
     # --- posteriors -> words -------------------------------------------------------------
@@ -271,15 +269,6 @@ def _token_mismatch(graph_tokens: List[str], model_tokens: List[str]) -> str:
     column = next(k for k, (a, b) in enumerate(zip(graph_tokens, model_tokens)) if a != b)
     return (f"the graph's token {column} is {graph_tokens[column]!r} but the model's is "
             f"{model_tokens[column]!r}: compile the graph with the model's tokens.json")
-
-
-def check_wave(wave: np.ndarray, sample_rate: int, path: Optional[str]) -> None:
-    if wave.size == 0:
-        raise InputError("audio is empty (0 samples)", path=path)
-    if wave.size < sample_rate // 40:
-        raise InputError(f"audio is too short ({wave.size} samples, under 25 ms)", path=path)
-    if not np.isfinite(wave).all():
-        raise InputError("audio has NaN or infinite samples", path=path)
 
 
 def decoder_option_fields() -> Dict[str, Any]:
