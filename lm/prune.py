@@ -47,13 +47,8 @@ def relative_entropy_costs(model: NgramModel) -> List[np.ndarray]:
     costs = [np.zeros(len(model.orders[0]))]
     history_logprob = _history_log10_probs(model, query)
     for k in range(2, model.order + 1):
-        table = model.orders[k - 1]
         history = index.prefix_rows[k - 1]
-        n_histories = len(model.orders[k - 2])
-        prob = 10.0 ** table.logprob.astype(np.float64)
-        lower = 10.0 ** query.logprob(table.ids[:, 1:])
-        left = 1.0 - np.bincount(history, weights=prob, minlength=n_histories)
-        lower_left = 1.0 - np.bincount(history, weights=lower, minlength=n_histories)
+        prob, lower, left, lower_left = _masses(model, query, k)
         alpha = (10.0 ** query.backoff_tables[k - 2])[history]
         new_alpha = (left[history] + prob) / np.maximum(lower_left[history] + lower, _TINY)
         own = prob * (np.log(np.maximum(prob, _TINY))
@@ -106,16 +101,25 @@ def _history_log10_probs(model: NgramModel, query: ModelQuery) -> List[np.ndarra
     return out
 
 
+def _masses(model: NgramModel, query: ModelQuery, k: int):
+    """For the order-k n-grams h w: p(w|h), p(w|h'), and per history h the mass left to the
+    words that back off, 1 - sum_seen p(v|h), and its lower-order counterpart."""
+    table = model.orders[k - 1]
+    history = query.index.prefix_rows[k - 1]
+    n_histories = len(model.orders[k - 2])
+    prob = 10.0 ** table.logprob.astype(np.float64)
+    lower = 10.0 ** query.logprob(table.ids[:, 1:])
+    left = 1.0 - np.bincount(history, weights=prob, minlength=n_histories)
+    lower_left = 1.0 - np.bincount(history, weights=lower, minlength=n_histories)
+    return prob, lower, left, lower_left
+
+
 def _renormalise_backoffs(model: NgramModel) -> None:
+    """Back-off weight of every history h: left / lower_left, computed from order 2 up so that
+    p(w|h') already uses the renormalised lower orders."""
     query = ModelQuery(model)
     for k in range(2, model.order + 1):
-        table = model.orders[k - 1]
-        history = query.index.prefix_rows[k - 1]
-        n_histories = len(model.orders[k - 2])
-        prob = 10.0 ** table.logprob.astype(np.float64)
-        lower = 10.0 ** query.logprob(table.ids[:, 1:])
-        left = 1.0 - np.bincount(history, weights=prob, minlength=n_histories)
-        lower_left = 1.0 - np.bincount(history, weights=lower, minlength=n_histories)
+        _, _, left, lower_left = _masses(model, query, k)
         with np.errstate(divide="ignore", invalid="ignore"):
             weight = np.where(lower_left > 1e-12, left / lower_left, 0.0)
         logs = np.where(weight > 0, np.log10(np.where(weight > 0, weight, 1.0)), LOG10_ZERO)
