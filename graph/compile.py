@@ -39,6 +39,7 @@ from graph.topology import TOPOLOGIES, build_token_fst
 
 GRAPH_FORMAT_VERSION = 1
 EXACT_CTC_TOKEN_WARNING = 1000  # beyond this many tokens exact CTC's T and TLG grow large
+EXACT_CTC_TOKEN_LIMIT = 4000    # beyond this T alone (V² arcs) would take gigabytes
 
 
 @dataclass
@@ -156,6 +157,11 @@ def lexicon_arrays(lexicon: Lexicon, token_label: Dict[str, int], word_label: Di
     return arrays, max_disambig
 
 
+def token_label_of(tokens: List[str]) -> Dict[str, int]:
+    """Input label of each token: its posterior column + LABEL_OFFSET."""
+    return {t: i + LABEL_OFFSET for i, t in enumerate(tokens)}
+
+
 def minimize_encoded(f: fst.MutableFst) -> None:
     """Kaldi's fstminimizeencoded without its weight quantisation: labels and weights encoded
     into one acceptor label, so minimisation merges states without pushing weights."""
@@ -189,6 +195,16 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
         for e in lexicon.entries:
             if tokens[blank] in e.tokens:
                 raise InputError(f"word {e.word!r} is spelled with the blank token")
+    token_label = token_label_of(tokens)
+    used = sorted({token_label[t] for e in lexicon.entries for t in e.tokens})
+    warnings = []
+    if options.topology == "ctc" and len(used) > EXACT_CTC_TOKEN_LIMIT:
+        raise InputError(f"exact ctc topology over {len(used)} tokens would need "
+                         f"{len(used)}^2 arcs in T; use --topology compact")
+    if options.topology == "ctc" and len(used) > EXACT_CTC_TOKEN_WARNING:
+        warnings.append(f"exact ctc topology over {len(used)} tokens: T has {len(used)}^2 arcs "
+                        "and TLG copies back-off states per last token; --topology compact "
+                        "is far smaller")
     timer.lap("lexicon")
 
     lexicon_words = lexicon.words()
@@ -199,7 +215,6 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     words = ["<eps>"] + lexicon_words + ["#0", "<s>", "</s>"]
     word_label = {w: i for i, w in enumerate(words)}
     word_disambig0 = word_label["#0"]
-    token_label = {t: i + LABEL_OFFSET for i, t in enumerate(tokens)}
     disambig_base = len(tokens) + LABEL_OFFSET  # label of #0 on L's input side
 
     lm_to_word = np.array([word_label.get(w, -1) if w not in ("<s>", "</s>") else -1
@@ -230,12 +245,6 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     except fst.FstError as err:  # OpenFst refused (e.g. L∘G not functional): say so plainly
         raise InputError(f"OpenFst could not build LG: {err}") from None
 
-    used = sorted({token_label[t] for e in lexicon.entries for t in e.tokens})
-    warnings = []
-    if options.topology == "ctc" and len(used) > EXACT_CTC_TOKEN_WARNING:
-        warnings.append(f"exact ctc topology over {len(used)} tokens: T has {len(used)}^2 arcs "
-                        "and TLG copies back-off states per last token; --topology compact "
-                        "is far smaller")
     disambig_labels = list(range(disambig_base, disambig_base + max_disambig + 1))
     t_arrays = build_token_fst(options.topology, used,
                                blank + LABEL_OFFSET if blank >= 0 else 0, disambig_labels)

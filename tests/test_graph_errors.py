@@ -193,3 +193,19 @@ def test_compilation_is_deterministic(tmp_path):
         assert (tmp_path / "a" / graph_file).read_bytes() == \
             (tmp_path / "b" / graph_file).read_bytes(), graph_file
     assert fst.Fst.read(str(tmp_path / "a" / "TLG.fst")).num_states() > 0
+
+
+def test_exact_ctc_over_many_tokens(tmp_path, capsys, monkeypatch):
+    """Exact CTC needs V² arcs in T: a warning past one size, a clear error past another."""
+    import graph.compile
+    monkeypatch.setattr(graph.compile, "EXACT_CTC_TOKEN_WARNING", 5)
+    out = tmp_path / "g"
+    assert main(compile_args(out, "--spelling", "chars", "--word-boundary", "|")) == 0
+    assert "tingxie: warning: exact ctc topology over" in capsys.readouterr().err
+    assert "compact" in json.load(open(out / "graph.json"))["warnings"][0]
+    monkeypatch.setattr(graph.compile, "EXACT_CTC_TOKEN_LIMIT", 10)
+    err = run_error(capsys, compile_args(tmp_path / "g2", "--spelling", "chars",
+                                         "--word-boundary", "|"))
+    assert "use --topology compact" in err
+    assert main(compile_args(tmp_path / "g3", "--spelling", "chars", "--word-boundary", "|",
+                             "--topology", "compact")) == 0
