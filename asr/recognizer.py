@@ -4,7 +4,7 @@ greedy decoding when no graph is given.
 
     from asr import Recognizer
     rec = Recognizer("resources/demo/model", graph="resources/demo/graph", beam=13.0)
-    print(rec.transcribe("resources/demo/audio/demo_0001.wav").text)
+    print(rec.transcribe("resources/demo/test/wav/test_00000.wav").text)
 
 `transcribe(x)` takes a path, a float32 mono array at the model's sample rate, or a list of
 either (then returns a list). `posteriors(x)` stops after the acoustic model; `decode(output)`
@@ -105,10 +105,6 @@ def _is_cjk(token: str) -> bool:
         "\u4e00" <= token <= "\u9fff" or "\u3400" <= token <= "\u4dbf"
         or "\uf900" <= token <= "\ufaff" or "\u3040" <= token <= "\u30ff"
         or "\uac00" <= token <= "\ud7af")
-
-
-def join_words(words: Sequence[str]) -> str:
-    return " ".join(words)
 
 
 class Recognizer:
@@ -226,7 +222,7 @@ class Recognizer:
             start, end = self._span_seconds(spans[first][1], spans[last][2], token_times)
             words.append(Word(text, start, end))
         score = float(logp[np.arange(len(best)), best].sum())
-        return Transcript(join_words(w.word for w in words), words, tokens,
+        return Transcript(" ".join(w.word for w in words), words, tokens,
                           {"acoustic_logprob": round(score, 4)})
 
     def _span_seconds(self, first_row: int, last_row: int, token_times):
@@ -240,26 +236,17 @@ class Recognizer:
         return float(token_times[first_row][0]), float(token_times[last_row][1])
 
     def _from_decoder_result(self, result, token_times) -> Transcript:
-        words = list(result.words)
-        frames = list(getattr(result, "word_frames", None) or [])
+        """A decoder Result (or one of its N-best Hypotheses) as a Transcript."""
         timed = []
-        for index, word in enumerate(words):
-            start = end = None
-            if index < len(frames):  # the decoder's (first, last) frame of the word
-                first, last = int(frames[index][0]), int(frames[index][-1])
-                start, end = self._span_seconds(first, max(first, last), token_times)
-            timed.append(Word(str(word), start, end))
-        scores = {}
-        for name in ("total_cost", "acoustic_cost", "graph_cost"):
-            value = getattr(result, name, None)
-            if value is not None:
-                scores[name] = round(float(value), 4)
-        reached = getattr(result, "reached_final", None)
-        if reached is not None:
-            scores["reached_final"] = bool(reached)
-        tokens = [self.tokens[t] if isinstance(t, (int, np.integer)) else str(t)
-                  for t in (getattr(result, "tokens", None) or [])]
-        return Transcript(join_words(words), timed, tokens, scores)
+        for word, (first, last) in zip(result.words, result.word_frames):
+            start, end = self._span_seconds(int(first), int(last), token_times)
+            timed.append(Word(word, start, end))
+        scores = {name: round(float(getattr(result, name)), 4)
+                  for name in ("total_cost", "acoustic_cost", "graph_cost")}
+        if hasattr(result, "reached_final"):  # the best path only
+            scores["reached_final"] = bool(result.reached_final)
+        tokens = [self.tokens[column] for column in result.tokens]
+        return Transcript(" ".join(result.words), timed, tokens, scores)
 
 
 def _token_mismatch(graph_tokens: List[str], model_tokens: List[str]) -> str:
@@ -272,17 +259,9 @@ def _token_mismatch(graph_tokens: List[str], model_tokens: List[str]) -> str:
 
 
 def decoder_option_fields() -> Dict[str, Any]:
-    """DecoderOptions' fields and defaults (empty when the decoder is not available)."""
-    try:
-        from asr.decoder import DecoderOptions
-    except ImportError:
-        return {}
-    if dataclasses.is_dataclass(DecoderOptions):
-        return {f.name: getattr(DecoderOptions(), f.name) for f in dataclasses.fields(
-            DecoderOptions)}
-    instance = DecoderOptions()
-    return {name: getattr(instance, name) for name in dir(instance)
-            if not name.startswith("_") and not callable(getattr(instance, name))}
+    """DecoderOptions' fields and their defaults."""
+    from asr.decoder import DecoderOptions
+    return {f.name: f.default for f in dataclasses.fields(DecoderOptions)}
 
 
 def make_decoder_options(nbest: int = 1, **options: Any):

@@ -460,8 +460,6 @@ def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
     typed by its default (a None default is a float); only those given are passed on."""
     from asr.recognizer import decoder_option_fields
     fields = decoder_option_fields()
-    if not fields:
-        return
     group = parser.add_argument_group("decoder options (asr.decoder.DecoderOptions; need --graph)")
     for name, default in fields.items():
         if name in NOT_DECODER_ARGUMENTS:
