@@ -1,5 +1,6 @@
 #include "arpa_read.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <unordered_map>
@@ -45,19 +46,20 @@ class Lines {
 };
 
 struct StringViewHash {
-  size_t operator()(std::string_view s) const {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-    return Mix64(h);
-  }
+  size_t operator()(std::string_view s) const { return HashString(s.data(), s.size()); }
 };
 
 float ParseNumber(std::string_view field, const char *what, const Lines &lines) {
-  std::string text(field);
-  char *end = nullptr;
-  float value = std::strtof(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size())
+  float value = 0.0f;
+  const char *begin = field.data(), *end = begin + field.size();
+  if (begin < end && *begin == '+') ++begin;  // from_chars rejects a leading '+'
+  auto result = std::from_chars(begin, end, value);
+  if (result.ec == std::errc::result_out_of_range) {
+    // Too small or large for float32: let strtof round it (to 0 or +-inf) as a reader would.
+    value = std::strtof(std::string(field).c_str(), nullptr);
+  } else if (result.ec != std::errc() || result.ptr != end || field.empty()) {
     lines.Fail(std::string(what) + " " + Quote(field) + " is not a number");
+  }
   if (std::isnan(value)) lines.Fail(std::string(what) + " is NaN");
   return value;
 }
