@@ -275,3 +275,23 @@ def test_graph_topology_picks_the_mode_and_tokens_must_match(model_dir, ctc_grap
         Recognizer(model, str(tmp_path / "ctc"))
     with pytest.raises(InputError, match="token 1"):
         Recognizer(model_dir, str(tmp_path / "sync"))  # sync topology: loads a paraformer
+
+
+def test_paraformer_with_a_sync_graph(model_dir, tmp_path):
+    from asr.decoder import Decoder
+
+    (tmp_path / "lm.arpa").write_text(SMALL_ARPA)
+    assert main(["graph", "compile", "--tokens", os.path.join(model_dir, "tokens.json"),
+                 "--lm", str(tmp_path / "lm.arpa"), "--spelling", "chars", "--word-boundary",
+                 "|", "--topology", "sync", "-o", str(tmp_path / "sync")]) == 0
+    rec = Recognizer(model_dir, str(tmp_path / "sync"))  # the sync topology picks paraformer
+    assert rec.mode == "paraformer"
+    output = rec.posteriors(noise(2.0, seed=9))
+    transcript = rec.decode(output)
+    direct = Decoder(str(tmp_path / "sync")).decode(output.logp)
+    assert direct.words and transcript.text.split() == direct.words
+    for word, (first, last) in zip(transcript.words, direct.word_frames):
+        # a word spans token positions first..last: from the CIF time of the first to the end
+        # of the last
+        assert (word.start, word.end) == (output.token_times[first][0],
+                                          output.token_times[last][1])
