@@ -1,6 +1,5 @@
 #include "corpus.h"
 
-#include <memory>
 
 namespace tingxie {
 namespace lm {

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <numeric>
 #include <sstream>
-#include <chrono>
+#include <ctime>
 #include <cstdlib>
 
 namespace tingxie {

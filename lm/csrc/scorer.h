@@ -15,7 +15,6 @@
 #include <string>
 #include <sys/mman.h>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common.h"
