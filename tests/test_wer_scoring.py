@@ -75,6 +75,12 @@ def test_splits_equal_sclite_on_2000_random_pairs(tmp_path, capsys):
     # The test has teeth: with unit costs (Kaldi's tie-breaking) many splits differ.
     kaldi = count_edits([r for r, _ in pairs], [h for _, h in pairs], "kaldi")
     assert sum(tuple(kaldi[n]) != expected[n] for n in range(len(pairs))) > 50
+    # ... and kaldialign's sclite_mode (sclite's costs, Kaldi's tie-breaking) is no substitute.
+    differ = 0
+    for n, (ref, hyp) in enumerate(pairs):
+        k = kaldialign.edit_distance(ref, hyp, sclite_mode=True)
+        differ += (k["sub"], k["del"], k["ins"]) != expected[n][1:]
+    assert differ > 0
     # The command, from Kaldi text files, reports the same totals and per-utterance ops.
     with open(tmp_path / "ref", "w") as ref, open(tmp_path / "hyp", "w") as hyp:
         for n, (r, h) in enumerate(pairs):
