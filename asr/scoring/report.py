@@ -20,7 +20,7 @@ import numpy as np
 from lm.errors import InputError
 
 from asr.scoring.align import Alignment, align_many, count_edits
-from asr.scoring.text import optional_key_list, read_transcripts, tokenize
+from asr.scoring.text import few_keys, read_transcripts, tokenize
 
 MODES = ("strict", "present", "all")
 
@@ -191,7 +191,7 @@ def score_texts(refs: Dict[str, str], hyps: Dict[str, str], *, unit: str = "word
     report.extra_keys = [key for key in hyps if key not in refs]
     if mode == "strict" and report.missing_keys:
         raise InputError(f"{len(report.missing_keys)} reference keys are not in the hypotheses "
-                         f"({optional_key_list(report.missing_keys)}); use --mode present or "
+                         f"({few_keys(report.missing_keys)}); use --mode present or "
                          f"--mode all to score anyway", path=hyp_path)
     report.keys = [key for key in refs if key in hyps or mode == "all"]
     report.ref_tokens = [tokenize(refs[key], unit, normalize) for key in report.keys]

@@ -81,7 +81,7 @@ def tokenize(text: str, unit: str = "word", normalize: str = "none") -> List[str
     raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
 
 
-def optional_key_list(keys: List[str], limit: Optional[int] = 5) -> str:
+def few_keys(keys: List[str], limit: Optional[int] = 5) -> str:
     """'a, b, c and 7 more' for messages."""
     shown = keys if limit is None else keys[:limit]
     rest = len(keys) - len(shown)
