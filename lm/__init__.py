@@ -1,1 +1,13 @@
-"""Tingxie n-gram language-model toolkit: counting, smoothing, ARPA, perplexity, pruning, generation."""
+"""Tingxie n-gram language-model toolkit: counting, smoothing, ARPA, perplexity, pruning, generation.
+
+One idea per module:
+- `lm.counting`  native bounded-memory counting of text files or token lists -> `lm.counts.NgramCounts`
+- `lm.mkn`       modified Kneser–Ney exactly as KenLM lmplz (native, lm/csrc/kneser_ney.cc)
+- `lm.smoothing` the classic methods, by name (`ESTIMATORS`)
+- `lm.estimate`  `train(source, order, smoothing="mkn", ...)`, one entry point for all of them
+- `lm.model`     `NgramModel` (ARPA back-off form) and its queries: logprob, distribution, score_sentence
+- `lm.arpa`      validated `read_arpa` and `write_arpa` in KenLM's format (.gz both ways)
+- `lm.perplexity` KenLM `query`-compatible scoring (native)
+- `lm.prune`, `lm.generate`  relative-entropy pruning and sentence generation
+- `lm.cli`       `tingxie lm train|ppl|info|prune|generate`
+"""

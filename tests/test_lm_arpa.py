@@ -101,3 +101,31 @@ def test_native_reader_equals_reference_on_lmplz_file():
     for x, y in zip(a.orders, b.orders):
         assert np.array_equal(x.ids, y.ids)
         assert np.array_equal(x.logprob, y.logprob) and np.array_equal(x.backoff, y.backoff)
+
+
+def test_mutated_files_give_input_errors_never_crashes(tmp_path):
+    """Random byte edits of a valid ARPA: the native reader either reads the file or raises
+    InputError; nothing else (no crash, no other exception)."""
+    rng = np.random.default_rng(1)
+    good = GOOD.encode()
+    path = tmp_path / "fuzz.arpa"
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(200):
+        data = bytearray(good)
+        for _ in range(rng.integers(1, 4)):
+            position = int(rng.integers(0, len(data)))
+            choice = rng.integers(0, 3)
+            if choice == 0:
+                data[position] = int(rng.choice(list(b"\t\n -.0123456789ae\\<>x\xff")))
+            elif choice == 1:
+                del data[position]
+            else:
+                data.insert(position, int(rng.choice(list(b"\n\t 9-"))))
+        path.write_bytes(bytes(data))
+        try:
+            read_arpa(str(path))
+            outcomes["ok"] += 1
+        except InputError as err:
+            assert err.path == str(path)
+            outcomes["error"] += 1
+    assert outcomes["error"] > 50 and outcomes["ok"] > 5
