@@ -121,9 +121,21 @@ def _distribution(self: "NgramModel", context_ids=()) -> np.ndarray:
     return dist
 
 
+def _history_backoff(model: "NgramModel", history) -> float:
+    """Sum of the back-off weights of every suffix of `history` that is an n-gram."""
+    history = tuple(history)[max(0, len(history) - (model.order - 1)):] if model.order > 1 else ()
+    total = 0.0
+    for start in range(len(history)):
+        suffix = history[start:]
+        row = _index(model, len(suffix)).get(suffix)
+        if row is not None:
+            total += float(model.orders[len(suffix) - 1].backoff[row])
+    return total
+
+
 def _score_sentence(self: "NgramModel", words, bos: bool = True, eos: bool = True) -> float:
     """log10 probability of a tokenised sentence; words outside the vocabulary score as <unk>
-    (-inf if the model has no <unk>). KenLM's `Model.score` conventions."""
+    (as -100 if the model has no <unk>). KenLM's `Model.score` conventions."""
     unk = self.word_id.get("<unk>")
     ids = []
     for w in words:
@@ -135,8 +147,12 @@ def _score_sentence(self: "NgramModel", words, bos: bool = True, eos: bool = Tru
     total = 0.0
     for wid in ids:
         if wid < 0:
-            total += float("-inf")
+            # KenLM scores a word unknown to a model without <unk> as log10 p = -100, plus
+            # the back-offs of the current history.
+            total += -100.0 + _history_backoff(self, history)
             history.append(-1)
+            if len(history) > self.order - 1:
+                del history[0]
             continue
         total += _logprob(self, wid, history)
         history.append(wid)

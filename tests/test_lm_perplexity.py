@@ -77,6 +77,9 @@ def test_model_without_unk_scores_unknown_words_at_minus_100(tmp_path):
                     "-0.3\t</s>\t0\n-0.4\ta\t-0.2\n\n\\2-grams:\n-0.05\t<s> a\n\n\\end\\\n")
     result = perplexity(str(path), ["a b"])
     assert result.oovs == 1
+    model = read_arpa(str(path))
+    assert model.score_sentence(["a", "b"]) == pytest.approx(float(result.sentence_logprob[0]),
+                                                             rel=1e-6)
     # p(a|<s>) from the bigram; b unknown: -100 plus the back-off of "a"; </s> after b: unigram
     assert float(result.sentence_logprob[0]) == pytest.approx(-0.05 + (-0.2 - 100) - 0.3,
                                                               rel=1e-6)
