@@ -107,3 +107,19 @@ def test_recall_of_missed_words_rises_on_bench_data(graphs):
             before += w in plain
             after += w in biased
     assert before == 0 and after >= 0.5 * total
+
+
+@pytest.mark.parametrize("arrays", [
+    ([0, 1], [2], [5], [0, 0], [0.0, 1.0], [0, 1]),        # edge to a node that does not exist
+    ([0, 1, 1], [2], [1], [0, 0, 0], [0.0, 1.0], [0, 1]),  # sizes disagree
+    ([0, 2, 2, 2], [2, 1], [1, 2], [0, 0, 0], [0.0, 1.0, 1.0], [0, 1, 1]),  # unsorted
+    ([0, 1, 1], [99], [1], [0, 0], [0.0, 1.0], [0, 1]),    # token out of range
+    ([0, 1, 1], [2], [1], [0, 7], [0.0, 1.0], [0, 1]),     # failure link out of range
+    ([0, 1, 1], [2], [1], [0, 0], [0.0, float("nan")], [0, 1]),
+    ([-3, 1, 1], [2], [1], [0, 0], [0.0, 1.0], [0, 1]),
+])
+def test_malformed_automaton_is_rejected(tiny, arrays):
+    from asr.decoder import _native
+    automaton = _native.HotwordAutomaton(*arrays, cap=5.0)
+    with pytest.raises(ValueError, match="hotword automaton"):
+        Decoder(tiny)._native.decode(frames(1, 3), automaton)

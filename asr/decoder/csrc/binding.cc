@@ -388,20 +388,19 @@ PYBIND11_MODULE(_native, m) {
              h.acc = std::move(acc);
              h.is_end = std::move(is_end);
              h.cap = cap;
+             if (h.edge_begin.size() >= 2 && !h.fail.empty()) {
+               int32_t max_token = 0;
+               for (int32_t t : h.edge_token) max_token = std::max(max_token, t);
+               if (h.edge_begin[0] == 0 && h.edge_begin[1] >= 0 &&
+                   h.edge_begin[1] <= static_cast<int32_t>(h.edge_token.size()) &&
+                   h.edge_token.size() == h.edge_next.size() && max_token < (1 << 24))
+                 h.Finish(max_token + 1);
+             }
              return h;
            }),
            py::arg("edge_begin"), py::arg("edge_token"), py::arg("edge_next"), py::arg("fail"),
            py::arg("acc"), py::arg("is_end"), py::arg("cap"))
-      .def_property_readonly("num_nodes", &HotwordAutomaton::num_nodes)
-      .def(
-          "next",
-          [](const HotwordAutomaton &h, int32_t node, int32_t token) {
-            if (node < 0 || node >= h.num_nodes() ||
-                static_cast<int32_t>(h.edge_begin.size()) != h.num_nodes() + 1)
-              throw py::value_error("node out of range");
-            return h.Next(node, token);
-          },
-          py::arg("node"), py::arg("token"));
+      .def_property_readonly("num_nodes", &HotwordAutomaton::num_nodes);
 
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,

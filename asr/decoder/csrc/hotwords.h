@@ -29,6 +29,15 @@ struct HotwordAutomaton {
   std::vector<float> acc;           // bonus accumulated along the node's prefix
   std::vector<uint8_t> is_end;      // a hotword ends here
   float cap = 0;                    // most bonus banked per utterance
+  std::vector<int32_t> root_next;   // dense goto of the root (-1: none), built by Finish()
+
+  // Builds the root's dense transition table (most lookups end at the root).
+  void Finish(int32_t num_tokens) {
+    root_next.assign(num_tokens, -1);
+    if (fail.empty()) return;
+    for (int32_t e = edge_begin[0]; e < edge_begin[1]; ++e)
+      if (edge_token[e] >= 0 && edge_token[e] < num_tokens) root_next[edge_token[e]] = edge_next[e];
+  }
 
   int32_t num_nodes() const { return static_cast<int32_t>(fail.size()); }
 
@@ -46,12 +55,17 @@ struct HotwordAutomaton {
 
   // The node after reading token from node.
   int32_t Next(int32_t node, int32_t token) const {
-    while (true) {
+    while (node != 0) {
       int32_t next = Goto(node, token);
       if (next >= 0) return next;
-      if (node == 0) return 0;
       node = fail[node];
     }
+    if (token >= 0 && token < static_cast<int32_t>(root_next.size())) {
+      int32_t next = root_next[token];
+      return next >= 0 ? next : 0;
+    }
+    int32_t next = Goto(0, token);
+    return next >= 0 ? next : 0;
   }
 };
 
