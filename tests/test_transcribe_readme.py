@@ -7,9 +7,13 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, "resources", "demo", "graph",
-                                                    "graph.json")),
-                    reason="the demo model and graph are not in resources/demo yet")
+DEMO = os.path.join(ROOT, "resources", "demo")
+
+
+@pytest.mark.skipif(not (os.path.isfile(os.path.join(DEMO, "graph", "graph.json"))
+                         and os.path.isfile(os.path.join(DEMO, "model", "config.yaml"))
+                         and os.path.isfile(os.path.join(DEMO, "test", "text"))),
+                    reason="the demo model, graph and test audio are not all in resources/demo")
 def test_readme_python_api_example_runs(monkeypatch, capsys):
     pytest.importorskip("funasr")
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
