@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from lm.counting import Corpus, make_counter
 from lm.errors import InputError
 from lm.model import NgramModel, NgramTable
@@ -32,7 +34,8 @@ def estimate(corpus: Corpus, order: int, *, prune=None, discount_fallback=None,
     counter = make_counter(corpus, order, memory, verbose=bool(progress))
     corpus.feed(counter, progress=progress)
     result = counter.kneser_ney(thresholds, fallback, bool(interpolate_unigrams))
-    tables = [NgramTable(ids, lp, bo) for ids, lp, bo in
+    # Word ids come as uint32 (fewer than 2**31 words): viewed as int32 without a copy.
+    tables = [NgramTable(ids.view(np.int32), lp, bo) for ids, lp, bo in
               zip(result["ids"], result["logprob"], result["backoff"])]
     model = NgramModel(counter.vocab(), tables)
     model.discounts = [tuple(d) for d in result["discounts"]]

@@ -89,7 +89,7 @@ class Counter {
     py::list ids, logprob, backoff, discounts;
     for (ModelOrder &o : model.orders) {
       size_t n = o.size(), k = o.order;
-      ids.append(MoveToArray(std::move(o.words), {n, k}));
+      ids.append(MoveToArray(std::move(o.words), {n, k}));  // uint32; lm.mkn views it as int32
       logprob.append(MoveToArray(std::move(o.logprob), {n}));
       backoff.append(MoveToArray(std::move(o.backoff), {n}));
     }

@@ -7,11 +7,23 @@
 #include <numeric>
 #include <sstream>
 #include <ctime>
+#include <cstdio>
+#include <unistd.h>
 #include <cstdlib>
 
 namespace tingxie {
 namespace lm {
 namespace {
+
+// Current resident set size (Linux), for the timing report.
+long ResidentMegabytes() {
+  FILE *f = std::fopen("/proc/self/statm", "r");
+  if (!f) return -1;
+  long pages = 0, resident = 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+  std::fclose(f);
+  return resident * (sysconf(_SC_PAGESIZE) / 1024) / 1024;
+}
 
 // Stage timing on stderr when TINGXIE_LM_TIMING is set (development aid).
 class StageClock {
@@ -20,7 +32,8 @@ class StageClock {
   void Mark(const char *stage) {
     if (!on_) return;
     std::clock_t now = std::clock();
-    std::cerr << "[lm timing] " << stage << ": " << double(now - last_) / CLOCKS_PER_SEC << " CPU-s\n";
+    std::cerr << "[lm timing] " << stage << ": " << double(now - last_) / CLOCKS_PER_SEC << " CPU-s, "
+              << ResidentMegabytes() << " MB resident\n";
     last_ = now;
   }
 
@@ -359,28 +372,32 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
 
   clock.Mark("interpolation");
   // ARPA form: log10 p, and log10 gamma(h) as the back-off of every context h. Highest order
-  // first, releasing each order's working arrays once it is written.
+  // first; each order's word and probability arrays are compacted in place (dropping pruned
+  // n-grams) and handed over to the model, the other working arrays released.
   model.orders.resize(N);
   for (int k = N; k >= 1; --k) {
     Level &level = levels[k - 1];
+    std::vector<float> &p = prob[k - 1];
     ModelOrder &out = model.orders[k - 1];
     out.order = k;
     size_t kept = 0;
-    for (uint8_t p : level.pruned) kept += !p;
-    out.words.reserve(kept * k);
-    out.logprob.reserve(kept);
+    for (uint8_t pruned : level.pruned) kept += !pruned;
     out.backoff.reserve(kept);
+    size_t to = 0;
     for (size_t i = 0; i < level.size(); ++i) {
       if (level.pruned[i]) continue;
-      const WordId *w = level.at(i);
-      for (int j = 0; j < k; ++j) out.words.push_back(static_cast<int32_t>(w[j]));
-      out.logprob.push_back(std::min(0.0f, log10f(prob[k - 1][i])));
+      if (to != i) std::copy(level.at(i), level.at(i) + k, level.words.begin() + to * k);
+      p[to] = std::min(0.0f, log10f(p[i]));
       float backoff = 0.0f;
       if (k < N && sums[k].denominator[i] > 0) backoff = log10f(sums[k].gamma[i]);
       out.backoff.push_back(backoff);
+      ++to;
     }
+    level.words.resize(to * k);
+    p.resize(to);
+    out.words = std::move(level.words);
+    out.logprob = std::move(p);
     level.Free();
-    std::vector<float>().swap(prob[k - 1]);
     std::vector<uint32_t>().swap(context_of[k - 1]);
     if (k < N) sums[k] = ContextSums();
   }

@@ -48,7 +48,7 @@ struct Discount {
 // One order of the estimated model, in ARPA back-off form.
 struct ModelOrder {
   int order = 0;
-  std::vector<int32_t> words;  // [n * order], history first
+  std::vector<WordId> words;  // [n * order], history first
   std::vector<float> logprob;  // log10
   std::vector<float> backoff;  // log10, 0 where none
   size_t size() const { return logprob.size(); }
