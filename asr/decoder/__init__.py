@@ -88,7 +88,7 @@ class Hypothesis:
 @dataclass
 class Result(Hypothesis):
     reached_final: bool = True              # False: best non-final path used as the fallback
-    token_frames: List[Tuple[int, int]] = field(default_factory=list)
+    token_frames: np.ndarray = None         # [n_tokens, 2] int32: first/last frame per token
     nbest: List[Hypothesis] = field(default_factory=list)
     lattice: Optional["Lattice"] = None
 
@@ -288,7 +288,8 @@ class Decoder:
         nbest = [self._hypothesis(h) for h in native.nbest]
         lattice = Lattice(native.lattice, self.words) if self.options.keep_lattice else None
         return self._hypothesis(best, Result, reached_final=native.reached_final,
-                                token_frames=best.token_frames, nbest=nbest, lattice=lattice)
+                                token_frames=best.token_frames_array, nbest=nbest,
+                                lattice=lattice)
 
 
 __all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "convert_graph",

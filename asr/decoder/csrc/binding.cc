@@ -275,6 +275,18 @@ PYBIND11_MODULE(_native, m) {
       .def_readonly("word_ids", &Hypothesis::word_ids)
       .def_readonly("tokens", &Hypothesis::tokens)
       .def_readonly("token_frames", &Hypothesis::token_frames)
+      .def_property_readonly("token_frames_array",
+                             [](const Hypothesis &h) {
+                               py::array_t<int32_t> a({static_cast<py::ssize_t>(
+                                                           h.token_frames.size()),
+                                                       py::ssize_t{2}});
+                               auto m = a.mutable_unchecked<2>();
+                               for (size_t i = 0; i < h.token_frames.size(); ++i) {
+                                 m(i, 0) = h.token_frames[i].first;
+                                 m(i, 1) = h.token_frames[i].second;
+                               }
+                               return a;
+                             })
       .def_readonly("word_frames", &Hypothesis::word_frames)
       .def_readonly("total_cost", &Hypothesis::total_cost)
       .def_readonly("acoustic_cost", &Hypothesis::acoustic_cost)

@@ -85,11 +85,9 @@ float Search::GetCutoff(float *adaptive_beam, int32_t *best) {
     *adaptive_beam = kInf;
     return kInf;
   }
-  if (max_may_bind || min_may_bind) {
+  if (max_may_bind) {
     tmp_costs_.clear();
     for (const Token &tok : cur_) tmp_costs_.push_back(tok.cost);
-  }
-  if (max_may_bind) {
     std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + max_active, tmp_costs_.end());
     const float max_active_cutoff = tmp_costs_[max_active];
     if (max_active_cutoff < beam_cutoff) {
@@ -98,11 +96,16 @@ float Search::GetCutoff(float *adaptive_beam, int32_t *best) {
     }
   }
   if (min_may_bind) {
+    // The min_active-th cost (0-based) overall is, with in_beam costs below the beam
+    // cutoff, the (min_active - in_beam)-th of the costs at or above it.
     float min_active_cutoff = best_cost;
     if (min_active > 0) {
-      std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + min_active,
-                       n > max_active ? tmp_costs_.begin() + max_active : tmp_costs_.end());
-      min_active_cutoff = tmp_costs_[min_active];
+      tmp_costs_.clear();
+      for (const Token &tok : cur_)
+        if (!(tok.cost < beam_cutoff)) tmp_costs_.push_back(tok.cost);
+      const size_t k = min_active - in_beam;
+      std::nth_element(tmp_costs_.begin(), tmp_costs_.begin() + k, tmp_costs_.end());
+      min_active_cutoff = tmp_costs_[k];
     }
     if (min_active_cutoff > beam_cutoff) {
       *adaptive_beam = min_active_cutoff - best_cost + opts_.beam_delta;
