@@ -39,7 +39,7 @@ def test_matches_lmplz(estimated, name):
 
 
 @needs_shared
-@pytest.mark.parametrize("name", ["o3.arpa.gz", "o3_prune011.arpa", "tiny_o4_fallback.arpa"])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_arpa_text_is_byte_identical(estimated, tmp_path, name):
     out = tmp_path / "ours.arpa"
     write_arpa(estimated(name), str(out))
