@@ -176,7 +176,7 @@ class NativeDecoder {
   }
 
   void CheckHotwords(const HotwordAutomaton *h) const {
-    if (!h) return;
+    if (!h || h->checked_for == vocab_->num_tokens()) return;  // immutable once built
     const int32_t n = h->num_nodes();
     auto bad = [](const std::string &m) { throw py::value_error("hotword automaton: " + m); };
     if (n < 1 || static_cast<int32_t>(h->edge_begin.size()) != n + 1 ||
@@ -198,6 +198,7 @@ class NativeDecoder {
       }
     }
     if (!(h->cap >= 0)) bad("cap must be >= 0");
+    h->checked_for = vocab_->num_tokens();
   }
 
   const Graph &graph() const { return *graph_; }

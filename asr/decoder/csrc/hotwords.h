@@ -30,6 +30,7 @@ struct HotwordAutomaton {
   std::vector<uint8_t> is_end;      // a hotword ends here
   float cap = 0;                    // most bonus banked per utterance
   std::vector<int32_t> root_next;   // dense goto of the root (-1: none), built by Finish()
+  mutable int32_t checked_for = -1; // the token count it was validated against (binding)
 
   // Builds the root's dense transition table (most lookups end at the root).
   void Finish(int32_t num_tokens) {
