@@ -3,7 +3,6 @@ the bench LM (the vocabulary cut to the words of the first utterances plus frequ
 so a graph compiles in seconds), and the bench posteriors."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
