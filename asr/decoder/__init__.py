@@ -9,7 +9,13 @@ The search itself is C++ (asr/decoder/csrc/decoder.h explains the algorithm). A 
 directory holds TLG.fst (OpenFst vector or const binary, tropical, costs -ln; input label k
 is posterior column k-1, 0 is epsilon), words.txt (Kaldi symbol table), tokens.txt (tokens
 by column) and graph.json ("topology": "ctc" | "compact" | "sync"), as written by
-`tingxie graph compile`.
+`tingxie graph compile`. For the fastest load, `convert_graph(src, dst)` rewrites TLG.fst as
+an aligned OpenFst const FST that is memory-mapped in place.
+
+Hotwords (asr/decoder/hotwords.py): `decode(logp, hotwords=["name", ...])` biases the search
+per call through a token-level Aho-Corasick automaton whose state travels in the search
+token (in-vocabulary words and phrases; out-of-vocabulary hotwords are reported, not yet
+decodable).
 """
 from __future__ import annotations
 
