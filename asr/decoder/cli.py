@@ -29,7 +29,7 @@ def add_arguments(p):
     p.add_argument("--mode", choices=["ctc", "sync"], default=None,
                    help="ctc or sync (label-synchronous); default: the graph's topology")
     p.add_argument("-o", "--output", required=True, help="Kaldi text output: key word ...")
-    p.add_argument("--json", help="also write JSON lines with timings, costs and N-best")
+    p.add_argument("--json", help="also write JSON lines: words, word frames, tokens, costs, N-best")
     p.add_argument("--beam", type=float, default=d.beam)
     p.add_argument("--max-active", type=int, default=d.max_active)
     p.add_argument("--min-active", type=int, default=d.min_active)
