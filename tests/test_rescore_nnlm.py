@@ -103,3 +103,20 @@ def test_training_recipe_learns_and_writes_a_loadable_model(tmp_path):
                                  "want"], ["want", "not", "shall", "i", "shepherd"]])
     assert good > bad + 5
     assert "utt1" not in rescorer.vocab  # --kaldi-text dropped the keys
+
+
+def test_shipped_demo_model_prefers_real_sentences():
+    directory = os.path.join(ROOT, "resources", "demo", "nnlm")
+    if not os.path.isdir(directory):
+        pytest.skip("no shipped neural LM")
+    assert sum(os.path.getsize(os.path.join(directory, f)) for f in os.listdir(directory)) \
+        <= 10 * 1024 * 1024
+    rescorer = NeuralLmRescorer(directory)
+    with open(os.path.join(ROOT, "tools", "demo", "data", "dev.txt"), encoding="utf-8") as f:
+        sentences = [line.split()[1:] for _, line in zip(range(20), f)]
+    real = rescorer.score(sentences)
+    shuffled = rescorer.score([list(reversed(s)) for s in sentences])
+    assert sum(r > s for r, s in zip(real, shuffled)) >= 18
+    # per-word perplexity of held-out demo sentences is far below the vocabulary size
+    words = sum(len(s) + 1 for s in sentences)
+    assert math.exp(-sum(real) / words) < 0.1 * len(rescorer.vocab)
