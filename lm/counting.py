@@ -79,10 +79,11 @@ class Corpus:
             counter.begin_file("<sentences>")
             batch = []
             for sentence in self.sentences:
-                for word in sentence:
-                    if not word or any(c.isspace() for c in word if ord(c) < 128):
-                        raise InputError(f"token {word!r} is empty or contains whitespace")
-                batch.append(" ".join(sentence))
+                line = " ".join(sentence)
+                if len(line.split()) != len(sentence):
+                    bad = next((w for w in sentence if not w or len(w.split()) != 1), line)
+                    raise InputError(f"token {bad!r} is empty or contains whitespace")
+                batch.append(line)
                 if len(batch) == 10000:
                     counter.feed(("\n".join(batch) + "\n").encode("utf-8"))
                     batch = []

@@ -164,3 +164,9 @@ def test_random_bytes_give_counts_or_input_errors(tmp_path):
         if text.endswith("\n"):
             lines = lines[:-1]
         same_counts(counts, count_sentences([line.split() for line in lines], 3))
+
+
+@pytest.mark.parametrize("bad", [["a", ""], ["a b"], ["x\ty"]])
+def test_tokens_with_whitespace_are_refused(bad):
+    with pytest.raises(InputError, match="whitespace"):
+        count([bad], 2)
