@@ -123,3 +123,54 @@ def test_malformed_automaton_is_rejected(tiny, arrays):
     automaton = _native.HotwordAutomaton(*arrays, cap=5.0)
     with pytest.raises(ValueError, match="hotword automaton"):
         Decoder(tiny)._native.decode(frames(1, 3), automaton)
+
+
+def test_oov_hotword_becomes_decodable(tiny):
+    """`ab` is not a word of the tiny graph: as a hotword it goes into the side graph and is
+    decoded, with its frames, and the LM context around it is kept."""
+    logp = frames(0, 1, 0, 2, 3, 0)  # a _ b |
+    d = dec(tiny)
+    assert "ab" not in d.decode(logp).words
+    r = d.decode(logp, hotwords=["ab"])
+    assert r.words == ["ab"]
+    assert r.word_ids == [len(d.words)]  # labels after words.txt, for this call
+    assert r.word_frames == [(1, 4)]
+    assert r.reached_final
+    # in context: `a` then the name then `b`
+    logp = frames(0, 1, 3, 0, 1, 2, 3, 2, 0, 3, 0)  # a | a b | b _ |
+    assert d.decode(logp, hotwords=["ab"]).words == ["a", "ab", "b"]
+    # repeats inside a name need a blank, as everywhere in CTC
+    logp = frames(0, 2, 2, 3, 0)  # b b | reads `b|`, not `bb|`
+    assert d.decode(logp, hotwords=["bb"]).words == ["b"]
+    logp = frames(0, 2, 0, 2, 3, 0)
+    assert d.decode(logp, hotwords=["bb"]).words == ["bb"]
+
+
+def test_oov_names_on_bench_data(graphs):
+    """The small graph knows only the words of the first 20 utterances and 1,500 frequent
+    ones, so the next utterances' other words are out of vocabulary: given as hotwords,
+    most of them are decoded; unrelated OOV hotwords leave the first utterances' WER alone."""
+    import kaldialign
+    from decoder_fixtures import BENCH, read_refs
+    d = Decoder(graphs["ctc"], DecoderOptions(acoustic_scale=3.0))
+    refs = read_refs(BENCH / "refs_test.txt")
+    utts = load_posteriors(num_utts=40)
+    keys = list(utts)
+    found = total = 0
+    oov_pool = []
+    for key in keys[20:]:
+        oov = sorted({w for w in refs[key] if d._spell(w) is None})
+        oov_pool += oov
+        if not oov:
+            continue
+        words = d.decode(utts[key][0], hotwords=oov).words
+        total += len(oov)
+        found += sum(w in words for w in oov)
+    assert total >= 10
+    assert found >= 0.5 * total, f"{found}/{total} OOV hotwords decoded"
+
+    def wer(hotwords):
+        errors = sum(kaldialign.edit_distance(
+            refs[k], d.decode(utts[k][0], hotwords=hotwords).words)["total"] for k in keys[:20])
+        return 100.0 * errors / sum(len(refs[k]) for k in keys[:20])
+    assert wer(oov_pool[:50]) <= wer(None) + 0.5

@@ -235,8 +235,9 @@ class Decoder:
     def decode(self, logp: np.ndarray, hotwords=None) -> Result:
         """hotwords: a file (`word [weight]` lines), a list of words/phrases, a dict
         {phrase: weight}, or a Hotwords from compile_hotwords (reusable)."""
-        automaton = self.compile_hotwords(hotwords).automaton if hotwords else None
-        return self._result(self._native.decode(logp, automaton))
+        compiled = self.compile_hotwords(hotwords) if hotwords else None
+        automaton = compiled.automaton if compiled else None
+        return self._result(self._native.decode(logp, automaton), self._words_for(compiled))
 
     def decode_batch(self, batch: Sequence[np.ndarray], hotwords=None,
                      num_threads: Optional[int] = None) -> List[Result]:
@@ -247,12 +248,22 @@ class Decoder:
         if isinstance(hotwords, list) and hotwords and all(
                 h is None or isinstance(h, Hotwords) for h in hotwords):
             automata = [h.automaton if h is not None else None for h in hotwords]
+            tables = [self._words_for(h) for h in hotwords]
         elif hotwords:
-            automata = self.compile_hotwords(hotwords).automaton
+            compiled = self.compile_hotwords(hotwords)
+            automata = compiled.automaton
+            tables = [self._words_for(compiled)] * len(batch)
         else:
             automata = None
+            tables = [self.words] * len(batch)
         natives = self._native.decode_batch(list(batch), int(num_threads or 0), automata)
-        return [self._result(n) for n in natives]
+        return [self._result(n, words) for n, words in zip(natives, tables)]
+
+    def _words_for(self, compiled):
+        """The word table of a call: words.txt plus that call's out-of-vocabulary hotwords."""
+        if compiled is None or not compiled.oov_words:
+            return self.words
+        return self.words + list(compiled.oov_words)
 
     def compile_hotwords(self, spec):
         """Spells and compiles a hotword list once; problems (file:line) are warned about
@@ -262,11 +273,33 @@ class Decoder:
         from asr.decoder.hotwords import compile_hotwords
 
         compiled = compile_hotwords(spec, self._spell, len(self.tokens), _native,
-                                    self.hotword_options)
+                                    self.hotword_options, spell_oov=self._spell_oov,
+                                    first_oov_label=len(self.words),
+                                    word_end_column=self._word_end_column())
         if compiled.problems and compiled is not spec:
             for problem in compiled.problems:
                 warnings.warn(f"hotwords: {problem}", stacklevel=3)
         return compiled
+
+    def _word_end_column(self) -> int:
+        boundary = (self.meta.get("options") or {}).get("word_boundary")
+        return self.tokens.index(boundary) if boundary in self.tokens else -1
+
+    def _spell_oov(self, word: str):
+        """Token columns of a word by the graph's spelling rule (graph.json), or None."""
+        from graph.lexicon import Speller
+
+        opts = self.meta.get("options") or {}
+        if opts.get("spelling", "chars") != "chars":
+            return None  # BPE spelling needs the sentencepiece model: not supported here
+        try:
+            pieces = Speller(self.tokens, "chars", opts.get("word_boundary")).spell(word)
+        except (InputError, ValueError):
+            return None
+        column = {t: i for i, t in enumerate(self.tokens)}
+        if not pieces or any(p not in column for p in pieces):
+            return None
+        return [column[p] for p in pieces]
 
     def _spell(self, word: str):
         """Token columns of a word as the graph spells it (lexicon.txt), None if absent."""
@@ -282,18 +315,19 @@ class Decoder:
                         self._spellings[fields[0]] = [column[p] for p in pieces]
         return self._spellings.get(word)
 
-    def _hypothesis(self, h, cls=Hypothesis, **extra):
-        words = self.words
+    def _hypothesis(self, h, cls=Hypothesis, words=None, **extra):
+        words = self.words if words is None else words
         word_ids = h.word_ids  # each access converts a C++ vector: read every field once
         return cls(words=[words[i] for i in word_ids], word_ids=word_ids, tokens=h.tokens,
                    word_frames=h.word_frames, total_cost=h.total_cost,
                    acoustic_cost=h.acoustic_cost, graph_cost=h.graph_cost, **extra)
 
-    def _result(self, native) -> Result:
+    def _result(self, native, words=None) -> Result:
+        words = self.words if words is None else words
         best = native.best
-        nbest = [self._hypothesis(h) for h in native.nbest]
-        lattice = Lattice(native.lattice, self.words) if self.options.keep_lattice else None
-        return self._hypothesis(best, Result, reached_final=native.reached_final,
+        nbest = [self._hypothesis(h, words=words) for h in native.nbest]
+        lattice = Lattice(native.lattice, words) if self.options.keep_lattice else None
+        return self._hypothesis(best, Result, words=words, reached_final=native.reached_final,
                                 token_frames=best.token_frames_array, nbest=nbest,
                                 lattice=lattice)
 

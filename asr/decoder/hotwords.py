@@ -8,8 +8,12 @@ completed hotword keeps its bonus (at most `cap` per utterance). No graph recomp
 
 Spelling: the graph directory's lexicon.txt (the exact spellings the graph was compiled
 with), so a phrase is the concatenation of its words' spellings. Out-of-vocabulary hotwords
-are NOT supported yet: the graph cannot output a word it does not contain, so they are
-reported and skipped (the planned route: a small on-the-fly word graph beside TLG).
+(words the graph cannot output) are spelled with the graph's spelling rule (graph.json) and
+put in a small word graph beside TLG, built per call (csrc/hotwords.h): a search token at a
+word boundary may enter it for `oov_cost`, reads the word's tokens with the same per-token
+bonus, and returns to the TLG state it left with the word as output (its label is
+len(words.txt) + i for this call). The LM sees the name as transparent: its context is the
+one before the name. A phrase with an out-of-vocabulary word contributes that word alone.
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ class HotwordOptions:
     #                              unchanged at 1.0 (+0.24 at 1.5, +0.82 at 2.0)
     default_weight: float = 1.0  # weight of entries that give none
     cap: float = 30.0            # most bonus kept per utterance
+    oov_cost: float = 10.0       # cost of entering an out-of-vocabulary hotword (stands for
+    #                              the LM's probability of an unknown word, -ln)
 
 
 @dataclass
@@ -38,6 +44,7 @@ class Hotwords:
     automaton: object
     entries: List[Tuple[str, float]]
     problems: List[InputError] = field(default_factory=list)
+    oov_words: List[str] = field(default_factory=list)  # labels len(words.txt) + i
 
 
 def read_hotword_file(path) -> Tuple[List[Tuple[str, Optional[float], int]], List[InputError]]:
@@ -64,8 +71,10 @@ def read_hotword_file(path) -> Tuple[List[Tuple[str, Optional[float], int]], Lis
 
 
 def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
-                     options: Optional[HotwordOptions] = None) -> Hotwords:
-    """spell(word) -> token columns or None when the graph cannot output the word."""
+                     options: Optional[HotwordOptions] = None, spell_oov=None,
+                     first_oov_label: int = 0, word_end_column: int = -1) -> Hotwords:
+    """spell(word) -> token columns or None when the graph cannot output the word;
+    spell_oov(word) -> token columns by the graph's spelling rule, or None."""
     if isinstance(spec, Hotwords):
         return spec
     options = options or HotwordOptions()
@@ -78,6 +87,8 @@ def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
     else:
         raw, problems = [(w, None, None) for w in spec], []
     seen: Dict[str, int] = {}
+    oov: List[Tuple[str, List[int], float]] = []
+    oov_index: Dict[str, int] = {}
     phrases: List[Tuple[List[int], float]] = []
     entries = []
     for phrase, weight, line in raw:
@@ -91,20 +102,35 @@ def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
             continue
         seen[phrase] = line
         columns: List[int] = []
+        oov_here = []
         for word in phrase.split():
             spelled = spell(word)
             if spelled is None:
-                problems.append(InputError(
-                    f"{word!r} is not in the graph's vocabulary: out-of-vocabulary hotwords "
-                    "cannot be decoded yet; skipped", path, line))
-                columns = []
-                break
+                spelled_oov = spell_oov(word) if spell_oov else None
+                if spelled_oov is None:
+                    problems.append(InputError(
+                        f"{word!r} is not in the graph's vocabulary and cannot be spelled with "
+                        "the model's tokens; skipped", path, line))
+                    columns, oov_here = [], []
+                    break
+                oov_here.append((word, spelled_oov, weight))
+                continue
             columns.extend(spelled)
+        if oov_here:
+            for word, spelled_oov, w in oov_here:
+                if word not in oov_index:
+                    oov_index[word] = len(oov)
+                    oov.append((word, spelled_oov, w))
+            entries.append((phrase, weight))
+            continue
         if not columns:
             continue
         phrases.append((columns, weight))
         entries.append((phrase, weight))
-    return Hotwords(_build(phrases, options, native), entries, problems)
+    automaton = _build(phrases, options, native)
+    if oov:
+        _add_oov(automaton, oov, options, first_oov_label, word_end_column)
+    return Hotwords(automaton, entries, problems, [w for w, _, _ in oov])
 
 
 def _build(phrases, options: HotwordOptions, native):
@@ -149,3 +175,28 @@ def _build(phrases, options: HotwordOptions, native):
         edge_begin.append(len(edge_token))
     return native.HotwordAutomaton(edge_begin, edge_token, edge_next, fail, acc, is_end,
                                    float(options.cap))
+
+
+def _add_oov(automaton, oov, options: HotwordOptions, first_label: int, word_end_column: int):
+    """The side graph of out-of-vocabulary hotwords: a trie of their spellings."""
+    children: List[Dict[int, int]] = [{}]
+    word = [-1]
+    for i, (_, columns, _) in enumerate(oov):
+        node = 0
+        for c in columns:
+            if c not in children[node]:
+                children[node][c] = len(children)
+                children.append({})
+                word.append(-1)
+            node = children[node][c]
+        if node:
+            word[node] = first_label + i
+    edge_begin, edge_token, edge_next = [0], [], []
+    for v in range(len(children)):
+        for c, child in sorted(children[v].items()):
+            edge_token.append(c)
+            edge_next.append(child)
+        edge_begin.append(len(edge_token))
+    weight = max(w for _, _, w in oov)
+    automaton.set_oov(edge_begin, edge_token, edge_next, word, [w for w, _, _ in oov],
+                      float(options.oov_cost), float(options.bonus * weight), word_end_column)

@@ -198,6 +198,31 @@ class NativeDecoder {
       }
     }
     if (!(h->cap >= 0)) bad("cap must be >= 0");
+    // the out-of-vocabulary side graph
+    const int32_t m = static_cast<int32_t>(h->oov_word.size());
+    const int32_t first_label = static_cast<int32_t>(vocab_->words().size());
+    if (m < 1 || static_cast<int32_t>(h->oov_edge_begin.size()) != m + 1 ||
+        h->oov_edge_begin[0] != 0 ||
+        h->oov_edge_begin[m] != static_cast<int32_t>(h->oov_edge_token.size()) ||
+        h->oov_edge_token.size() != h->oov_edge_next.size())
+      bad("inconsistent out-of-vocabulary trie");
+    for (int32_t v = 0; v < m; ++v) {
+      if (h->oov_edge_begin[v] > h->oov_edge_begin[v + 1]) bad("trie offsets must not decrease");
+      const int32_t w = h->oov_word[v];
+      if (w != -1 && (v == 0 || w < first_label ||
+                      w >= first_label + static_cast<int32_t>(h->oov_words.size())))
+        bad("out-of-vocabulary word label out of range");
+      for (int32_t e = h->oov_edge_begin[v]; e < h->oov_edge_begin[v + 1]; ++e) {
+        if (h->oov_edge_next[e] <= 0 || h->oov_edge_next[e] >= m) bad("trie edge out of range");
+        if (h->oov_edge_token[e] < 0 || h->oov_edge_token[e] >= vocab_->num_tokens())
+          bad("trie token out of range");
+      }
+    }
+    if (!std::isfinite(h->oov_entry_cost) || !(h->oov_bonus >= 0) ||
+        !std::isfinite(h->oov_bonus))
+      bad("out-of-vocabulary costs must be finite");
+    if (h->word_end_column < -1 || h->word_end_column >= vocab_->num_tokens())
+      bad("word-end column out of range");
     h->checked_for = vocab_->num_tokens();
   }
 
@@ -413,7 +438,28 @@ PYBIND11_MODULE(_native, m) {
            }),
            py::arg("edge_begin"), py::arg("edge_token"), py::arg("edge_next"), py::arg("fail"),
            py::arg("acc"), py::arg("is_end"), py::arg("cap"))
-      .def_property_readonly("num_nodes", &HotwordAutomaton::num_nodes);
+      .def_property_readonly("num_nodes", &HotwordAutomaton::num_nodes)
+      .def(
+          "set_oov",
+          [](HotwordAutomaton &h, std::vector<int32_t> edge_begin, std::vector<int32_t> edge_token,
+             std::vector<int32_t> edge_next, std::vector<int32_t> word,
+             std::vector<std::string> words, float entry_cost, float bonus,
+             int32_t word_end_column) {
+            h.oov_edge_begin = std::move(edge_begin);
+            h.oov_edge_token = std::move(edge_token);
+            h.oov_edge_next = std::move(edge_next);
+            h.oov_word = std::move(word);
+            h.oov_words = std::move(words);
+            h.oov_entry_cost = entry_cost;
+            h.oov_bonus = bonus;
+            h.word_end_column = word_end_column;
+            h.checked_for = -1;
+          },
+          py::arg("edge_begin"), py::arg("edge_token"), py::arg("edge_next"), py::arg("word"),
+          py::arg("words"), py::arg("entry_cost"), py::arg("bonus"),
+          py::arg("word_end_column"),
+          "The out-of-vocabulary side graph: a trie over token columns; word[node] is the "
+          "output label (len(words.txt) + i) of the spelling ending there, or -1.");
 
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,

@@ -54,7 +54,7 @@ int32_t Search::FindOrAdd(int32_t state, int32_t context, bool *inserted) {
   int32_t i = static_cast<int32_t>(next_.size());
   hash_[slot] = i;
   hash_used_.push_back(slot);
-  next_.push_back(Token{state, context, kInf, -1, 0, 0.0f});
+  next_.push_back(Token{state, context, kInf, -1, 0, 0.0f, -1});
   *inserted = true;
   return i;
 }
@@ -125,7 +125,7 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
   ClearHash();
   if (lattice_mode_) emit_begin_.push_back(static_cast<int32_t>(links_.size()));
   float next_cutoff = kInf;
-  if (best >= 0) {  // the best token first: a tight bound from the start
+  if (best >= 0 && cur_[best].context >= 0) {  // the best token first: a tight bound
     const Token &tok = cur_[best];
     const GraphState &st = graph_.state(tok.state);
     const Arc *arcs = graph_.arcs(tok.state);
@@ -142,6 +142,10 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
     if (t + 4 < cur_.size()) __builtin_prefetch(graph_.arcs(cur_[t + 4].state));
     const Token tok = cur_[t];
     if (!(tok.cost < cutoff)) continue;
+    if (tok.context < 0) {  // inside the out-of-vocabulary side graph
+      ExpandOov(tok, scores, frame, &next_cutoff, adaptive_beam);
+      continue;
+    }
     const GraphState &st = graph_.state(tok.state);
     const Arc *arcs = graph_.arcs(tok.state);
     for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
@@ -150,8 +154,11 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
       float w = arc.weight + (arc.olabel ? wip : 0.0f);
       int32_t context = tok.context;
       float banked = tok.banked;
-      if (hot_ && (!opts_.ctc || (arc.ilabel - 1 != opts_.blank_column &&
-                                  arc.ilabel != tok.last_ilabel))) {
+      int32_t last_token = tok.last_token;
+      const bool reads = !opts_.ctc || (arc.ilabel - 1 != opts_.blank_column &&
+                                        arc.ilabel != tok.last_ilabel);
+      if (reads) last_token = arc.ilabel - 1;
+      if (hot_ && reads) {
         int32_t next = hot_->Next(context, arc.ilabel - 1);
         float gain = hot_->acc[next] - hot_->acc[context];
         if (hot_->is_end[next]) {  // bank the hotword's bonus (up to the cap), back to root
@@ -165,33 +172,81 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
       }
       const float new_cost = w + tok.cost + ac;
       if (!(new_cost < next_cutoff)) continue;
-      if (new_cost + adaptive_beam < next_cutoff) next_cutoff = new_cost + adaptive_beam;
-      const float cost = (tok.cost + w) + ac;
-      bool inserted;
-      int32_t i = FindOrAdd(arc.nextstate, context, &inserted);
-      const Node node{tok.node, arc.ilabel, arc.olabel, w, ac, cost, frame + 1, arc.nextstate,
-                      context, lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
-      if (inserted) {
-        next_[i].node = static_cast<int32_t>(nodes_.size());
-        nodes_.push_back(node);
-        next_[i].cost = cost;
-        next_[i].last_ilabel = arc.ilabel;
-        next_[i].banked = banked;
-        if (graph_.has_epsilons(arc.nextstate)) queue_.push_back(i);
-      } else if (next_[i].cost > cost) {
-        next_[i].cost = cost;
-        next_[i].last_ilabel = arc.ilabel;
-        next_[i].banked = banked;
-        nodes_[next_[i].node] = node;
-      }
-      if (lattice_mode_)
-        links_.push_back(LatticeArc{tok.node, next_[i].node, arc.ilabel, arc.olabel, w, ac});
+      Emit(tok, arc.nextstate, context, arc.ilabel, arc.olabel, w, ac, last_token, banked,
+           frame, &next_cutoff, adaptive_beam);
     }
+    if (hot_ && hot_->has_oov() &&
+        (hot_->word_end_column < 0 || tok.last_token < 0 ||
+         tok.last_token == hot_->word_end_column))
+      EnterOov(tok, scores, frame, &next_cutoff, adaptive_beam);
   }
   *next_cutoff_out = next_cutoff;
 }
 
 // Expands input-epsilon arcs from the tokens in queue_ (those of next_ that have any).
+void Search::Emit(const Token &tok, int32_t state, int32_t context, int32_t ilabel,
+                  int32_t olabel, float w, float ac, int32_t last_token, float banked,
+                  int32_t frame, float *next_cutoff, float adaptive_beam) {
+  const float new_cost = w + tok.cost + ac;
+  if (!(new_cost < *next_cutoff)) return;
+  if (new_cost + adaptive_beam < *next_cutoff) *next_cutoff = new_cost + adaptive_beam;
+  const float cost = (tok.cost + w) + ac;
+  bool inserted;
+  int32_t i = FindOrAdd(state, context, &inserted);
+  const Node node{tok.node, ilabel, olabel, w, ac, cost, frame + 1, state, context,
+                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
+  if (inserted || next_[i].cost > cost) {
+    if (inserted) {
+      next_[i].node = static_cast<int32_t>(nodes_.size());
+      nodes_.push_back(node);
+      if (context >= 0 && graph_.has_epsilons(state)) queue_.push_back(i);
+    } else {
+      nodes_[next_[i].node] = node;
+    }
+    next_[i].cost = cost;
+    next_[i].last_ilabel = ilabel;
+    next_[i].banked = banked;
+    next_[i].last_token = last_token;
+  }
+  if (lattice_mode_)
+    links_.push_back(LatticeArc{tok.node, next_[i].node, ilabel, olabel, w, ac});
+}
+
+void Search::EnterOov(const Token &tok, const float *scores, int32_t frame,
+                      float *next_cutoff, float adaptive_beam) {
+  const HotwordAutomaton &h = *hot_;
+  for (int32_t e = h.oov_edge_begin[0]; e < h.oov_edge_begin[1]; ++e) {
+    const int32_t column = h.oov_edge_token[e], node = h.oov_edge_next[e];
+    if (opts_.ctc && column + 1 == tok.last_ilabel) continue;  // needs a blank first
+    const float w = h.oov_entry_cost - h.oov_bonus;
+    const int32_t word = h.oov_word[node];
+    Emit(tok, tok.state, word >= 0 ? 0 : -(node + 1), column + 1, word >= 0 ? word : 0, w,
+         scores[column + 1], column, tok.banked, frame, next_cutoff, adaptive_beam);
+  }
+}
+
+void Search::ExpandOov(const Token &tok, const float *scores, int32_t frame,
+                       float *next_cutoff, float adaptive_beam) {
+  const HotwordAutomaton &h = *hot_;
+  const int32_t node = -tok.context - 1;
+  if (opts_.ctc) {  // blank, and the repeat of the last token, stay in place
+    const int32_t blank = opts_.blank_column + 1;
+    Emit(tok, tok.state, tok.context, blank, 0, 0.0f, scores[blank], tok.last_token,
+         tok.banked, frame, next_cutoff, adaptive_beam);
+    if (tok.last_ilabel != blank && tok.last_ilabel > 0)
+      Emit(tok, tok.state, tok.context, tok.last_ilabel, 0, 0.0f, scores[tok.last_ilabel],
+           tok.last_token, tok.banked, frame, next_cutoff, adaptive_beam);
+  }
+  for (int32_t e = h.oov_edge_begin[node]; e < h.oov_edge_begin[node + 1]; ++e) {
+    const int32_t column = h.oov_edge_token[e], next = h.oov_edge_next[e];
+    if (opts_.ctc && column + 1 == tok.last_ilabel) continue;  // a repeat, not a new token
+    const int32_t word = h.oov_word[next];
+    Emit(tok, tok.state, word >= 0 ? 0 : -(next + 1), column + 1, word >= 0 ? word : 0,
+         -h.oov_bonus, scores[column + 1], column, tok.banked, frame, next_cutoff,
+         adaptive_beam);
+  }
+}
+
 void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
   const float wip = opts_.word_insertion_penalty;
   if (lattice_mode_) eps_begin_.push_back(static_cast<int32_t>(links_.size()));
@@ -199,7 +254,7 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
     const int32_t i = queue_.back();
     queue_.pop_back();
     const Token tok = next_[i];
-    if (tok.cost > cutoff) continue;
+    if (tok.cost > cutoff || tok.context < 0) continue;
     const GraphState &st = graph_.state(tok.state);
     const Arc *arcs = graph_.arcs(tok.state);
     for (uint32_t a = 0; a < st.num_input_eps; ++a) {
@@ -213,6 +268,7 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
         next_[j].cost = cost;
         next_[j].last_ilabel = tok.last_ilabel;
         next_[j].banked = tok.banked;
+        next_[j].last_token = tok.last_token;
         Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate, tok.context,
                   lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
         if (inserted) {
@@ -250,13 +306,14 @@ void Search::CollectGarbage() {
 }
 
 float Search::EndCost(int32_t state, int32_t context) const {
+  if (context < 0) return kInf;  // inside an out-of-vocabulary word
   return graph_.final_cost(state) + (hot_ ? hot_->acc[context] : 0.0f);
 }
 
 DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_columns,
                             const HotwordAutomaton *hotwords) {
   DecodeResult result;
-  hot_ = hotwords && hotwords->num_nodes() > 1 ? hotwords : nullptr;
+  hot_ = hotwords && (hotwords->num_nodes() > 1 || hotwords->has_oov()) ? hotwords : nullptr;
   const float scale = opts_.acoustic_scale;
   const int32_t blank = opts_.blank_column;
 
@@ -343,7 +400,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   result.reached_final = best_node >= 0;
   if (!result.reached_final) {
     for (const Token &tok : cur_) {
-      const float open_bonus = hot_ ? hot_->acc[tok.context] : 0.0f;
+      const float open_bonus = hot_ && tok.context >= 0 ? hot_->acc[tok.context] : 0.0f;
       if (tok.cost + open_bonus < best_total) {
         best_total = tok.cost + open_bonus;
         best_node = tok.node;
@@ -416,7 +473,7 @@ void Search::MakeHypothesis(const std::vector<Step> &steps, float final_cost,
     }
     prev = k;
   }
-  if (vocab_) vocab_->SplitWords(hyp);
+  if (vocab_) vocab_->SplitWords(hyp, hot_ ? &hot_->oov_words : nullptr);
 }
 
 }  // namespace tingxie

@@ -116,6 +116,7 @@ class Search {
     int32_t node;         // this token's entry in nodes_
     int32_t last_ilabel;  // input label of the path's last frame (CTC repeat detection)
     float banked;         // hotword bonus kept so far (for the cap)
+    int32_t last_token;   // last token column read (collapsed), -1 at the start
   };
   // A search node: one token of one frame, with its best incoming link inlined.
   struct Node {
@@ -135,6 +136,15 @@ class Search {
   };
   float GetCutoff(float *adaptive_beam, int32_t *best);
   void ProcessEmitting(const float *scores, int32_t frame, float *next_cutoff);
+  // Emitting moves of a token inside the out-of-vocabulary side graph, and into it.
+  void ExpandOov(const Token &tok, const float *scores, int32_t frame, float *next_cutoff,
+                 float adaptive_beam);
+  void EnterOov(const Token &tok, const float *scores, int32_t frame, float *next_cutoff,
+                float adaptive_beam);
+  // Relaxes the next-frame token (state, context) with an emitting step from tok.
+  void Emit(const Token &tok, int32_t state, int32_t context, int32_t ilabel, int32_t olabel,
+            float w, float ac, int32_t last_token, float banked, int32_t frame,
+            float *next_cutoff, float adaptive_beam);
   void ProcessNonEmitting(float cutoff, int32_t frame);
   // Finds or inserts the token for key in next_; returns its index (new ones have cost inf).
   int32_t FindOrAdd(int32_t state, int32_t context, bool *inserted);

@@ -14,9 +14,20 @@
 // Which tokens are "read": in CTC mode an emitting arc reads its token when it is not blank
 // and not a repeat of the path's previous frame (the collapsed token sequence); in sync mode
 // every emitting arc reads its token.
+//
+// Out-of-vocabulary hotwords (words the graph cannot output) get a small word graph beside
+// TLG: a trie of their spellings. A search token at a word boundary (its last token is the
+// word-end token, or it is at the start; with no word-end token every token boundary is one)
+// may leave TLG into the trie, paying oov_entry_cost (the stand-in for the LM's probability
+// of an unknown word). In the trie it reads blanks and repeats in place (CTC) and the next
+// token of a spelling with the per-token bonus; on completing a spelling it returns to the
+// TLG state it left, outputting the OOV word (label words.size() + i), so the LM context
+// skips over the name. Such tokens carry context -(trie node + 1) and their TLG state is the
+// return state.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace tingxie {
@@ -31,6 +42,22 @@ struct HotwordAutomaton {
   float cap = 0;                    // most bonus banked per utterance
   std::vector<int32_t> root_next;   // dense goto of the root (-1: none), built by Finish()
   mutable int32_t checked_for = -1; // the token count it was validated against (binding)
+
+  // The out-of-vocabulary side graph (empty: none).
+  std::vector<int32_t> oov_edge_begin{0, 0};  // trie over token columns, node 0 = root
+  std::vector<int32_t> oov_edge_token, oov_edge_next;
+  std::vector<int32_t> oov_word{-1};  // per trie node: output label if a spelling ends there, else -1
+  std::vector<std::string> oov_words;  // their texts, label words.size() + i
+  float oov_entry_cost = 0;         // cost of leaving TLG for the side graph
+  float oov_bonus = 0;              // per token read in the side graph
+  int32_t word_end_column = -1;     // the word-end token (`|`), -1: every boundary
+
+  bool has_oov() const { return oov_word.size() > 1; }
+  int32_t OovGoto(int32_t node, int32_t token) const {
+    for (int32_t e = oov_edge_begin[node]; e < oov_edge_begin[node + 1]; ++e)
+      if (oov_edge_token[e] == token) return oov_edge_next[e];
+    return -1;
+  }
 
   // Builds the root's dense transition table (most lookups end at the root).
   void Finish(int32_t num_tokens) {

@@ -114,8 +114,10 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
   const int32_t num_links = static_cast<int32_t>(links_.size());
   std::vector<float> end_cost(num_nodes, kInf);
   for (int32_t n : end_nodes) {
-    const float open_bonus = hot_ ? hot_->acc[nodes_[n].context] : 0.0f;
-    end_cost[n] = (out->reached_final ? graph_.final_cost(nodes_[n].state) : 0.0f) + open_bonus;
+    const int32_t context = nodes_[n].context;
+    const float open_bonus = hot_ && context >= 0 ? hot_->acc[context] : 0.0f;
+    end_cost[n] = out->reached_final ? EndCost(nodes_[n].state, context)
+                                     : (context >= 0 ? open_bonus : 0.0f);
   }
 
   // 1. beta

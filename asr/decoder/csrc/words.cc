@@ -40,7 +40,15 @@ size_t Vocabulary::WordLength(size_t k, const Hypothesis &hyp) const {
   return id >= 0 && id < static_cast<int32_t>(words_.size()) ? words_[id].size() : 1;
 }
 
-void Vocabulary::SplitWords(Hypothesis *hyp) const {
+const std::string &Vocabulary::WordText(int32_t id, const std::vector<std::string> *extra) const {
+  static const std::string kUnknown;
+  const int32_t n = static_cast<int32_t>(words_.size());
+  if (id >= 0 && id < n) return words_[id];
+  if (extra && id >= n && id - n < static_cast<int32_t>(extra->size())) return (*extra)[id - n];
+  return kUnknown;
+}
+
+void Vocabulary::SplitWords(Hypothesis *hyp, const std::vector<std::string> *extra) const {
   const size_t num_words = hyp->word_ids.size();
   const size_t num_tokens = hyp->tokens.size();
   hyp->word_frames.assign(num_words, {-1, -1});
@@ -59,10 +67,7 @@ void Vocabulary::SplitWords(Hypothesis *hyp) const {
       if (spelled.empty() && pending_start < 0) pending_start = frames.first;
       continue;
     }
-    const int32_t id = hyp->word_ids[w];
-    static const std::string kUnknown;
-    const std::string &word =
-        id >= 0 && id < static_cast<int32_t>(words_.size()) ? words_[id] : kUnknown;
+    const std::string &word = WordText(hyp->word_ids[w], extra);
     if (spelled.empty()) word_start = pending_start >= 0 ? pending_start : frames.first;
     spelled += token_text_[tok];
     if (spelled == word) {

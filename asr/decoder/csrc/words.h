@@ -21,13 +21,15 @@ struct Hypothesis;
 class Vocabulary {
  public:
   Vocabulary(std::vector<std::string> words, std::vector<std::string> tokens);
-  void SplitWords(Hypothesis *hyp) const;
+  // extra: texts of labels words().size() + i (per-call out-of-vocabulary hotwords)
+  void SplitWords(Hypothesis *hyp, const std::vector<std::string> *extra = nullptr) const;
   const std::vector<std::string> &words() const { return words_; }
   int32_t num_tokens() const { return static_cast<int32_t>(token_text_.size()); }
 
  private:
   int32_t num_tokens_() const { return static_cast<int32_t>(token_kind_.size()); }
   size_t WordLength(size_t k, const Hypothesis &hyp) const;
+  const std::string &WordText(int32_t id, const std::vector<std::string> *extra) const;
   enum Kind : uint8_t { kLetters, kWordEnd, kNoLetters };
   std::vector<std::string> words_;
   std::vector<std::string> token_text_;
