@@ -97,7 +97,8 @@ class WordLattice:
             lines.append(f"{arc.src} {arc.dst} {word} {arc.graph:.6g},{arc.acoustic:.6g}")
         if not self.arcs and self.start not in self.finals:
             lines.append(f"{self.start} {float('inf')},0")
-        for state, (graph, acoustic) in sorted(self.finals.items(), key=lambda f: f[0] != self.start):
+        finals = sorted(self.finals.items(), key=lambda item: item[0] != self.start)
+        for state, (graph, acoustic) in finals:
             lines.append(f"{state} {graph:.6g},{acoustic:.6g}")
         return "\n".join(lines) + "\n\n"
 

@@ -138,7 +138,8 @@ class CausalLmRescorer:
             batch_cache = copy.deepcopy(cache)
             batch_cache.batch_repeat_interleave(len(batch))
             attention = torch.cat([prefix["attention_mask"].expand(len(batch), -1), mask], dim=1)
-            positions = (prefix_len + torch.arange(width, device=self.device)).expand(len(batch), -1)
+            positions = prefix_len + torch.arange(width, device=self.device)
+            positions = positions.expand(len(batch), -1)
             logits = self.model(input_ids=ids, attention_mask=attention, position_ids=positions,
                                 past_key_values=batch_cache, use_cache=True).logits.float()
             # token j is predicted by position j-1; token 0 by the prefix's last position

@@ -181,7 +181,8 @@ def main(argv=None):
              "first_pass": parse_grid(args.first_pass_weights, "fp"),
              "bonus": parse_grid(args.word_bonus, "bonus")}
     specs = [parse_rescorer_arg(text) for text in args.rescorer]
-    results = {"command": " ".join(["python", "tools/bench/rescore_bench.py"] + (argv or sys.argv[1:])),
+    command = ["python", "tools/bench/rescore_bench.py"] + (argv or sys.argv[1:])
+    results = {"command": " ".join(command),
                "test_utterances": len(test), "dev_utterances": len(dev),
                "nbest_size": round(float(np.mean([len(nb.hyps) for nb in test])), 2),
                "rescorers": {}}

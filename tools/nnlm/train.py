@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from asr.rescoring.nnlm import BOS, EOS, UNK, TransformerLmConfig, build_model, save_model  # noqa: E402
+from asr.rescoring.nnlm import (BOS, EOS, UNK, TransformerLmConfig, build_model,  # noqa: E402
+                                save_model)
 from lm.textio import numbered_lines  # noqa: E402
 
 
