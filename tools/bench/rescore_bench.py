@@ -203,6 +203,9 @@ def main(argv=None):
         timed_scores(dev, name, rescorer)
         cpu, wall = timed_scores(test, name, rescorer)
         entry = tune_and_test(dev, dev_refs, test, test_refs, [name], grids)
+        # untuned swap of the first-pass LM for this one (what the lattice row does)
+        entry["untuned_swap_test_wer"] = round(
+            wer_of(test, test_refs, Weights(1.0, 0.0, 0.0, {name: 1.0})), 2)
         entry.update({"type": kind, "path": path, "cpu_ms_per_utt": round(1000 * cpu, 2),
                       "wall_ms_per_utt": round(1000 * wall, 2)})
         results["rescorers"][name] = entry
