@@ -116,6 +116,35 @@ float Search::GetCutoff(float *adaptive_beam, int32_t *best) {
   return beam_cutoff;
 }
 
+void Search::Emit(
+    const Token &tok, int32_t state, int32_t context, int32_t ilabel,
+                  int32_t olabel, float w, float ac, int32_t last_token, float banked,
+                  int32_t frame, float *next_cutoff, float adaptive_beam) {
+  const float new_cost = w + tok.cost + ac;
+  if (!(new_cost < *next_cutoff)) return;
+  if (new_cost + adaptive_beam < *next_cutoff) *next_cutoff = new_cost + adaptive_beam;
+  const float cost = (tok.cost + w) + ac;
+  bool inserted;
+  int32_t i = FindOrAdd(state, context, &inserted);
+  const Node node{tok.node, ilabel, olabel, w, ac, cost, frame + 1, state, context,
+                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
+  if (inserted || next_[i].cost > cost) {
+    if (inserted) {
+      next_[i].node = static_cast<int32_t>(nodes_.size());
+      nodes_.push_back(node);
+      if (context >= 0 && graph_.has_epsilons(state)) queue_.push_back(i);
+    } else {
+      nodes_[next_[i].node] = node;
+    }
+    next_[i].cost = cost;
+    next_[i].last_ilabel = ilabel;
+    next_[i].banked = banked;
+    next_[i].last_token = last_token;
+  }
+  if (lattice_mode_)
+    links_.push_back(LatticeArc{tok.node, next_[i].node, ilabel, olabel, w, ac});
+}
+
 void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cutoff_out) {
   float adaptive_beam;
   int32_t best;
@@ -184,34 +213,6 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
 }
 
 // Expands input-epsilon arcs from the tokens in queue_ (those of next_ that have any).
-void Search::Emit(const Token &tok, int32_t state, int32_t context, int32_t ilabel,
-                  int32_t olabel, float w, float ac, int32_t last_token, float banked,
-                  int32_t frame, float *next_cutoff, float adaptive_beam) {
-  const float new_cost = w + tok.cost + ac;
-  if (!(new_cost < *next_cutoff)) return;
-  if (new_cost + adaptive_beam < *next_cutoff) *next_cutoff = new_cost + adaptive_beam;
-  const float cost = (tok.cost + w) + ac;
-  bool inserted;
-  int32_t i = FindOrAdd(state, context, &inserted);
-  const Node node{tok.node, ilabel, olabel, w, ac, cost, frame + 1, state, context,
-                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
-  if (inserted || next_[i].cost > cost) {
-    if (inserted) {
-      next_[i].node = static_cast<int32_t>(nodes_.size());
-      nodes_.push_back(node);
-      if (context >= 0 && graph_.has_epsilons(state)) queue_.push_back(i);
-    } else {
-      nodes_[next_[i].node] = node;
-    }
-    next_[i].cost = cost;
-    next_[i].last_ilabel = ilabel;
-    next_[i].banked = banked;
-    next_[i].last_token = last_token;
-  }
-  if (lattice_mode_)
-    links_.push_back(LatticeArc{tok.node, next_[i].node, ilabel, olabel, w, ac});
-}
-
 void Search::EnterOov(const Token &tok, const float *scores, int32_t frame,
                       float *next_cutoff, float adaptive_beam) {
   const HotwordAutomaton &h = *hot_;
