@@ -6,7 +6,8 @@
 //   the start state and follows its input-epsilon arcs. Then for each frame t:
 //     1. cutoff: the best token cost + beam, tightened to the max_active-th best cost when
 //        more tokens are alive (histogram pruning), loosened to the min_active-th when
-//        fewer would survive; the "adaptive beam" is the beam this implies;
+//        fewer would survive, and no pruning at all while at most min_active tokens are
+//        alive (as Kaldi); the "adaptive beam" is the beam this implies;
 //     2. emitting: every token under the cutoff follows its arcs with input label k >= 1
 //        (input label k scores posterior column k-1 of frame t) into next frame's tokens,
 //        pruned against a running bound (best new cost + adaptive beam), the best token
@@ -29,8 +30,9 @@
 // and their blank cost is added to acoustic_cost.
 //
 // Hotwords (issue 8, hotwords.h): the search key is the pair (graph state, context state of
-// the per-call Aho-Corasick automaton); context 0 is "no hotword prefix matched". Bonuses
-// are part of the graph cost.
+// the per-call Aho-Corasick automaton); context 0 is "no hotword prefix matched", negative
+// contexts are positions inside the out-of-vocabulary side graph. Bonuses and the OOV entry
+// cost are part of the graph cost. Without hotwords the search is exactly FasterDecoder's.
 //
 // Lattice: with lattice_beam > 0 and nbest > 1 (or a lattice asked for), every expansion
 // that survives the beam is kept as a link between tokens. Every 25 frames, as Kaldi's
