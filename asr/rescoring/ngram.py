@@ -8,7 +8,7 @@ rescoring (lattice.py) from expanding more states than the model can tell apart.
 the vocabulary is scored as `<unk>` (KenLM's rule); a model without `<unk>` gives it log10 -100.
 
 Backends: "python" reads the ARPA file with `lm.arpa.read_arpa` (validated, errors with file and
-line) into hash tables; "kenlm" uses the `kenlm` module, which also reads KenLM binaries and is
+line) and queries `NgramModel.logprob`; "kenlm" uses the `kenlm` module, which also reads KenLM binaries and is
 the faster choice for large models. "auto" = kenlm for a binary file, python for ARPA text.
 """
 from __future__ import annotations
@@ -23,9 +23,11 @@ MISSING_UNK_LOG10 = -100.0
 
 
 class NgramQuery:
-    """Back-off queries over an `lm.model.NgramModel`; states are tuples of word ids."""
+    """Back-off queries over an `lm.model.NgramModel` (its `logprob` is the one implementation
+    of back-off in Tingxie); this class adds natural logs and minimal states (id tuples)."""
 
     def __init__(self, model):
+        self.model = model
         self.order = model.order
         self.word_id = model.word_id
         self.unk = model.word_id.get("<unk>")
@@ -33,13 +35,10 @@ class NgramQuery:
         self.eos = model.word_id.get("</s>")
         if self.bos is None or self.eos is None:
             raise InputError("the language model has no <s> or </s>")
-        # tables[k-1][(w1..wk)] = (ln P, ln backoff)
-        self.tables: List[Dict[Tuple[int, ...], Tuple[float, float]]] = []
-        for table in model.orders:
-            ids = [tuple(row) for row in table.ids.tolist()]
-            logprob = (table.logprob.astype("float64") * LN10).tolist()
-            backoff = (table.backoff.astype("float64") * LN10).tolist()
-            self.tables.append(dict(zip(ids, zip(logprob, backoff))))
+        # n-grams of order < N (the only histories that can matter to a later word) -> their
+        # log10 back-off weights
+        self.histories = [dict(zip(map(tuple, table.ids.tolist()), table.backoff.tolist()))
+                          for table in model.orders[:-1]]
 
     def begin(self) -> Tuple[int, ...]:
         return (self.bos,)
@@ -55,25 +54,21 @@ class NgramQuery:
         return self._advance_id(state, self.eos)[0]
 
     def _advance_id(self, state, word: int):
-        if word < 0:
-            return MISSING_UNK_LOG10 * LN10, self._shorten(state + (word,))
-        total = 0.0
-        for length in range(len(state), -1, -1):
-            context = state[len(state) - length:]
-            entry = self.tables[length].get(context + (word,))
-            if entry is not None:
-                return total + entry[0], self._shorten(state + (word,))
-            if length:
-                context_entry = self.tables[length - 1].get(context)
-                if context_entry is not None:
-                    total += context_entry[1]
-        return total + MISSING_UNK_LOG10 * LN10, self._shorten(state + (word,))
+        following = self._shorten(state + (word,))
+        if word < 0:  # no <unk> in the model: KenLM's -100 plus the history's back-offs
+            return (MISSING_UNK_LOG10 + self._backoffs(state)) * LN10, following
+        return self.model.logprob(word, state) * LN10, following
+
+    def _backoffs(self, state) -> float:
+        """log10: the back-off weights of every suffix of `state` that is an n-gram."""
+        return sum(self.histories[n - 1].get(state[len(state) - n:], 0.0)
+                   for n in range(1, len(state) + 1))
 
     def _shorten(self, history: Tuple[int, ...]) -> Tuple[int, ...]:
         """The longest suffix (at most order-1 words) that is an n-gram of the model."""
         for length in range(min(len(history), self.order - 1), 0, -1):
             suffix = history[len(history) - length:]
-            if suffix in self.tables[length - 1]:
+            if suffix in self.histories[length - 1]:
                 return suffix
         return ()
 
