@@ -20,6 +20,7 @@ from lm.errors import InputError
 
 LN10 = math.log(10.0)
 MISSING_UNK_LOG10 = -100.0
+MEMO_LIMIT = 1 << 20
 
 
 class NgramQuery:
@@ -37,6 +38,8 @@ class NgramQuery:
             raise InputError("the language model has no <s> or </s>")
         # n-grams of order < N (the only histories that can matter to a later word) -> their
         # log10 back-off weights
+        # (state, word id) -> ln P: N-best lists share prefixes and lattices share histories
+        self.memo: Dict[Tuple[Tuple[int, ...], int], float] = {}
         self.histories = [dict(zip(map(tuple, table.ids.tolist()), table.backoff.tolist()))
                           for table in model.orders[:-1]]
 
@@ -57,7 +60,13 @@ class NgramQuery:
         following = self._shorten(state + (word,))
         if word < 0:  # no <unk> in the model: KenLM's -100 plus the history's back-offs
             return (MISSING_UNK_LOG10 + self._backoffs(state)) * LN10, following
-        return self.model.logprob(word, state) * LN10, following
+        key = (state, word)
+        logprob = self.memo.get(key)
+        if logprob is None:
+            if len(self.memo) >= MEMO_LIMIT:
+                self.memo.clear()
+            logprob = self.memo[key] = self.model.logprob(word, state) * LN10
+        return logprob, following
 
     def _backoffs(self, state) -> float:
         """log10: the back-off weights of every suffix of `state` that is an n-gram."""
