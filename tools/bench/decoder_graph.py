@@ -4,16 +4,17 @@ Stages, as Kaldi and WeNet build a CTC decoding graph:
   1. G   the ARPA model as a WFST (one state per history, `#0` back-off arcs, costs -ln).
   2. L   each word spelled as its letters followed by `|`, a `#0` self-loop for G's back-off.
   3. LG  = minimize(determinize(L o G)), then `#0` -> epsilon.
-  4. T   the token topology: "ctc" (blank and repeats, WeNet's T) or "sync" (one position
-         per token, no blank).
+  4. T   the token topology: "compact" (WeNet's CTC T: blank loop, token states returning
+         to the start by epsilon; not exact CTC) or "sync" (one position per token, no blank).
   5. TLG = T o LG, arc-sorted, written with words.txt, tokens.txt and graph.json: the graph
      directory contract the decoder reads.
 
-It is a test fixture and a benchmark peer, not the product's graph compiler (`graph/`).
+It was the decoder's test fixture before `tingxie graph compile` existed (the tests and the
+benchmark now use that); kept as an independent, kaldifst-only peer pipeline.
 Labels: token column k has input label k + 1; words have ids from words.txt.
 
     python tools/bench/decoder_graph.py --arpa LM.arpa.gz --units units.txt --out DIR \
-        [--topology ctc|sync] [--keep-words FILE --max-words N]
+        [--topology compact|sync] [--keep-refs REFS --keep-vocab VOCAB --max-words N]
 """
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ def relabel_input(fst, old, new, tmp_dir):
     return relabelled
 
 
-def build_tlg(arpa, units_path, out_dir, topology="ctc", keep=None, const=False, log=print):
+def build_tlg(arpa, units_path, out_dir, topology="compact", keep=None, const=False, log=print):
     import kaldifst
 
     units = [line.split()[0] for line in open(units_path, encoding="utf-8") if line.strip()]
@@ -216,7 +217,7 @@ def main(argv=None):
     p.add_argument("--arpa", required=True)
     p.add_argument("--units", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--topology", choices=["ctc", "sync"], default="ctc")
+    p.add_argument("--topology", choices=["compact", "sync"], default="compact")
     p.add_argument("--const", action="store_true", help="write a const FST")
     p.add_argument("--keep-refs", help="restrict the vocabulary to these refs' words ...")
     p.add_argument("--keep-vocab", help="... plus the first --max-words of this vocabulary")
