@@ -1,4 +1,5 @@
 """`tingxie lm ...` end to end: outputs, exit statuses, and errors without tracebacks."""
+import gzip
 import subprocess
 import sys
 
@@ -132,3 +133,20 @@ def test_chars_and_vocab_options(tmp_path, capsys):
     assert code == 0, err
     model = read_arpa(str(out))
     assert set(model.vocab) == {"<unk>", "<s>", "</s>", "我", "们", "北", "京"}
+
+
+@needs_shared
+def test_ppl_per_sentence_and_small_memory_training(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("the lord is my shepherd\nqqqzzz\n")
+    code, stdout, _ = run_cli(["lm", "ppl", str(KENLM / "o3_prune011.arpa"), str(text),
+                               "--sentences"], capsys)
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines[0].startswith("sentence 1\t") and lines[1].startswith("sentence 2\t")
+    assert "Tokens:\t8" in stdout and "OOVs:\t1" in stdout
+    out = tmp_path / "small.arpa"
+    code, _, err = run_cli(["lm", "train", str(KENLM / "train.txt"), "-o", str(out), "--order",
+                            "3", "-S", "1M"], capsys)
+    assert code == 0 and "spilled" in err and "0 run(s)" not in err
+    assert out.read_bytes() == gzip.decompress((KENLM / "o3.arpa.gz").read_bytes())
