@@ -174,3 +174,20 @@ def test_oov_names_on_bench_data(graphs):
             refs[k], d.decode(utts[k][0], hotwords=hotwords).words)["total"] for k in keys[:20])
         return 100.0 * errors / sum(len(refs[k]) for k in keys[:20])
     assert wer(oov_pool[:50]) <= wer(None) + 0.5
+
+
+def test_oov_hotwords_in_sync_mode(graphs):
+    """The same side graph in label-synchronous mode (one position per token, no blank)."""
+    from decoder_fixtures import BENCH, read_refs
+    d = Decoder(graphs["sync"], DecoderOptions(acoustic_scale=3.0, beam=10.0))
+    refs = read_refs(BENCH / "refs_test_sync.txt")
+    utts = load_posteriors("posteriors_test_sync.npz", num_utts=30)
+    found = total = 0
+    for key in list(utts)[20:]:
+        oov = sorted({w for w in refs[key] if d._spell(w) is None})
+        if oov:
+            r = d.decode(utts[key][0], hotwords=oov)
+            total += len(oov)
+            found += sum(w in r.words for w in oov)
+            assert len(r.word_frames) == len(r.words)
+    assert total >= 5 and found >= 0.5 * total, f"{found}/{total}"
