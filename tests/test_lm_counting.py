@@ -170,3 +170,20 @@ def test_random_bytes_give_counts_or_input_errors(tmp_path):
 def test_tokens_with_whitespace_are_refused(bad):
     with pytest.raises(InputError, match="whitespace"):
         count([bad], 2)
+
+
+@pytest.mark.skipif(not (KENLM.parent.parent / "corpora" / "en_train.txt.gz").exists(),
+                    reason="../shared not present")
+def test_many_runs_are_merged_in_stages():
+    """2M tokens under a 1 MiB budget write dozens of runs; they are merged in stages (never
+    more than 32 files at once) and the counts still equal the in-memory ones."""
+    from lm import counting
+    path = str(KENLM.parent.parent / "corpora" / "en_train.txt.gz")
+    corpus = counting.Corpus.from_source(path)
+    counter = counting.make_counter(corpus, 2, memory="1M")
+    corpus.feed(counter)
+    small = counter.raw_counts()
+    assert counter.spilled_runs > 40
+    big = count(path, 2)
+    for (ids, counts), table in zip(small, big.orders):
+        assert np.array_equal(ids, table.ids) and np.array_equal(counts, table.counts)

@@ -35,7 +35,7 @@ template <int N>
 class RunReader {
  public:
   RunReader(const std::string &path) : path_(path), file_(fopen(path.c_str(), "rb")), buffer_(1 << 15) {
-    if (!file_) throw std::runtime_error("cannot reopen temporary run " + path);
+    if (!file_) throw InputError("cannot reopen temporary run " + path);
     Refill();
   }
   ~RunReader() {
@@ -190,7 +190,7 @@ class SortingCounter : public NgramCounter {
     return std::unique_ptr<SortedNgrams>(new MergeStream<N>(runs_));
   }
 
-  int spilled_runs() const override { return static_cast<int>(runs_.size()); }
+  int spilled_runs() const override { return spilled_; }
 
  private:
   void MakeRoom() {
@@ -216,15 +216,42 @@ class SortingCounter : public NgramCounter {
     if (fwrite(buffer_.data(), sizeof(Entry<N>), n, file) != n || fclose(file) != 0)
       throw InputError("cannot write temporary run " + path + " (disk full?)");
     runs_.push_back(path);
+    ++spilled_;
     buffer_.clear();
+    if (runs_.size() >= kMaxRuns) CollapseRuns();
+  }
+
+  // Merge every run so far into one, so that the final merge never holds more than kMaxRuns
+  // files open however small the budget.
+  void CollapseRuns() {
+    std::string path = temp_dir_ + "/tingxie-counts-XXXXXX";
+    int fd = mkstemp(&path[0]);
+    if (fd < 0) throw InputError("cannot create a temporary file in " + temp_dir_);
+    FILE *file = fdopen(fd, "wb");
+    {
+      MergeStream<N> merged(runs_);
+      const WordId *words;
+      uint64_t count;
+      Entry<N> e;
+      while (merged.Next(&words, &count)) {
+        if (count > UINT32_MAX) throw InputError("an n-gram occurs more than 4294967295 times; not supported");
+        std::copy(words, words + N, e.words);
+        e.count = static_cast<uint32_t>(count);
+        if (fwrite(&e, sizeof(e), 1, file) != 1) throw InputError("cannot write temporary run " + path + " (disk full?)");
+      }
+    }  // the merged runs are deleted here
+    if (fclose(file) != 0) throw InputError("cannot write temporary run " + path + " (disk full?)");
+    runs_.assign(1, path);
   }
 
   static constexpr size_t kCombineFrom = 64u << 20;
+  static constexpr size_t kMaxRuns = 32;
   std::string temp_dir_;
   const size_t *vocab_size_;
   size_t capacity_;
   std::vector<Entry<N>> buffer_;
   std::vector<std::string> runs_;
+  int spilled_ = 0;  // runs written, including those since merged together
 };
 
 }  // namespace

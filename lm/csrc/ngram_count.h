@@ -33,7 +33,8 @@ class NgramCounter {
   virtual void AddSentence(const std::vector<WordId> &ids) = 0;
   // Ends counting; the counter must not be used afterwards.
   virtual std::unique_ptr<SortedNgrams> Finish() = 0;
-  // Runs written to disk so far (0 when everything fitted in memory).
+  // Sorted runs written to disk so far (0 when everything fitted in memory). Runs are merged
+  // into one whenever 32 are on disk, so few files are ever open at once.
   virtual int spilled_runs() const = 0;
 };
 
