@@ -128,6 +128,8 @@ class Recognizer:
                                                                           **decoder_options),
                                    mode=None if mode is None else DECODER_MODE[mode])
             mode = mode or ("paraformer" if self.decoder.mode == "sync" else "ctc")
+            if hotwords is not None:  # spelled and compiled once, reused for every utterance
+                self.hotwords = self.decoder.compile_hotwords(hotwords)
         elif decoder_options:
             raise ValueError(f"decoder options {sorted(decoder_options)} need a graph "
                              f"(greedy decoding has none)")

@@ -218,7 +218,8 @@ def _make_recognizer(spec: Dict[str, Any]):
     try:
         return Recognizer(spec["model"], spec["graph"], mode=spec["mode"],
                           backend=spec["backend"], num_threads=spec["threads"],
-                          nbest=spec["nbest"], **spec["decoder_options"])
+                          nbest=spec["nbest"], hotwords=spec.get("hotwords"),
+                          **spec["decoder_options"])
     except ValueError as err:
         if isinstance(err, InputError):
             raise
@@ -448,6 +449,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extensions", default=",".join(AUDIO_EXTENSIONS),
                         help="audio file extensions searched in directories")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--hotwords", metavar="FILE",
+                        help="hotword file, `word-or-phrase [weight]` per line (FunASR's format); "
+                             "biases the search without recompiling the graph (needs --graph)")
     add_decoder_arguments(parser)
 
 
@@ -491,6 +495,11 @@ def run(args) -> int:
         raise InputError("--jobs, --threads and --nbest must be at least 1")
     decoder_options = {name[len("decoder__"):]: value for name, value in vars(args).items()
                        if name.startswith("decoder__") and value is not None}
+    if args.hotwords is not None:
+        if args.no_lm:
+            raise InputError("--hotwords needs --graph (greedy decoding has no search to bias)")
+        if not os.path.exists(args.hotwords):
+            raise InputError("no such file", path=args.hotwords)
     if args.no_lm and decoder_options:
         raise InputError(f"decoder options ({', '.join(sorted(decoder_options))}) need --graph")
     for path, what in ((args.model, "--model"), (args.graph, "--graph")):
@@ -500,6 +509,8 @@ def run(args) -> int:
     spec = {"model": args.model, "graph": args.graph, "mode": args.mode,
             "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
             "decoder_options": decoder_options}
+    if args.hotwords is not None:
+        spec["hotwords"] = os.path.abspath(args.hotwords)
     os.makedirs(args.outdir, exist_ok=True)
     lock = lock_outdir(args.outdir)  # noqa: F841  (held until the process ends)
     check_same_setup(os.path.join(args.outdir, SETUP), spec)

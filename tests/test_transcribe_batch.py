@@ -295,3 +295,42 @@ def test_paraformer_with_a_sync_graph(model_dir, tmp_path):
         # of the last
         assert (word.start, word.end) == (output.token_times[first][0],
                                           output.token_times[last][1])
+
+
+def test_hotwords_pass_through_to_the_search(model_dir, ctc_graph, tmp_path):
+    from asr.decoder import Decoder, DecoderOptions
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    waves = {f"h{n}": noise(1.5, seed=40 + n) for n in range(3)}
+    for key, wave in waves.items():
+        soundfile.write(audio / f"{key}.wav", wave, 16000, subtype="FLOAT")
+    hotword_file = tmp_path / "hotwords.txt"
+    hotword_file.write_text("shepherd 30\nlord not-a-number\n")
+    out = tmp_path / "out"
+    assert main(["transcribe", str(audio), "--model", model_dir, "--graph", ctc_graph,
+                 "--hotwords", str(hotword_file), "-o", str(out), "--no-progress"]) == 0
+    records = {r["key"]: r for r in read_jsonl(out / "results.jsonl")}
+    assert sorted(records) == sorted(waves)
+
+    recognizer = Recognizer(model_dir, ctc_graph)
+    decoder = Decoder(ctc_graph, DecoderOptions(), mode="ctc")
+    compiled = decoder.compile_hotwords(str(hotword_file))
+    assert any(str(problem).endswith("skipped") and ":2:" in str(problem)
+               for problem in compiled.problems)
+    biased_count = plain_count = 0
+    for key, wave in waves.items():
+        logp = recognizer.posteriors(wave).logp
+        biased = decoder.decode(logp, hotwords=compiled)
+        assert records[key]["text"].split() == biased.words
+        biased_count += biased.words.count("shepherd")
+        plain_count += decoder.decode(logp).words.count("shepherd")
+    assert biased_count > plain_count
+
+
+def test_hotwords_need_a_graph(model_dir, tmp_path, capsys):
+    hotword_file = tmp_path / "hotwords.txt"
+    hotword_file.write_text("shepherd\n")
+    assert main(["transcribe", str(tmp_path), "--model", model_dir, "--no-lm",
+                 "--hotwords", str(hotword_file), "-o", str(tmp_path / "out")]) == 2
+    assert "--hotwords needs --graph" in capsys.readouterr().err

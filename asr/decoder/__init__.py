@@ -14,8 +14,8 @@ an aligned OpenFst const FST that is memory-mapped in place.
 
 Hotwords (asr/decoder/hotwords.py): `decode(logp, hotwords=["name", ...])` biases the search
 per call through a token-level Aho-Corasick automaton whose state travels in the search
-token (in-vocabulary words and phrases; out-of-vocabulary hotwords are reported, not yet
-decodable).
+token; out-of-vocabulary hotwords (character spelling) become decodable through a small
+per-call word graph beside TLG, entered at word boundaries.
 """
 from __future__ import annotations
 
