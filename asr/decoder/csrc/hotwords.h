@@ -26,6 +26,7 @@
 // return state.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,6 +42,8 @@ struct HotwordAutomaton {
   std::vector<uint8_t> is_end;      // a hotword ends here
   float cap = 0;                    // most bonus banked per utterance
   std::vector<int32_t> root_next;   // dense goto of the root (-1: none), built by Finish()
+  std::vector<int32_t> delta;       // dense Next() over all nodes (empty: not built)
+  int32_t stride = 0;               // tokens per row of delta
   mutable int32_t checked_for = -1; // the token count it was validated against (binding)
 
   // The out-of-vocabulary side graph (empty: none).
@@ -59,12 +62,48 @@ struct HotwordAutomaton {
     return -1;
   }
 
-  // Builds the root's dense transition table (most lookups end at the root).
+  // Builds the dense transition table: delta[node * stride + token] = Next(node, token) with
+  // the failure links resolved, so that a search token moves in one lookup. Filled in
+  // breadth-first order (a failure link leads to a shallower node, whose row is done). Too
+  // large a table (> kMaxDenseEntries) or arrays that do not form a trie leave only the root
+  // row dense; the binding's check rejects malformed arrays before any search.
   void Finish(int32_t num_tokens) {
+    constexpr size_t kMaxDenseEntries = size_t(1) << 22;  // 16 MB
     root_next.assign(num_tokens, -1);
-    if (fail.empty()) return;
+    delta.clear();
+    stride = num_tokens;
+    const int32_t n = num_nodes();
+    if (fail.empty() || static_cast<int32_t>(edge_begin.size()) != n + 1) return;
     for (int32_t e = edge_begin[0]; e < edge_begin[1]; ++e)
       if (edge_token[e] >= 0 && edge_token[e] < num_tokens) root_next[edge_token[e]] = edge_next[e];
+    if (static_cast<size_t>(n) * num_tokens > kMaxDenseEntries) return;
+    std::vector<int32_t> table(static_cast<size_t>(n) * num_tokens, -1), order{0};
+    std::vector<uint8_t> seen(n, 0);
+    seen[0] = 1;
+    for (size_t i = 0; i < order.size(); ++i) {
+      const int32_t v = order[i];
+      if (edge_begin[v] < 0 || edge_begin[v] > edge_begin[v + 1] ||
+          edge_begin[v + 1] > static_cast<int32_t>(edge_token.size()))
+        return;
+      const int32_t f = fail[v];
+      if (f < 0 || f >= n || (v != 0 && !seen[f]) || (v != 0 && f == v)) return;
+      int32_t *row = &table[static_cast<size_t>(v) * num_tokens];
+      if (v == 0) {
+        for (int32_t t = 0; t < num_tokens; ++t) row[t] = 0;
+      } else {
+        const int32_t *fail_row = &table[static_cast<size_t>(f) * num_tokens];
+        if (fail_row[0] < 0) return;  // the failure node's row is not done yet
+        std::copy(fail_row, fail_row + num_tokens, row);
+      }
+      for (int32_t e = edge_begin[v]; e < edge_begin[v + 1]; ++e) {
+        const int32_t t = edge_token[e], next = edge_next[e];
+        if (t < 0 || t >= num_tokens || next <= 0 || next >= n || seen[next]) return;
+        row[t] = next;
+        seen[next] = 1;
+        order.push_back(next);
+      }
+    }
+    if (static_cast<int32_t>(order.size()) == n) delta.swap(table);
   }
 
   int32_t num_nodes() const { return static_cast<int32_t>(fail.size()); }
@@ -83,6 +122,8 @@ struct HotwordAutomaton {
 
   // The node after reading token from node.
   int32_t Next(int32_t node, int32_t token) const {
+    if (!delta.empty())
+      return token >= 0 && token < stride ? delta[static_cast<size_t>(node) * stride + token] : 0;
     while (node != 0) {
       int32_t next = Goto(node, token);
       if (next >= 0) return next;
