@@ -2,7 +2,7 @@
 
 Every method starts from the history `<s>` + `prefix` and extends it one word at a time with
 the model's distribution p(w | last n-1 words), never proposing `<s>`. Distributions come from
-the vectorised back-off query (lm/smoothing/index.py: one sorted-key index over all orders,
+the vectorised back-off query (lm/query.py: one sorted-key index over all orders,
 built in seconds even for millions of n-grams, one batched lookup per step). A sentence ends when `</s>` is chosen or after `max_words` words (prefix
 included). Sentences are returned as word lists with the prefix and without `<s>`/`</s>`.
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from lm.errors import InputError
 from lm.model import NgramModel
-from lm.smoothing.index import ModelQuery
+from lm.query import ModelQuery
 
 METHODS = ("greedy", "beam", "sample")
 

@@ -12,6 +12,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from lm.errors import InputError
+
 
 @dataclass
 class NgramTable:
@@ -42,125 +44,74 @@ class NgramModel:
 
 
 # ---------------------------------------------------------------------------------------------
-# Queries. Back-off semantics (ARPA/KenLM): log10 p(w | h) is the stored log-prob of the longest
-# n-gram `h' w` with `h'` a suffix of `h`, plus the back-off weights of every longer suffix of
-# `h` that is itself an n-gram. Indexes are built lazily on first use (dicts of id tuples; fine
-# for pruning, generation and tests; lm.perplexity scores corpora natively).
+# Queries, all through lm.query.ModelQuery (the one Python implementation of ARPA back-off
+# semantics), built on first use and cached on the model. Replacing a table's arrays rebuilds
+# it; float32 values edited in place are not seen (assign a new array instead).
+# Corpora are scored natively by lm.perplexity.
 
-def _index(model: "NgramModel", k: int) -> Dict[tuple, int]:
-    cache = model.__dict__.setdefault("_row_of", {})
-    if k not in cache:
-        cache[k] = {tuple(row): i for i, row in enumerate(model.orders[k - 1].ids.tolist())}
-    return cache[k]
-
-
-def _children(model: "NgramModel", k: int) -> Dict[tuple, tuple]:
-    """For order k >= 2: {context (k-1 ids): (word ids int64 array, log10 probs float64 array)}."""
-    cache = model.__dict__.setdefault("_children_of", {})
-    if k not in cache:
-        table = model.orders[k - 1]
-        groups: Dict[tuple, tuple] = {}
-        if len(table):
-            ids = table.ids
-            order = np.lexsort(ids[:, ::-1].T)
-            sorted_ids = ids[order]
-            probs = table.logprob[order].astype(np.float64)
-            context = sorted_ids[:, :-1]
-            change = np.ones(len(order), dtype=bool)
-            change[1:] = np.any(context[1:] != context[:-1], axis=1)
-            starts = np.flatnonzero(change).tolist() + [len(order)]
-            for a, b in zip(starts[:-1], starts[1:]):
-                groups[tuple(context[a].tolist())] = (sorted_ids[a:b, -1].astype(np.int64),
-                                                      probs[a:b])
-        cache[k] = groups
-    return cache[k]
+def _query(self: "NgramModel"):
+    key = tuple(id(a) for t in self.orders for a in (t.ids, t.logprob, t.backoff))
+    cached = self.__dict__.get("_query")
+    if cached is None or cached[0] != key:
+        from lm.query import ModelQuery
+        cached = self.__dict__["_query"] = (key, ModelQuery(self))
+    return cached[1]
 
 
 def _logprob(self: "NgramModel", word_id: int, context_ids=()) -> float:
-    """log10 p(word | context); context = history oldest first, truncated to order-1 words."""
-    context = tuple(int(w) for w in context_ids)[max(0, len(context_ids) - (self.order - 1)):]
-    if self.order == 1:
-        context = ()
-    backoff = 0.0
-    for start in range(len(context) + 1):
-        history = context[start:]
-        k = len(history) + 1
-        row = _index(self, k).get(history + (int(word_id),))
-        if row is not None:
-            return backoff + float(self.orders[k - 1].logprob[row])
-        if history:
-            hrow = _index(self, k - 1).get(history)
-            if hrow is not None:
-                backoff += float(self.orders[k - 2].backoff[hrow])
-    return float("-inf")  # the word is not even a unigram
+    """log10 p(word | context); context = history oldest first, truncated to order-1 words;
+    -inf for a word id that is not a unigram."""
+    word_id = int(word_id)
+    if not 0 <= word_id < len(self.vocab):
+        return float("-inf")
+    context = [int(w) for w in context_ids][-(self.order - 1):] if self.order > 1 else []
+    try:
+        return float(self.query().logprob(np.asarray([context + [word_id]]))[0])
+    except InputError:  # a vocabulary entry without a unigram line
+        return float("-inf")
 
 
 def _distribution(self: "NgramModel", context_ids=()) -> np.ndarray:
-    """log10 p(w | context) for every vocabulary id w, float64.
-
-    `<s>` gets -inf: it is never predicted (ARPA files list it with log-prob 0 only so that
-    it can carry a back-off weight)."""
-    context = tuple(int(w) for w in context_ids)[max(0, len(context_ids) - (self.order - 1)):]
-    if self.order == 1:
-        context = ()
-    unigrams = self.orders[0]
-    dist = np.full(len(self.vocab), -np.inf)
-    dist[unigrams.ids[:, 0]] = unigrams.logprob
-    for j in range(1, len(context) + 1):
-        history = context[len(context) - j:]
-        hrow = _index(self, j).get(history)
-        if hrow is None:
-            break  # no longer suffix can be an n-gram either
-        dist += float(self.orders[j - 1].backoff[hrow])
-        child = _children(self, j + 1).get(history)
-        if child is not None:
-            dist[child[0]] = child[1]
-    bos = self.word_id.get("<s>")
-    if bos is not None:
-        dist[bos] = -np.inf
-    return dist
-
-
-def _history_backoff(model: "NgramModel", history) -> float:
-    """Sum of the back-off weights of every suffix of `history` that is an n-gram."""
-    history = tuple(history)[max(0, len(history) - (model.order - 1)):] if model.order > 1 else ()
-    total = 0.0
-    for start in range(len(history)):
-        suffix = history[start:]
-        row = _index(model, len(suffix)).get(suffix)
-        if row is not None:
-            total += float(model.orders[len(suffix) - 1].backoff[row])
-    return total
+    """log10 p(w | context) for every vocabulary id w, float64; `<s>` gets -inf."""
+    return self.query().log10_distribution(context_ids)
 
 
 def _score_sentence(self: "NgramModel", words, bos: bool = True, eos: bool = True) -> float:
     """log10 probability of a tokenised sentence; words outside the vocabulary score as <unk>
     (as -100 if the model has no <unk>). KenLM's `Model.score` conventions."""
+    query = self.query()
     unk = self.word_id.get("<unk>")
-    ids = []
-    for w in words:
-        wid = self.word_id.get(w, unk)
-        ids.append(-1 if wid is None else wid)
+    ids = [self.word_id.get(w, unk) for w in words]
+    ids = [-1 if wid is None else wid for wid in ids]
     if eos:
         ids.append(self.word_id["</s>"])
     history = [self.word_id["<s>"]] if bos else []
-    total = 0.0
+    width = self.order - 1
+    rows, histories, unknown = [], [], []
     for wid in ids:
+        context = history[-width:] if width else []
         if wid < 0:
             # KenLM scores a word unknown to a model without <unk> as log10 p = -100, plus
             # the back-offs of the current history.
-            total += -100.0 + _history_backoff(self, history)
-            history.append(-1)
-            if len(history) > self.order - 1:
-                del history[0]
-            continue
-        total += _logprob(self, wid, history)
+            unknown.append(context)
+        else:
+            rows.append(context + [wid])
+            histories.append(len(context))
         history.append(wid)
-        if len(history) > self.order - 1:
-            del history[0]
+    total = sum(-100.0 + query.history_backoff(c) for c in unknown)
+    for length in set(histories):  # one vectorised lookup per history length
+        batch = [r for r, n in zip(rows, histories) if n == length]
+        batch_ids = np.asarray(batch, dtype=np.int64)
+        known = (batch_ids >= 0).all(axis=1)
+        if known.any():
+            total += float(query.logprob(batch_ids[known]).sum())
+        for row in batch_ids[~known]:  # an OOV inside the history: shorter suffixes only
+            cut = int(np.flatnonzero(row < 0).max()) + 1
+            total += float(query.logprob(row[None, cut:])[0])
     return total
 
 
+NgramModel.query = _query
 NgramModel.logprob = _logprob
 NgramModel.distribution = _distribution
 NgramModel.score_sentence = _score_sentence

@@ -35,7 +35,7 @@ import numpy as np
 
 from lm.errors import InputError
 from lm.model import NgramModel, NgramTable
-from lm.smoothing.index import LOG10_ZERO, ModelQuery
+from lm.query import LOG10_ZERO, ModelQuery
 
 _TINY = 1e-300
 

@@ -13,7 +13,7 @@ import pytest
 from lm.counts import count_sentences
 from lm.errors import InputError
 from lm.smoothing import ESTIMATORS, estimate
-from lm.smoothing.index import ModelQuery
+from lm.query import ModelQuery
 
 KENLM = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "kenlm"
 

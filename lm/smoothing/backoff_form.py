@@ -30,7 +30,7 @@ import numpy as np
 from lm.counts import NgramCounts
 from lm.errors import InputError
 from lm.model import NgramModel, NgramTable
-from lm.smoothing.index import LOG10_ZERO, NgramIndex
+from lm.query import LOG10_ZERO, NgramIndex
 
 _TINY = 1e-12
 _SET_DISCOUNT = ("set one with discount= (tingxie lm train --discount D), as lmplz's "

@@ -9,7 +9,9 @@ one `np.searchsorted` per word position. Tables need not be sorted; they must be
 `ModelQuery` answers back-off queries on an `NgramModel` with the same index (log10 p(w | h) for
 a batch of n-grams, or the whole distribution after one history): the prediction uses the
 longest history suffix h' such that h'w is an entry, times the back-off weights of the longer
-histories that are entries.
+histories that are entries. It is the one Python implementation of those semantics:
+`NgramModel.logprob / distribution / score_sentence` use it (through `model.query()`), as do
+pruning and generation; corpora are scored natively (lm.perplexity).
 """
 from __future__ import annotations
 
@@ -104,8 +106,9 @@ class ModelQuery:
     def __init__(self, model: NgramModel):
         self.model = model
         self.index = NgramIndex([t.ids for t in model.orders], len(model.vocab))
-        self.logprob_tables = [t.logprob.astype(np.float64) for t in model.orders]
-        self.backoff_tables = [t.backoff.astype(np.float64) for t in model.orders]
+        # float64 views (no copy when the model already holds float64, as tests' exact models do)
+        self.logprob_tables = [np.asarray(t.logprob, dtype=np.float64) for t in model.orders]
+        self.backoff_tables = [np.asarray(t.backoff, dtype=np.float64) for t in model.orders]
         self.bos = model.word_id.get("<s>", -1)
 
     def logprob(self, ids: np.ndarray) -> np.ndarray:
@@ -131,14 +134,54 @@ class ModelQuery:
             raise InputError("a word id is not among the model's unigrams")
         return result
 
+    def children(self, k: int, prefix_row: int):
+        """(word ids, rows) of the order-k entries whose (k-1)-word prefix is `prefix_row`: one
+        contiguous range of the sorted keys [prefix_row * V, (prefix_row + 1) * V)."""
+        keys = self.index._sorted_keys[k - 1]
+        base = int(prefix_row) * self.index.vocab_size
+        lo, hi = np.searchsorted(keys, [base, base + self.index.vocab_size])
+        return keys[lo:hi] - base, self.index._sorted_rows[k - 1][lo:hi]
+
+    def log10_distribution(self, history: Sequence[int]) -> np.ndarray:
+        """log10 p(w | history) for every word id w, float64; `<s>` gets -inf (never predicted:
+        ARPA files list it with log-prob 0 only so that it can carry a back-off weight).
+        Bit-identical to `logprob` row by row (the same additions in the same order)."""
+        order = self.model.order
+        history = [int(w) for w in history][-(order - 1):] if order > 1 else []
+        suffix_rows = {}  # history suffix length j -> its row at order j, where it is an entry
+        for j in range(1, len(history) + 1):
+            row = int(self.index.find(np.asarray([history[-j:]]))[0])
+            if row >= 0:
+                suffix_rows[j] = row
+        # A word predicted by the suffix of length j pays the back-off weights of the longer
+        # suffixes that are entries, added longest first as `logprob` adds them.
+        paid = [0.0] * (len(history) + 1)
+        total = 0.0
+        for j in range(len(history), -1, -1):
+            paid[j] = total
+            if j in suffix_rows:
+                total += self.backoff_tables[j - 1][suffix_rows[j]]
+        unigrams = self.model.orders[0]
+        dist = np.full(len(self.model.vocab), -np.inf)
+        dist[unigrams.ids[:, 0]] = paid[0] + self.logprob_tables[0]
+        for j, row in sorted(suffix_rows.items()):  # longer suffixes overwrite shorter ones
+            words, rows = self.children(j + 1, row)
+            dist[words] = paid[j] + self.logprob_tables[j][rows]
+        if self.bos >= 0:
+            dist[self.bos] = -np.inf
+        return dist
+
     def distribution(self, history: Sequence[int]) -> np.ndarray:
         """p(w | history) for every word id w, float64; p(<s>) = 0 (never predicted)."""
-        history = list(history)[-(self.model.order - 1):] if self.model.order > 1 else []
-        vocab_size = len(self.model.vocab)
-        ids = np.empty((vocab_size, len(history) + 1), dtype=np.int64)
-        ids[:, :-1] = history
-        ids[:, -1] = np.arange(vocab_size)
-        probs = 10.0 ** self.logprob(ids)
-        if self.bos >= 0:
-            probs[self.bos] = 0.0
-        return probs
+        return 10.0 ** self.log10_distribution(history)
+
+    def history_backoff(self, history: Sequence[int]) -> float:
+        """Sum of the back-off weights of every suffix of `history` that is an entry."""
+        order = self.model.order
+        history = [int(w) for w in history][-(order - 1):] if order > 1 else []
+        total = 0.0
+        for j in range(1, len(history) + 1):
+            row = int(self.index.find(np.asarray([history[-j:]]))[0])  # -1: absent (or OOV)
+            if row >= 0:
+                total += self.backoff_tables[j - 1][row]
+        return total
