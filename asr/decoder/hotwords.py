@@ -18,6 +18,7 @@ one before the name. A phrase with an out-of-vocabulary word contributes that wo
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -47,8 +48,20 @@ class Hotwords:
     oov_words: List[str] = field(default_factory=list)  # labels len(words.txt) + i
 
 
+# The last field of a line is its weight when it is a plain decimal number (`2`, `1.5`,
+# `.5`, `1e-1`); a last field that starts like a number but is not one (`1.5x`, `2,5`, `-`)
+# is a malformed weight, reported; anything else (`nan` and `inf` included) is a word of
+# the phrase. So `new york` is a two-word phrase with the default weight, `new york 2` has
+# weight 2, and a phrase whose last word starts with a digit needs an explicit weight
+# (`printer 3d 1`).
+_WEIGHT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_LOOKS_NUMERIC = re.compile(r"[+-]?\.?\d|[+-]$")
+
+
 def read_hotword_file(path) -> Tuple[List[Tuple[str, Optional[float], int]], List[InputError]]:
-    """(phrase, weight or None, line) entries and the problems found (file:line each)."""
+    """(phrase, weight or None, line) entries and the problems found (file:line each):
+    empty lines, malformed weights (not a number, not positive) -- those lines are skipped,
+    the others kept. Unspellable words and duplicates are found by compile_hotwords."""
     entries, problems = [], []
     for number, text in numbered_lines(str(path)):
         fields = text.split()
@@ -57,14 +70,17 @@ def read_hotword_file(path) -> Tuple[List[Tuple[str, Optional[float], int]], Lis
             continue
         weight = None
         if len(fields) > 1:
-            try:
-                weight = float(fields[-1])
+            last = fields[-1]
+            if _WEIGHT.fullmatch(last):
+                weight = float(last)
                 fields = fields[:-1]
-            except ValueError:
-                weight = None  # a phrase of several words, no weight
-            if weight is not None and not (weight > 0 and weight < float("inf")):
-                problems.append(InputError(f"weight must be a positive number, got "
-                                           f"{fields and text.split()[-1]!r}", path, number))
+                if not (0 < weight < float("inf")):
+                    problems.append(InputError(f"weight must be a positive number, got "
+                                               f"{last!r}", path, number))
+                    continue
+            elif _LOOKS_NUMERIC.match(last):
+                problems.append(InputError(f"weight {last!r} is not a number (expected "
+                                           "`word [weight]`)", path, number))
                 continue
         entries.append((" ".join(fields), weight, number))
     return entries, problems
@@ -101,6 +117,9 @@ def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
                                        " the first entry is used", path, line))
             continue
         seen[phrase] = line
+        if not phrase:
+            problems.append(InputError("empty hotword", path, line))
+            continue
         columns: List[int] = []
         oov_here = []
         for word in phrase.split():
