@@ -17,7 +17,7 @@ min(count in hypothesis, count in reference)). Control WER with and without the 
 Speed: the 200 bench test utterances decoded with and without 1,000 in-vocabulary hotwords
 (the decoder bench's control list), alternating, best of --repeats.
 
-    python tools/bench/hotwords_eval.py --work-dir /tmp/dec/bench
+    python tools/bench/hotwords_eval.py --work-dir /tmp/dec/bench [--sweep]
 """
 from __future__ import annotations
 
@@ -227,6 +227,8 @@ def main(argv=None):
     p.add_argument("--sync-scale", type=float, default=3.0, help="sync acoustic scale (tuned "
                    "on dev, BENCHMARKS.md ## Decoder)")
     p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--sweep", action="store_true", help="also recall and control WER by "
+                   "acoustic scale (the LM weight's inverse): CTC 1-5, sync 1-10")
     args = p.parse_args(argv)
     from asr.decoder import Decoder, DecoderOptions
     ctc, sync, hot_list, data = build(args.work_dir, args.control, args.seed)
@@ -236,6 +238,13 @@ def main(argv=None):
         decoder = Decoder(graph, opts)
         report[mode] = evaluate(decoder, data[mode]["hot"], data[mode]["control"], hot_list)
         print(mode, json.dumps(report[mode]), flush=True)
+    if args.sweep:
+        for mode, graph, scales in (("ctc", ctc, (1.0, 2.0, 3.0, 5.0)),
+                                    ("sync", sync, (1.0, 3.0, 10.0))):
+            for scale in scales:
+                r = evaluate(Decoder(graph, DecoderOptions(acoustic_scale=scale)),
+                             data[mode]["hot"], data[mode]["control"], hot_list)
+                print(f"sweep {mode} scale {scale:g}", json.dumps(r), flush=True)
     if not args.skip_speed:
         report["speed"] = speed(Decoder(ctc, DecoderOptions(acoustic_scale=3.0, min_active=20)),
                                 args.repeats)
