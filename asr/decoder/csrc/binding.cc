@@ -417,7 +417,8 @@ PYBIND11_MODULE(_native, m) {
   py::class_<HotwordAutomaton>(m, "HotwordAutomaton")
       .def(py::init([](std::vector<int32_t> edge_begin, std::vector<int32_t> edge_token,
                        std::vector<int32_t> edge_next, std::vector<int32_t> fail,
-                       std::vector<float> acc, std::vector<uint8_t> is_end, float cap) {
+                       std::vector<float> acc, std::vector<uint8_t> is_end, float cap,
+                       int64_t max_dense_entries) {
              HotwordAutomaton h;
              h.edge_begin = std::move(edge_begin);
              h.edge_token = std::move(edge_token);
@@ -432,13 +433,17 @@ PYBIND11_MODULE(_native, m) {
                if (h.edge_begin[0] == 0 && h.edge_begin[1] >= 0 &&
                    h.edge_begin[1] <= static_cast<int32_t>(h.edge_token.size()) &&
                    h.edge_token.size() == h.edge_next.size() && max_token < (1 << 24))
-                 h.Finish(max_token + 1);
+                 h.Finish(max_token + 1, max_dense_entries);
              }
              return h;
            }),
            py::arg("edge_begin"), py::arg("edge_token"), py::arg("edge_next"), py::arg("fail"),
-           py::arg("acc"), py::arg("is_end"), py::arg("cap"))
+           py::arg("acc"), py::arg("is_end"), py::arg("cap"),
+           py::arg("max_dense_entries") = HotwordAutomaton::kMaxDenseEntries,
+           "max_dense_entries: the largest nodes x tokens transition table kept dense (above "
+           "it only the root's row is; the same moves, slower)")
       .def_property_readonly("num_nodes", &HotwordAutomaton::num_nodes)
+      .def_property_readonly("dense", [](const HotwordAutomaton &h) { return !h.delta.empty(); })
       .def(
           "set_oov",
           [](HotwordAutomaton &h, std::vector<int32_t> edge_begin, std::vector<int32_t> edge_token,

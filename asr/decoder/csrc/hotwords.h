@@ -65,10 +65,10 @@ struct HotwordAutomaton {
   // Builds the dense transition table: delta[node * stride + token] = Next(node, token) with
   // the failure links resolved, so that a search token moves in one lookup. Filled in
   // breadth-first order (a failure link leads to a shallower node, whose row is done). Too
-  // large a table (> kMaxDenseEntries) or arrays that do not form a trie leave only the root
+  // large a table (> max_dense_entries) or arrays that do not form a trie leave only the root
   // row dense; the binding's check rejects malformed arrays before any search.
-  void Finish(int32_t num_tokens) {
-    constexpr size_t kMaxDenseEntries = size_t(1) << 22;  // 16 MB
+  static constexpr int64_t kMaxDenseEntries = int64_t(1) << 22;  // 16 MB
+  void Finish(int32_t num_tokens, int64_t max_dense_entries = kMaxDenseEntries) {
     root_next.assign(num_tokens, -1);
     delta.clear();
     stride = num_tokens;
@@ -76,7 +76,7 @@ struct HotwordAutomaton {
     if (fail.empty() || static_cast<int32_t>(edge_begin.size()) != n + 1) return;
     for (int32_t e = edge_begin[0]; e < edge_begin[1]; ++e)
       if (edge_token[e] >= 0 && edge_token[e] < num_tokens) root_next[edge_token[e]] = edge_next[e];
-    if (static_cast<size_t>(n) * num_tokens > kMaxDenseEntries) return;
+    if (static_cast<int64_t>(n) * num_tokens > max_dense_entries) return;
     std::vector<int32_t> table(static_cast<size_t>(n) * num_tokens, -1), order{0};
     std::vector<uint8_t> seen(n, 0);
     seen[0] = 1;
