@@ -92,3 +92,24 @@ def test_a_list_with_no_usable_entry_decodes_as_without(tiny, tmp_path):
         biased = d.decode(logp, hotwords=str(path))
     plain = d.decode(logp)
     assert biased.words == plain.words and biased.total_cost == pytest.approx(plain.total_cost)
+
+
+def test_cli_reports_the_problems_and_decodes_with_the_rest(tiny, hot_file, tmp_path, capsys):
+    import numpy as np
+
+    from asr.cli import main as tingxie
+    from test_decoder_errors import frames
+    logp = frames(0, 1, 3, 0)
+    logp[1] = np.log([0.02, 0.55, 0.41, 0.02])  # `a` a little above `b`: `b 2.5` flips it
+    npz = tmp_path / "p.npz"
+    np.savez(npz, u1=logp)
+    out = tmp_path / "hyp.txt"
+    argv = ["decode", "--graph", tiny, "--posteriors", str(npz), "-o", str(out),
+            "--acoustic-scale", "3", "--hotword-bonus", "3"]
+    assert tingxie(argv) == 0
+    assert out.read_text().split() == ["u1", "a"]
+    assert tingxie(argv + ["--hotwords", str(hot_file)]) == 0
+    err = capsys.readouterr().err
+    for line in (2, 4, 5, 7, 8, 9, 10, 11, 13):
+        assert f"hot.txt:{line}:" in err, line
+    assert out.read_text().split() == ["u1", "b"]
