@@ -14,8 +14,9 @@ The evaluation set (deterministic, seeded):
 Every utterance is decoded plain and with the whole list of 150 hotwords (one list for all,
 as a user gives it). Recall = share of hotword occurrences decoded (per utterance,
 min(count in hypothesis, count in reference)). Control WER with and without the list.
-Speed: the 200 bench test utterances decoded with and without 1,000 in-vocabulary hotwords
-(the decoder bench's control list), alternating, best of --repeats.
+Speed: the 200 bench test utterances decoded without hotwords, with 1,000 in-vocabulary
+hotwords (the decoder bench's control list) and with 1,000 out-of-vocabulary names,
+alternating, best of --repeats.
 
     python tools/bench/hotwords_eval.py --work-dir /tmp/dec/bench [--sweep]
 """
@@ -182,23 +183,26 @@ def evaluate(decoder, utts_hot, utts_control, hotword_list):
 
 
 def speed(decoder, repeats):
-    """CPU seconds for the bench test posteriors without / with 1,000 hotwords."""
+    """CPU seconds for the bench test posteriors without hotwords, with 1,000 in-vocabulary
+    ones (the decoder bench's control list) and with 1,000 out-of-vocabulary names."""
     d = np.load(BENCH / "posteriors_test.npz")
     keys = sorted(k for k in d.files if "__" not in k)
     utts = [d[k] for k in keys]
     in_refs = {w for l in open(BENCH / "refs_test.txt", encoding="utf-8") for w in l.split()[1:]}
-    hot_list = [w for i, w in enumerate(open(BENCH / "vocab.txt").read().split())
-                if i % 17 == 0 and w not in in_refs][:1000]
-    hot = decoder.compile_hotwords(hot_list)
-    best = {"plain": 1e9, "hot": 1e9}
+    vocab = open(BENCH / "vocab.txt", encoding="utf-8").read().split()
+    hot_list = [w for i, w in enumerate(vocab) if i % 17 == 0 and w not in in_refs][:1000]
+    lists = {"plain": None, "hot": decoder.compile_hotwords(hot_list),
+             "oov": decoder.compile_hotwords(names(1000, 99, set(vocab)))}
+    best = {label: 1e9 for label in lists}
     for _ in range(repeats):
-        for label, hw in (("plain", None), ("hot", hot)):
+        for label, hw in lists.items():
             start = time.process_time()
             for logp in utts:
                 decoder.decode(logp, hotwords=hw)
             best[label] = min(best[label], time.process_time() - start)
-    return {"count": len(hot.entries), "cpu_plain": best["plain"], "cpu_hot": best["hot"],
-            "ratio": best["hot"] / best["plain"]}
+    return {"count": len(lists["hot"].entries), "oov_count": len(lists["oov"].oov_words),
+            "cpu_plain": best["plain"], "cpu_hot": best["hot"], "cpu_oov": best["oov"],
+            "ratio": best["hot"] / best["plain"], "oov_ratio": best["oov"] / best["plain"]}
 
 
 def build(work_dir, num_control, seed):
