@@ -9,7 +9,8 @@
 // cost by -(acc(s') - acc(s)): a bonus per matched token, and the partial bonus taken back
 // when a prefix fails. Reaching the end of a hotword banks acc(s') (up to the cap per
 // utterance) and returns to the root, so the bonus is kept. A partial match still open at
-// the end of the utterance is taken back with the final weight.
+// the end of the utterance is taken back with the final weight. The moves are precomputed
+// into a dense node x token table (Finish), so a move costs one lookup per emitting arc.
 //
 // Which tokens are "read": in CTC mode an emitting arc reads its token when it is not blank
 // and not a repeat of the path's previous frame (the collapsed token sequence); in sync mode
