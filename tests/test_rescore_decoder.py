@@ -85,3 +85,17 @@ def test_decoder_nbest_goes_straight_into_the_rescorer(decoded):
             expected = kenlm.Model(NEW).score(" ".join(hyp.words)) * math.log(10) - hyp.am
             assert hyp.total == pytest.approx(expected, abs=1e-3)
         assert [h.total for h in ranked] == sorted((h.total for h in ranked), reverse=True)
+
+
+def test_determinised_decoder_lattice_rescoring_matches(decoded):
+    from asr.rescoring.lattice import LatticeRescoreOptions
+
+    old, new = open_query(OLD), open_query(NEW)
+    for result in decoded:
+        lattice = from_decoder_lattice(result.lattice, "u")
+        plain = nbest(rescore_lattice(lattice, new, old), 3)
+        compact = rescore_lattice(lattice, new, old, LatticeRescoreOptions(determinize=True))
+        assert len(compact.arcs) < len(lattice.arcs)
+        fast = nbest(compact, 3)
+        assert [p.words for p in fast] == [p.words for p in plain]
+        assert [p.cost for p in fast] == pytest.approx([p.cost for p in plain], abs=1e-3)

@@ -176,3 +176,17 @@ def test_cli_lattice_mode_matches_the_api(tmp_path, lms):
     assert [nbest(l, 1)[0].words for l in rescored] == [
         nbest(rescore_lattice(l, new, old), 1)[0].words for l in lattices]
     assert main(["rescore", "--lattice", str(path), "--old-lm", OLD]) == 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_determinised_rescoring_keeps_every_sequence_cost(lms, seed):
+    old, new, _, _ = lms
+    lattice = random_lattice(random.Random(200 + seed), num_states=8, num_arcs=22)
+    scale = 0.5
+    plain = nbest(rescore_lattice(lattice, new, old), 6, acoustic_scale=scale)
+    options = LatticeRescoreOptions(determinize=True, acoustic_scale=scale)
+    compact = rescore_lattice(lattice, new, old, options)
+    assert not any(a.word is None for a in compact.arcs)  # epsilon-free
+    fast = nbest(compact, 6)
+    assert [p.words for p in fast] == [p.words for p in plain]
+    assert [p.cost for p in fast] == pytest.approx([p.cost for p in plain], abs=1e-3)

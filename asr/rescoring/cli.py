@@ -48,6 +48,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--old-lm-scale", type=float, default=1.0)
     parser.add_argument("--new-lm-scale", type=float, default=1.0)
     parser.add_argument("--out-lattice", help="lattice mode: write the rescored lattices")
+    parser.add_argument("--determinize", action="store_true",
+                        help="lattice mode: determinise on words first (for state-level "
+                             "lattices such as the decoder's; costs become totals at "
+                             "--acoustic-scale)")
 
 
 def _rescorer_from_args(args) -> Rescorer:
@@ -162,14 +166,16 @@ def _run_lattice(args) -> int:
             symbols.append(fields[0])
     new_lm = open_query(args.new_lm)
     old_lm = open_query(args.old_lm) if args.old_lm else None
-    options = LatticeRescoreOptions(args.old_lm_scale, args.new_lm_scale)
+    options = LatticeRescoreOptions(args.old_lm_scale, args.new_lm_scale,
+                                    determinize=args.determinize,
+                                    acoustic_scale=args.acoustic_scale)
     text = open_text(args.text, "w") if args.text else None
     out = open_text(args.out_lattice, "w") if args.out_lattice else None
     count = 0
     try:
         for lattice in read_kaldi_lattices(args.lattice, symbols):
             rescored = rescore_lattice(lattice, new_lm, old_lm, options)
-            best = nbest(rescored, 1, args.acoustic_scale)
+            best = nbest(rescored, 1, 1.0 if args.determinize else args.acoustic_scale)
             if text:
                 text.write(" ".join([lattice.key] + (best[0].words if best else [])) + "\n")
                 text.flush()

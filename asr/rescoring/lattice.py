@@ -185,6 +185,33 @@ class LatticeRescoreOptions:
     old_lm_scale: float = 1.0  # the first pass's LM weight inside the graph costs
     new_lm_scale: float = 1.0  # weight of the new LM's -ln P in the rescored graph costs
     max_states: int = 1_000_000  # refuse to expand a lattice beyond this many states
+    # Determinise first (`determinize_words`): needed for the decoder's state-level lattices,
+    # whose many alignments of one word sequence would otherwise each be expanded. The
+    # rescored lattice then carries each path's total cost (at `acoustic_scale`) as graph
+    # cost, acoustic 0; best paths and costs are unchanged.
+    determinize: bool = False
+    acoustic_scale: float = 1.0
+
+
+def determinize_words(lattice: WordLattice, acoustic_scale: float = 1.0) -> WordLattice:
+    """An epsilon-free deterministic word lattice (OpenFst rmepsilon, determinize, minimize in
+    the tropical semiring) holding, for every word sequence, its lowest total cost
+    graph + acoustic_scale * acoustic, as graph cost (acoustic 0)."""
+    import pynini
+
+    fst, _, words_of = _to_fst(lattice, acoustic_scale)
+    fst = pynini.determinize(pynini.rmepsilon(fst)).minimize()
+    zero = pynini.Weight.zero(fst.weight_type())
+    arcs, finals = [], {}
+    for state in fst.states():
+        final = fst.final(state)
+        if final != zero:
+            finals[state] = (float(str(final)), 0.0)
+        for arc in fst.arcs(state):
+            arcs.append(Arc(state, arc.nextstate, words_of[arc.ilabel] if arc.ilabel else None,
+                            float(str(arc.weight)), 0.0))
+    start = fst.start()
+    return WordLattice(0 if start < 0 else start, arcs, finals, lattice.key)
 
 
 def rescore_lattice(lattice: WordLattice, new_lm, old_lm=None,
@@ -192,6 +219,8 @@ def rescore_lattice(lattice: WordLattice, new_lm, old_lm=None,
     """The lattice with the old LM's score replaced by the new LM's (see the module doc).
     `new_lm`/`old_lm` are ngram.NgramQuery or KenlmQuery objects (`begin/advance/end`)."""
     lattice.topological_order()  # cycle check
+    if options.determinize:
+        lattice = determinize_words(lattice, options.acoustic_scale)
     outgoing: Dict[int, List[Arc]] = {}
     for arc in lattice.arcs:
         outgoing.setdefault(arc.src, []).append(arc)
@@ -257,6 +286,24 @@ def nbest(lattice: WordLattice, n: int = 1, acoustic_scale: float = 1.0,
 def _unique_nbest(lattice: WordLattice, n: int, acoustic_scale: float) -> List[LatticePath]:
     import pynini
 
+    fst, order, words_of = _to_fst(lattice, acoustic_scale)
+    shortest = pynini.shortestpath(pynini.rmepsilon(fst), nshortest=n, unique=True)
+    if shortest.start() == pynini.NO_STATE_ID:
+        return []
+    sequences = []
+    paths = shortest.paths()
+    while not paths.done():
+        sequences.append([words_of[i] for i in paths.ilabels() if i])
+        paths.next()
+    found = [_best_alignment(lattice, order, words, acoustic_scale) for words in sequences]
+    return sorted(found)[:n]
+
+
+def _to_fst(lattice: WordLattice, acoustic_scale: float):
+    """(pynini acceptor over word ids, weight graph + acoustic_scale * acoustic; the states in
+    topological order; id -> word, 0 = epsilon)."""
+    import pynini
+
     order = lattice.topological_order()
     label: Dict[str, int] = {}
     words_of: List[str] = [""]
@@ -276,16 +323,7 @@ def _unique_nbest(lattice: WordLattice, n: int, acoustic_scale: float) -> List[L
                 words_of.append(arc.word)
         fst.add_arc(state_of[arc.src], pynini.Arc(
             ilabel, ilabel, arc.graph + acoustic_scale * arc.acoustic, state_of[arc.dst]))
-    shortest = pynini.shortestpath(pynini.rmepsilon(fst), nshortest=n, unique=True)
-    if shortest.start() == pynini.NO_STATE_ID:
-        return []
-    sequences = []
-    paths = shortest.paths()
-    while not paths.done():
-        sequences.append([words_of[i] for i in paths.ilabels() if i])
-        paths.next()
-    found = [_best_alignment(lattice, order, words, acoustic_scale) for words in sequences]
-    return sorted(found)[:n]
+    return fst, order, words_of
 
 
 def _best_alignment(lattice: WordLattice, order: List[int], words: List[str],

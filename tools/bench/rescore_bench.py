@@ -106,14 +106,17 @@ def tune_and_test(dev, dev_refs, test, test_refs, names, grids):
 
 
 def lattice_rescoring(path, new_lm_path, old_lm_path, refs):
-    from asr.rescoring.lattice import nbest, read_kaldi_lattices, rescore_lattice
+    from asr.rescoring.lattice import (LatticeRescoreOptions, nbest, read_kaldi_lattices,
+                                       rescore_lattice)
+
+    options = LatticeRescoreOptions(determinize=True)  # the decoder's lattices: state-level
     from asr.rescoring.ngram import open_query
 
     new_lm, old_lm = open_query(new_lm_path), open_query(old_lm_path)  # memos start empty
     keys, before, after, arcs_in, arcs_out = [], [], [], 0, 0
     cpu = time.process_time()
     for lattice in read_kaldi_lattices(path):
-        rescored = rescore_lattice(lattice, new_lm, old_lm)
+        rescored = rescore_lattice(lattice, new_lm, old_lm, options)
         keys.append(lattice.key)
         after.append(nbest(rescored, 1)[0].words)
         arcs_in += len(lattice.arcs)
@@ -126,7 +129,7 @@ def lattice_rescoring(path, new_lm_path, old_lm_path, refs):
     new_kenlm, old_kenlm = open_query(new_lm_path, "kenlm"), open_query(old_lm_path, "kenlm")
     cpu = time.process_time()
     for lattice in lattices:
-        nbest(rescore_lattice(lattice, new_kenlm, old_kenlm), 1)
+        nbest(rescore_lattice(lattice, new_kenlm, old_kenlm, options), 1)
     kenlm_seconds = (time.process_time() - cpu) / max(1, len(keys))
     ref = [refs[k] for k in keys]
     return {"utterances": len(keys), "lattice_best_wer": round(100 * error_rate(ref, before), 2),
