@@ -69,3 +69,11 @@ def test_bad_model_files(tmp_path):
         NgramRescorer(str(bad))
     with pytest.raises(ValueError, match="unknown n-gram backend"):
         open_query(os.path.join(REF, "tiny_o4_fallback.arpa"), backend="srilm")
+
+
+def test_batched_scores_equal_word_by_word_queries():
+    path = os.path.join(REF, "o3_prune011.arpa")
+    rescorer = NgramRescorer(path)
+    hyps = sentences(40)
+    stateful = [sentence_logprob(rescorer.query, h) for h in hyps]
+    assert rescorer.score(hyps) == pytest.approx(stateful, abs=1e-9)
