@@ -112,19 +112,29 @@ class Recognizer:
 
     def __init__(self, model: Union[str, Any], graph: Optional[str] = None, *,
                  mode: Optional[str] = None, backend: str = "auto", num_threads: int = 1,
-                 nbest: int = 1, hotwords: Optional[Any] = None, **decoder_options: Any):
+                 nbest: int = 1, hotwords: Optional[Any] = None,
+                 rescore: Optional[Any] = None, rescore_nbest: int = 10,
+                 **decoder_options: Any):
         """mode None: the graph's topology decides (sync -> paraformer, else ctc); without a
-        graph, a model object's own mode, else ctc."""
+        graph, a model object's own mode, else ctc. `rescore`: a rescoring config file
+        (written by `tingxie tune`) or an asr.rescoring.Rescorer; the decoder's best
+        `rescore_nbest` hypotheses are reranked by it and the winner is the transcript."""
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         if nbest < 1:
             raise ValueError("nbest must be at least 1")
         self.nbest = nbest
         self.hotwords = hotwords
+        if rescore is not None and graph is None:
+            raise ValueError("rescoring needs a graph (greedy decoding has no N-best list)")
+        if rescore_nbest < 1:
+            raise ValueError("rescore_nbest must be at least 1")
+        self.rescore_nbest = rescore_nbest if rescore is not None else 0
         self.decoder = None
         if graph is not None:  # first: a bad graph fails before the slow model load
             from asr.decoder import Decoder
-            self.decoder = Decoder(os.fspath(graph), make_decoder_options(nbest=nbest,
+            search_nbest = max(nbest, self.rescore_nbest)
+            self.decoder = Decoder(os.fspath(graph), make_decoder_options(nbest=search_nbest,
                                                                           **decoder_options),
                                    mode=None if mode is None else DECODER_MODE[mode])
             mode = mode or ("paraformer" if self.decoder.mode == "sync" else "ctc")
@@ -133,6 +143,10 @@ class Recognizer:
         elif decoder_options:
             raise ValueError(f"decoder options {sorted(decoder_options)} need a graph "
                              f"(greedy decoding has none)")
+        self.rescorer = rescore
+        if isinstance(rescore, (str, os.PathLike)):
+            import asr.rescoring
+            self.rescorer = asr.rescoring.load(os.fspath(rescore))
         if mode is None:
             mode = getattr(model, "mode", None) if getattr(model, "mode", None) in MODES \
                 else "ctc"
@@ -174,8 +188,10 @@ class Recognizer:
         return wave
 
     # --- posteriors -> words -------------------------------------------------------------
-    def decode(self, output, hotwords: Optional[Any] = None) -> Transcript:
-        """Decode one AcousticOutput (or a [T, V] log-probability array)."""
+    def decode(self, output, hotwords: Optional[Any] = None,
+               audio: Optional[np.ndarray] = None) -> Transcript:
+        """Decode one AcousticOutput (or a [T, V] log-probability array). `audio` (the
+        waveform) is needed only by audio-conditioned rescorers (speech LLMs)."""
         logp = np.asarray(getattr(output, "logp", output), dtype=np.float32)
         token_times = getattr(output, "token_times", None)
         if logp.ndim != 2 or logp.shape[1] != len(self.tokens):
@@ -184,11 +200,31 @@ class Recognizer:
             return self._greedy(logp, token_times)
         result = self.decoder.decode(logp, hotwords=hotwords or self.hotwords)
         transcript = self._from_decoder_result(result, token_times)
-        nbest = getattr(result, "nbest", None)
-        if self.nbest > 1 and nbest:
-            transcript.nbest = [self._from_decoder_result(h, token_times).to_json()
-                                for h in list(nbest)[:self.nbest]]
+        candidates = [self._from_decoder_result(h, token_times)
+                      for h in list(getattr(result, "nbest", None) or [])]
+        if self.rescorer is not None and candidates:
+            transcript, candidates = self._rescore(transcript, candidates[:self.rescore_nbest],
+                                                   audio)
+        if self.nbest > 1 and candidates:
+            transcript.nbest = [c.to_json() for c in candidates[:self.nbest]]
         return transcript
+
+    def _rescore(self, first_best: Transcript, candidates: List[Transcript], audio):
+        """Rerank the first pass's candidates; the winner keeps its word times and carries
+        the rescoring scores (and its first-pass rank) under scores["rescore"]."""
+        if getattr(self.rescorer, "needs_audio", False) and audio is None:
+            raise ValueError("this rescorer scores with the audio: pass audio= to decode()")
+        tagged = [dict(c.to_json(), first_pass_rank=rank) for rank, c in enumerate(candidates)]
+        reranked = self.rescorer.rescore(tagged, audio=audio)
+        order = [int(h.extra["first_pass_rank"]) for h in reranked]
+        for hyp, rank in zip(reranked, order):
+            candidates[rank].scores["rescore"] = {
+                "total": round(float(hyp.total), 4), "first_pass_rank": rank,
+                "lm": {name: round(float(v), 4) for name, v in hyp.scores.items()}}
+        best = candidates[order[0]]
+        if "reached_final" in first_best.scores:
+            best.scores["reached_final"] = first_best.scores["reached_final"]
+        return best, [candidates[rank] for rank in order]
 
     def transcribe(self, audio, hotwords: Optional[Any] = None, batch_size: int = 8):
         """Path, array, or a list of them -> Transcript (or a list of Transcripts). A list
@@ -199,7 +235,7 @@ class Recognizer:
         for start in range(0, len(items), max(1, batch_size)):
             waves = [self._wave(a) for a in items[start:start + batch_size]]
             for wave, output in zip(waves, self.model.posteriors(waves)):
-                transcript = self.decode(output, hotwords=hotwords)
+                transcript = self.decode(output, hotwords=hotwords, audio=wave)
                 transcript.duration = len(wave) / self.sample_rate
                 transcripts.append(transcript)
         return transcripts[0] if single else transcripts

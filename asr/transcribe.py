@@ -219,6 +219,8 @@ def _make_recognizer(spec: Dict[str, Any]):
         return Recognizer(spec["model"], spec["graph"], mode=spec["mode"],
                           backend=spec["backend"], num_threads=spec["threads"],
                           nbest=spec["nbest"], hotwords=spec.get("hotwords"),
+                          rescore=spec.get("rescore"),
+                          rescore_nbest=spec.get("rescore_nbest", 10),
                           **spec["decoder_options"])
     except ValueError as err:
         if isinstance(err, InputError):
@@ -449,6 +451,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extensions", default=",".join(AUDIO_EXTENSIONS),
                         help="audio file extensions searched in directories")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--rescore", metavar="CONFIG",
+                        help="rerank the decoder's N-best with the rescorers and weights of a "
+                             "config written by `tingxie tune` (asr.rescoring; needs --graph)")
+    parser.add_argument("--rescore-nbest", type=int, default=10, metavar="N",
+                        help="hypotheses the rescorer reranks (default 10)")
     parser.add_argument("--hotwords", metavar="FILE",
                         help="hotword file, `word-or-phrase [weight]` per line (FunASR's format); "
                              "biases the search without recompiling the graph (needs --graph)")
@@ -495,6 +502,13 @@ def run(args) -> int:
         raise InputError("--jobs, --threads and --nbest must be at least 1")
     decoder_options = {name[len("decoder__"):]: value for name, value in vars(args).items()
                        if name.startswith("decoder__") and value is not None}
+    if args.rescore is not None:
+        if args.no_lm:
+            raise InputError("--rescore needs --graph (greedy decoding has no N-best list)")
+        if not os.path.exists(args.rescore):
+            raise InputError("no such file", path=args.rescore)
+        if args.rescore_nbest < 1:
+            raise InputError("--rescore-nbest must be at least 1")
     if args.hotwords is not None:
         if args.no_lm:
             raise InputError("--hotwords needs --graph (greedy decoding has no search to bias)")
@@ -511,6 +525,9 @@ def run(args) -> int:
             "decoder_options": decoder_options}
     if args.hotwords is not None:
         spec["hotwords"] = os.path.abspath(args.hotwords)
+    if args.rescore is not None:
+        spec["rescore"] = os.path.abspath(args.rescore)
+        spec["rescore_nbest"] = args.rescore_nbest
     os.makedirs(args.outdir, exist_ok=True)
     lock = lock_outdir(args.outdir)  # noqa: F841  (held until the process ends)
     check_same_setup(os.path.join(args.outdir, SETUP), spec)

@@ -334,3 +334,59 @@ def test_hotwords_need_a_graph(model_dir, tmp_path, capsys):
     assert main(["transcribe", str(tmp_path), "--model", model_dir, "--no-lm",
                  "--hotwords", str(hotword_file), "-o", str(tmp_path / "out")]) == 2
     assert "--hotwords needs --graph" in capsys.readouterr().err
+
+
+# A rescoring LM that prefers "my" to every other word (the test model's N-best lists are
+# "is" plus one more word; a unigram LM can only charge for words, so the config's word bonus
+# lets longer hypotheses compete and the new LM decides between them).
+MY_ARPA = SMALL_ARPA.replace("-1.1\tmy", "-0.01\tmy")
+
+
+def test_rescore_reranks_the_nbest_with_a_tuned_config(model_dir, ctc_graph, tmp_path):
+    import asr.rescoring
+    from asr.decoder import Decoder, DecoderOptions
+
+    assert MY_ARPA != SMALL_ARPA
+    (tmp_path / "new.arpa").write_text(MY_ARPA)
+    config = tmp_path / "rescore.json"
+    config.write_text('{"rescorers": [{"type": "ngram", "path": "new.arpa", "weight": 5.0}],'
+                      ' "acoustic_scale": 1.0, "first_pass_weight": 0.0, "word_bonus": 10.0}')
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    waves = {f"r{n}": noise(1.5, seed=60 + n) for n in range(3)}
+    for key, wave in waves.items():
+        soundfile.write(audio / f"{key}.wav", wave, 16000, subtype="FLOAT")
+    out = tmp_path / "out"
+    assert main(["transcribe", str(audio), "--model", model_dir, "--graph", ctc_graph,
+                 "--beam", "20", "--lattice-beam", "20", "--rescore", str(config),
+                 "--rescore-nbest", "8",
+                 "-o", str(out), "--no-progress"]) == 0
+    records = {r["key"]: r for r in read_jsonl(out / "results.jsonl")}
+    assert sorted(records) == sorted(waves)
+
+    recognizer = Recognizer(model_dir, ctc_graph)
+    decoder = Decoder(ctc_graph, DecoderOptions(beam=20.0, lattice_beam=20.0, nbest=8),
+                      mode="ctc")
+    rescorer = asr.rescoring.load(str(config))
+    changed = 0
+    for key, wave in waves.items():
+        result = decoder.decode(recognizer.posteriors(wave).logp)
+        expected = rescorer.rescore(result.nbest)[0]
+        record = records[key]
+        assert record["text"].split() == expected.words
+        assert record["scores"]["rescore"]["total"] == pytest.approx(expected.total, abs=1e-3)
+        rank = record["scores"]["rescore"]["first_pass_rank"]
+        assert list(result.nbest[rank].words) == expected.words
+        assert len(record["words"]) == len(expected.words)  # the winner keeps its word times
+        changed += rank != 0
+        if rank != 0:
+            assert "my" in expected.words  # of the longer hypotheses, the new LM's favourite
+    assert changed > 0  # rescoring overturned the first pass somewhere
+
+
+def test_rescore_needs_a_graph(model_dir, tmp_path, capsys):
+    config = tmp_path / "rescore.json"
+    config.write_text('{"rescorers": []}')
+    assert main(["transcribe", str(tmp_path), "--model", model_dir, "--no-lm",
+                 "--rescore", str(config), "-o", str(tmp_path / "out")]) == 2
+    assert "--rescore needs --graph" in capsys.readouterr().err
