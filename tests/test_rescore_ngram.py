@@ -71,9 +71,17 @@ def test_bad_model_files(tmp_path):
         open_query(os.path.join(REF, "tiny_o4_fallback.arpa"), backend="srilm")
 
 
-def test_batched_scores_equal_word_by_word_queries():
+def test_batched_scores_equal_word_by_word_queries_and_kenlm():
+    """The batch goes to lm's native scorer (float32 sums, as KenLM): equal to the stateful
+    word-by-word queries (float64 sums) and to kenlm's own score() to float32 precision."""
     path = os.path.join(REF, "o3_prune011.arpa")
     rescorer = NgramRescorer(path)
-    hyps = sentences(40)
+    hyps = sentences(40) + [["an", "unknownword", "here"], []]
     stateful = [sentence_logprob(rescorer.query, h) for h in hyps]
-    assert rescorer.score(hyps) == pytest.approx(stateful, abs=1e-9)
+    model = kenlm.Model(path)
+    theirs = [model.score(" ".join(h)) * LN10 for h in hyps]
+    ours = rescorer.score(hyps)
+    assert ours == pytest.approx(stateful, rel=1e-6, abs=1e-4)
+    assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-4)
+    with pytest.raises(ValueError, match="white space"):
+        rescorer.score([["two words"]])

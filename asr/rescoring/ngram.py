@@ -146,40 +146,28 @@ def sentence_logprob(query, words: Sequence[str]) -> float:
 
 class NgramRescorer:
     """Scores hypotheses with an n-gram LM: ln P(words </s> | <s>) per hypothesis. With the
-    python backend every n-gram of the batch goes through lm's vectorised index at once
-    (`ModelQuery.logprob`, one call per history length)."""
+    python backend the whole batch goes to lm's native sentence scorer (lm/csrc/scorer.cc, the
+    one `tingxie lm perplexity` uses; KenLM's scores to the float) in one call."""
 
     name = "ngram"
 
     def __init__(self, path: str, backend: str = "auto"):
         self.path = path
         self.query = open_query(path, backend)
+        self._native = None
 
     def score(self, hypotheses: Sequence[Sequence[str]], audio=None) -> List[float]:
         if not isinstance(self.query, NgramQuery):
             return [sentence_logprob(self.query, words) for words in hypotheses]
-        return self._score_batched(hypotheses)
+        if not hypotheses:
+            return []
+        if self._native is None:
+            from lm.perplexity import scorer
 
-    def _score_batched(self, hypotheses: Sequence[Sequence[str]]) -> List[float]:
-        import numpy as np
-
-        query, order = self.query, self.query.order
-        totals = [0.0] * len(hypotheses)
-        rows: Dict[int, List[List[int]]] = {}  # n-gram length -> rows
-        owners: Dict[int, List[int]] = {}
-        for index, words in enumerate(hypotheses):
-            ids = [query.word_index(w) for w in words]
-            if any(i < 0 for i in ids):  # a model without <unk>: KenLM's rule, word by word
-                totals[index] = sentence_logprob(query, words)
-                continue
-            sequence = [query.bos] + ids + [query.eos]
-            for position in range(1, len(sequence)):
-                ngram = sequence[max(0, position + 1 - order):position + 1]
-                rows.setdefault(len(ngram), []).append(ngram)
-                owners.setdefault(len(ngram), []).append(index)
-        model_query = query.model.query()
-        for length, batch in rows.items():
-            logprobs = model_query.logprob(np.asarray(batch, dtype=np.int64)) * LN10
-            for owner, value in zip(owners[length], logprobs.tolist()):
-                totals[owner] += value
-        return totals
+            self._native = scorer(self.query.model)
+        for words in hypotheses:
+            if any(not w or any(c.isspace() for c in w) for w in words):
+                raise ValueError(f"a hypothesis word is empty or contains white space: {words!r}")
+        text = "".join(" ".join(words) + "\n" for words in hypotheses).encode("utf-8")
+        log10 = self._native.score_text(text)[0]
+        return (log10.astype("float64") * LN10).tolist()

@@ -5,7 +5,7 @@ demo TLG, 10-best lists and lattices for the demo dev and test audio.
     python tools/bench/rescore_demo_nbest.py --dev exp/demo/data/dev \
         --test resources/demo/test --out exp/rescore_demo
 
-Each set directory holds Kaldi `wav.scp` and `text`. Writes OUT/{dev,test}_nbest.jsonl (our
+Each set directory holds Kaldi `wav.scp` and `text`. Writes OUT/{dev,test[,eval]}_nbest.jsonl (our
 N-best format: words, am = acoustic cost, lm = graph cost), OUT/{dev,test}_lat.txt (Kaldi text
 lattices) and OUT/{dev,test}_ref.txt. Decoder options are the product's defaults (those
 `tingxie transcribe` uses) plus nbest and a wider lattice beam; the acoustic scale is picked
@@ -28,6 +28,8 @@ def main(argv=None):
     parser.add_argument("--graph", default=os.path.join(ROOT, "resources", "demo", "graph"))
     parser.add_argument("--dev", required=True)
     parser.add_argument("--test", required=True)
+    parser.add_argument("--eval", help="optional larger held-out set (tools/demo/data/eval.txt "
+                        "spoken by synthesize.py): written as eval_*")
     parser.add_argument("--out", required=True)
     parser.add_argument("--nbest", type=int, default=10)
     parser.add_argument("--lattice-beam", type=float, default=8.0)
@@ -46,7 +48,8 @@ def main(argv=None):
     recognizer = Recognizer(args.model, mode="ctc")
     os.makedirs(args.out, exist_ok=True)
     sets = {}
-    for part, directory in (("dev", args.dev), ("test", args.test)):
+    parts = [("dev", args.dev), ("test", args.test)] + ([("eval", args.eval)] if args.eval else [])
+    for part, directory in parts:
         refs = read_kaldi_text(os.path.join(directory, "text"))
         posts = {}
         with open(os.path.join(directory, "wav.scp"), encoding="utf-8") as handle:
@@ -71,7 +74,7 @@ def main(argv=None):
     decoder = Decoder(args.graph, DecoderOptions(
         acoustic_scale=best[0], nbest=args.nbest, keep_lattice=True,
         lattice_beam=args.lattice_beam), mode="ctc")
-    for part in ("dev", "test"):
+    for part, _ in parts:
         refs, posts = sets[part]
         keys = sorted(posts)
         results = decoder.decode_batch([posts[k] for k in keys], num_threads=1)

@@ -1,6 +1,9 @@
 """Stage 1 of the demo recipe: choose the demo's sentences from the English corpus.
 
-Writes tools/demo/data/{train.txt.gz,dev.txt,test.txt}, one `<uttid> <words>` per line.
+Writes tools/demo/data/{train.txt.gz,dev.txt,test.txt,eval.txt}, one `<uttid> <words>` per
+line. eval.txt (500 sentences chosen by the same rule as dev and test, after them, so adding it
+changed neither) is a larger held-out set for the rescoring benchmark, where 50 test
+utterances cannot resolve a gain.
 Only sentences of 5-20 words made of a-z and apostrophes are used (no digits: espeak would read
 them out as words the transcript does not contain). Training sentences are the AM's audio and
 also the demo LM's text; dev and test sentences are disjoint from them and use only words seen in
@@ -25,6 +28,7 @@ def main() -> None:
     parser.add_argument("--num-train", type=int, default=12500)
     parser.add_argument("--num-dev", type=int, default=200)
     parser.add_argument("--num-test", type=int, default=50)
+    parser.add_argument("--num-eval", type=int, default=500)
     parser.add_argument("--min-words", type=int, default=5)
     parser.add_argument("--max-words", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20261121)
@@ -48,7 +52,9 @@ def main() -> None:
     held_out = [s for s in candidates[args.num_train :] if set(s.split()) <= train_vocab]
     dev = held_out[: args.num_dev]
     test = held_out[args.num_dev : args.num_dev + args.num_test]
-    if len(test) < args.num_test:
+    eval_start = args.num_dev + args.num_test
+    evaluation = held_out[eval_start : eval_start + args.num_eval]
+    if len(test) < args.num_test or len(evaluation) < args.num_eval:
         raise SystemExit(f"only {len(held_out)} in-vocabulary held-out sentences")
 
     def write(path, prefix, sentences, opener=open):
@@ -59,8 +65,9 @@ def main() -> None:
     write(f"{args.out_dir}/train.txt.gz", "train_", train, gzip.open)
     write(f"{args.out_dir}/dev.txt", "dev_", dev)
     write(f"{args.out_dir}/test.txt", "test_", test)
+    write(f"{args.out_dir}/eval.txt", "eval_", evaluation)
     print(f"{len(candidates)} candidates; train {len(train)} ({len(train_vocab)} words), "
-          f"dev {len(dev)}, test {len(test)}")
+          f"dev {len(dev)}, test {len(test)}, eval {len(evaluation)}")
 
 
 if __name__ == "__main__":
