@@ -19,9 +19,36 @@ def sentences(limit):
     return out + [["qqqunseen", "the", "lord", "zzzunseen"], []]
 
 
-@pytest.mark.parametrize("name", ["o3_prune011.arpa", "tiny_o4_fallback.arpa"])
-def test_word_by_word_equals_kenlm(name):
-    path = os.path.join(REF, name)
+NO_UNK_ARPA = """\\data\\
+ngram 1=5
+ngram 2=4
+
+\\1-grams:
+-1.0\t</s>
+-99\t<s>\t-0.3
+-0.5\tthe\t-0.2
+-0.7\tlord\t-0.1
+-0.9\tis
+
+\\2-grams:
+-0.2\t<s> the
+-0.1\tthe lord
+-0.4\tlord is
+-0.3\tis </s>
+
+\\end\\
+"""
+
+
+@pytest.mark.parametrize("name", ["o3_prune011.arpa", "tiny_o4_fallback.arpa", "o5.arpa.gz",
+                                  "no_unk"])
+def test_word_by_word_equals_kenlm(name, tmp_path):
+    if name == "no_unk":  # KenLM's rule: an unknown word scores log10 -100
+        path = str(tmp_path / "no_unk.arpa")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(NO_UNK_ARPA)
+    else:
+        path = os.path.join(REF, name)
     if not os.path.exists(path):
         pytest.skip("shared reference data not available")
     query, model = open_query(path), kenlm.Model(path)

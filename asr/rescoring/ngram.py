@@ -1,14 +1,14 @@
 """N-gram rescorer: sentence log-probabilities from an ARPA model (or a KenLM binary).
 
-`NgramQuery` answers P(word | state) by back-off, in natural log, carrying a state the way KenLM
-does: the longest suffix of the history that is itself an n-gram of order < N. In a valid ARPA
+`NgramQuery` answers P(word | state) by back-off (lm's native scorer), in natural log, carrying a
+state the way KenLM does: the longest suffix of the history that is itself an n-gram of order < N. In a valid ARPA
 file every context of an n-gram is an n-gram too, so no longer history could change a later
 probability, and two histories with the same state are interchangeable; this keeps whole-lattice
 rescoring (lattice.py) from expanding more states than the model can tell apart. A word not in
 the vocabulary is scored as `<unk>` (KenLM's rule); a model without `<unk>` gives it log10 -100.
 
 Backends: "python" reads the ARPA file with `lm.arpa.read_arpa` (validated, errors with file and
-line) and queries `NgramModel.logprob`; "kenlm" uses the `kenlm` module, which also reads KenLM binaries and is
+line) and queries lm's native scorer; "kenlm" uses the `kenlm` module, which also reads KenLM binaries and is
 the faster choice for large models. "auto" = kenlm for a binary file, python for ARPA text.
 """
 from __future__ import annotations
@@ -19,15 +19,17 @@ from typing import Dict, List, Sequence, Tuple
 from lm.errors import InputError
 
 LN10 = math.log(10.0)
-MISSING_UNK_LOG10 = -100.0
 MEMO_LIMIT = 1 << 20
 
 
 class NgramQuery:
-    """Back-off queries over an `lm.model.NgramModel` (its `logprob` is the one implementation
-    of back-off in Tingxie); this class adds natural logs and minimal states (id tuples)."""
+    """Back-off queries over an `lm.model.NgramModel` through lm's native scorer (the one
+    `tingxie lm perplexity` uses, equal to KenLM's), in natural log, with minimal states:
+    id tuples, oldest word first."""
 
     def __init__(self, model):
+        from lm.perplexity import scorer
+
         self.model = model
         self.order = model.order
         self.word_id = model.word_id
@@ -36,15 +38,13 @@ class NgramQuery:
         self.eos = model.word_id.get("</s>")
         if self.bos is None or self.eos is None:
             raise InputError("the language model has no <s> or </s>")
-        # n-grams of order < N (the only histories that can matter to a later word) -> their
-        # log10 back-off weights
-        # (state, word id) -> ln P: N-best lists share prefixes and lattices share histories
-        self.memo: Dict[Tuple[Tuple[int, ...], int], float] = {}
-        self.histories = [dict(zip(map(tuple, table.ids.tolist()), table.backoff.tolist()))
-                          for table in model.orders[:-1]]
+        self.native = scorer(model)
+        # (state, word id) -> (ln P, next state): N-best lists share prefixes and lattices
+        # share histories
+        self.memo: Dict[Tuple[Tuple[int, ...], int], Tuple[float, Tuple[int, ...]]] = {}
 
     def begin(self) -> Tuple[int, ...]:
-        return (self.bos,)
+        return (self.bos,) if self.order > 1 else ()
 
     def word_index(self, word: str) -> int:
         return self.word_id.get(word, -1 if self.unk is None else self.unk)
@@ -57,29 +57,14 @@ class NgramQuery:
         return self._advance_id(state, self.eos)[0]
 
     def _advance_id(self, state, word: int):
-        following = self._shorten(state + (word,))
-        if word < 0:  # no <unk> in the model: KenLM's -100 plus the history's back-offs
-            return (MISSING_UNK_LOG10 + self._backoffs(state)) * LN10, following
         key = (state, word)
-        logprob = self.memo.get(key)
-        if logprob is None:
+        found = self.memo.get(key)
+        if found is None:
             if len(self.memo) >= MEMO_LIMIT:
                 self.memo.clear()
-            logprob = self.memo[key] = self.model.logprob(word, state) * LN10
-        return logprob, following
-
-    def _backoffs(self, state) -> float:
-        """log10: the back-off weights of every suffix of `state` that is an n-gram."""
-        return sum(self.histories[n - 1].get(state[len(state) - n:], 0.0)
-                   for n in range(1, len(state) + 1))
-
-    def _shorten(self, history: Tuple[int, ...]) -> Tuple[int, ...]:
-        """The longest suffix (at most order-1 words) that is an n-gram of the model."""
-        for length in range(min(len(history), self.order - 1), 0, -1):
-            suffix = history[len(history) - length:]
-            if suffix in self.histories[length - 1]:
-                return suffix
-        return ()
+            log10, following = self.native.advance(state, word)
+            found = self.memo[key] = (log10 * LN10, following)
+        return found
 
 
 class KenlmQuery:

@@ -226,6 +226,28 @@ class Scorer {
                           ToArray(oovs, oovs.size(), 0), ToArray(oov_logprob, oov_logprob.size(), 0));
   }
 
+  // One back-off query with a KenLM-style minimal state, for stateful users (lattice
+  // rescoring): `state` is the history's relevant suffix, oldest first (model ids; () at
+  // the start of nothing, (<s>,) after BOS); a negative `word` is an unknown word. Returns
+  // (log10 P(word | state), the next state).
+  py::tuple Advance(const std::vector<int64_t> &state, int64_t word) const {
+    const int64_t vocab = static_cast<int64_t>(scorer_->vocab_size());
+    if (word >= vocab) throw py::value_error("word id out of range");
+    if (static_cast<int>(state.size()) >= kMaxOrder) throw py::value_error("state too long");
+    std::vector<WordId> history(state.size());
+    for (size_t i = 0; i < state.size(); ++i) {
+      if (state[i] < 0 || state[i] >= vocab) throw py::value_error("state word id out of range");
+      history[i] = static_cast<WordId>(state[i]);
+    }
+    const WordId id = word < 0 ? scorer_->unk() : static_cast<WordId>(word);
+    ScorerState in = scorer_->StateAfter(history.data(), static_cast<int>(history.size())), out;
+    const float logprob = scorer_->Score(in, id, &out);
+    if (id == scorer_->unk() && !scorer_->unk_is_word()) out.length = 0;
+    py::tuple next(out.length);
+    for (int i = 0; i < out.length; ++i) next[i] = py::int_(out.words[out.length - 1 - i]);
+    return py::make_tuple(logprob, next);
+  }
+
  private:
   std::unique_ptr<BackoffScorer> scorer_;
 };
@@ -285,5 +307,6 @@ PYBIND11_MODULE(_native, m) {
   py::class_<Scorer>(m, "Scorer")
       .def(py::init<const std::vector<std::string> &, const py::list &, const py::list &, const py::list &>())
       .def("score_sentence", &Scorer::ScoreSentence, py::arg("sentence"), py::arg("bos") = true, py::arg("eos") = true)
-      .def("score_text", &Scorer::ScoreText, py::arg("text"), py::arg("bos") = true, py::arg("eos") = true);
+      .def("score_text", &Scorer::ScoreText, py::arg("text"), py::arg("bos") = true, py::arg("eos") = true)
+      .def("advance", &Scorer::Advance, py::arg("state"), py::arg("word"));
 }

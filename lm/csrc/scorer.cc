@@ -107,6 +107,28 @@ float BackoffScorer::Score(const ScorerState &in, WordId word, ScorerState *out)
   return logprob;
 }
 
+ScorerState BackoffScorer::StateAfter(const WordId *history, int length) const {
+  ScorerState state;
+  state.length = 0;
+  if (length <= 0 || order_ < 2) return state;
+  const WordId last = history[length - 1];
+  if (last == unk_ && !unk_is_word_) return state;
+  state.words[0] = last;
+  state.backoff[0] = unigrams_[last].backoff;
+  state.length = 1;
+  uint64_t h = HashWord(last);
+  const int max_history = std::min(length, order_ - 1);
+  for (int j = 1; j < max_history; ++j) {
+    h = HashExtend(h, history[length - 1 - j]);
+    const Slot *slot = Find(h);
+    if (!slot) break;
+    state.words[j] = history[length - 1 - j];
+    state.backoff[j] = slot->backoff;
+    state.length = j + 1;
+  }
+  return state;
+}
+
 static inline bool IsSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n';
 }

@@ -80,6 +80,13 @@ class BackoffScorer {
   WordId Index(std::string_view word) const;  // kUnk-equivalent when unknown
   ScorerState BeginSentence() const;
   float Score(const ScorerState &in, WordId word, ScorerState *out) const;
+  // The state after `history` (oldest first, model ids), as Score would have left it: the
+  // longest suffix that is an n-gram (at most order-1 words), with its back-off weights.
+  ScorerState StateAfter(const WordId *history, int length) const;
+  // The id an unknown word is scored as; not a vocabulary word when the model has no <unk>.
+  WordId unk() const { return unk_; }
+  bool unk_is_word() const { return unk_is_word_; }
+  size_t vocab_size() const { return vocab_.size(); }
   // One line of text: <s> context, the words, then </s> when `eos`.
   SentenceScore ScoreLine(std::string_view line, bool bos, bool eos) const;
   int order() const { return order_; }
