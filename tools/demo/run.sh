@@ -49,3 +49,19 @@ fi
 if [ "$STAGE" -le 6 ]; then  # WER: greedy vs TLG, CTC and Paraformer modes (scale tuned on dev)
   python tools/demo/evaluate.py --model "$DEMO/model" --backend torch --out "$EXP/eval.json"
 fi
+if [ "$STAGE" -le 7 ]; then  # rescoring: a 500-sentence eval set, a big 5-gram, N-best lists
+  nice python tools/demo/synthesize.py tools/demo/data/eval.txt "$EXP/data/eval"
+  python tools/demo/rescoring_lm.py --out "$EXP/lm_rescore"   # needs ../shared/corpora
+  python tools/bench/rescore_demo_nbest.py --dev "$EXP/data/dev" --test "$DEMO/test" \
+    --eval "$EXP/data/eval" --out "$EXP/rescore"
+fi
+if [ "$STAGE" -le 8 ]; then  # N-best rescoring WER, weights tuned on dev (BENCHMARKS.md)
+  for part in test eval; do
+    python tools/bench/rescore_bench.py --dev-nbest "$EXP/rescore/dev_nbest.jsonl" \
+      --dev-ref "$EXP/rescore/dev_ref.txt" --test-nbest "$EXP/rescore/${part}_nbest.jsonl" \
+      --test-ref "$EXP/rescore/${part}_ref.txt" \
+      --rescorer ngram5:ngram="$EXP/lm_rescore/lm5.arpa.gz" --rescorer nnlm="$DEMO/nnlm" \
+      --lattices "$EXP/rescore/${part}_lat.txt" --old-lm "$EXP/lm/lm3.arpa.gz" \
+      --out "$EXP/rescore/results_$part.json"
+  done
+fi
