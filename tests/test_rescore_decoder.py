@@ -25,7 +25,7 @@ SENTENCES = ["this psalm may be regarded as the preface psalm",
 
 
 @pytest.fixture(scope="module")
-def decoded(tmp_path_factory):
+def graph_and_posteriors(tmp_path_factory):
     if not os.path.exists(OLD):
         pytest.skip("shared reference data not available")
     sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
@@ -36,11 +36,28 @@ def decoded(tmp_path_factory):
     assert main(["graph", "compile", "--tokens", str(directory / "units.txt"), "--lm", OLD,
                  "--spelling", "chars", "--word-boundary", "|", "--topology", "ctc",
                  "-o", str(directory / "graph")]) == 0
-    decoder = decoder_module.Decoder(str(directory / "graph"), decoder_module.DecoderOptions(
-        acoustic_scale=0.5, nbest=10, keep_lattice=True, lattice_beam=6.0))
     rng = np.random.default_rng(3)
     posts = [synthesize(s.split(), rng, confusion=0.7) for s in SENTENCES]
+    return str(directory / "graph"), posts
+
+
+def decode(graph_and_posteriors, **options):
+    graph, posts = graph_and_posteriors
+    decoder = decoder_module.Decoder(graph, decoder_module.DecoderOptions(
+        acoustic_scale=0.5, nbest=10, keep_lattice=True, lattice_beam=6.0, **options))
     return decoder.decode_batch(posts, num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def decoded(graph_and_posteriors):
+    """Results with the decoder's (word-determinised) lattice."""
+    return decode(graph_and_posteriors)
+
+
+@pytest.fixture(scope="module")
+def decoded_state_level(graph_and_posteriors):
+    """The same decoding with the state-level lattice (determinize_lattice=False)."""
+    return decode(graph_and_posteriors, determinize_lattice=False)
 
 
 def test_converted_lattice_reproduces_the_decoder(decoded):
@@ -87,11 +104,11 @@ def test_decoder_nbest_goes_straight_into_the_rescorer(decoded):
         assert [h.total for h in ranked] == sorted((h.total for h in ranked), reverse=True)
 
 
-def test_determinised_decoder_lattice_rescoring_matches(decoded):
+def test_determinised_decoder_lattice_rescoring_matches(decoded_state_level):
     from asr.rescoring.lattice import LatticeRescoreOptions
 
     old, new = open_query(OLD), open_query(NEW)
-    for result in decoded:
+    for result in decoded_state_level:
         lattice = from_decoder_lattice(result.lattice, "u")
         plain = nbest(rescore_lattice(lattice, new, old), 3)
         compact = rescore_lattice(lattice, new, old, LatticeRescoreOptions(determinize=True))
@@ -99,3 +116,27 @@ def test_determinised_decoder_lattice_rescoring_matches(decoded):
         fast = nbest(compact, 3)
         assert [p.words for p in fast] == [p.words for p in plain]
         assert [p.cost for p in fast] == pytest.approx([p.cost for p in plain], abs=1e-3)
+
+
+def test_decoder_word_lattice_rescores_like_the_determinised_state_level_one(
+        decoded, decoded_state_level):
+    """The decoder's own word lattice, rescored as it comes, gives the rescored N-best of its
+    state-level lattice determinised by OpenFst (within the lattice beam, where both hold
+    every word sequence at its best cost)."""
+    from asr.rescoring.lattice import LatticeRescoreOptions
+
+    old, new = open_query(OLD), open_query(NEW)
+    for words_result, states_result in zip(decoded, decoded_state_level):
+        assert words_result.words == states_result.words
+        direct = rescore_lattice(from_decoder_lattice(words_result.lattice, "u"), new, old)
+        via_openfst = rescore_lattice(from_decoder_lattice(states_result.lattice, "u"), new,
+                                      old, LatticeRescoreOptions(determinize=True))
+        ours, reference = nbest(direct, 10), nbest(via_openfst, 10)
+        # sequences within the beam before rescoring: the same, at the same rescored cost
+        before = {tuple(h.words) for h in words_result.nbest}
+        expected = {tuple(p.words): p.cost for p in reference if tuple(p.words) in before}
+        got = {tuple(p.words): p.cost for p in ours if tuple(p.words) in before}
+        assert got.keys() == expected.keys() and len(got) == len(words_result.nbest)
+        for words in got:
+            assert got[words] == pytest.approx(expected[words], abs=1e-3)
+        assert ours[0].words == reference[0].words

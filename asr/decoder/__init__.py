@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -61,7 +61,12 @@ class DecoderOptions:
     word_insertion_penalty: float = 0.0  # graph cost added per output word
     nbest: int = 1                    # distinct word sequences in Result.nbest (1: first-best only)
     beam_delta: float = 0.5           # slack added to the beam when max/min_active binds (Kaldi)
-    keep_lattice: bool = False        # also return the pruned lattice (Result.lattice)
+    keep_lattice: bool = False        # also return the lattice (Result.lattice)
+    determinize_lattice: bool = True  # keep_lattice: the word lattice, determinised and pruned
+    #                                   by lattice_beam (WordLattice); False: the pruned
+    #                                   state-level lattice (Lattice), as the search left it
+    lattice_max_states: int = 50000   # determinisation guard: past this many states or arcs
+    lattice_max_arcs: int = 500000    #   it retries with half the beam (WordLattice.beam)
 
     def to_native(self, native_module, ctc: bool, blank_column: int):
         o = native_module.DecoderOptions()
@@ -96,14 +101,82 @@ class Result(Hypothesis):
     reached_final: bool = True              # False: best non-final path used as the fallback
     token_frames: np.ndarray = None         # [n_tokens, 2] int32: first/last frame per token
     nbest: List[Hypothesis] = field(default_factory=list)
-    lattice: Optional["Lattice"] = None
+    lattice: Optional[Union["WordLattice", "Lattice"]] = None  # with keep_lattice
+
+
+class WordLattice:
+    """The determinised word lattice (Kaldi's CompactLattice; asr/decoder/csrc/determinize.h):
+    an epsilon-free, deterministic acceptor over word ids whose arcs carry a graph cost, an
+    acoustic cost and the string of token input labels (column + 1, one per input frame,
+    skipped blank frames included) that the word sequence's best path reads there; final
+    states carry the same triple. It holds every word sequence within `lattice_beam` of the
+    best, each once, at the cost of its best path in the search; the strings along a path,
+    final string included, are that best path's alignment, so every path has its token and
+    word timing (`nbest`). Built by pruned determinisation of the state-level lattice, as
+    Kaldi's DeterminizeLatticePruned; `beam` is the beam actually used (less than
+    lattice_beam only when the lattice_max_states/arcs guard made it retry)."""
+
+    def __init__(self, native, words: Sequence[str], nbest: List["Hypothesis"]):
+        self._native = native
+        self._words = words
+        self.start = native.start            # -1: empty (no path reached the end)
+        self.num_states = native.num_states
+        self.num_arcs = native.num_arcs
+        self.beam = native.beam
+        self.attempts = native.attempts
+        self.nbest = nbest                   # its `DecoderOptions.nbest` best paths
+
+    def arrays(self) -> dict:
+        """Per arc: src, dst, olabel (the word; ilabel is the same), graph_cost,
+        acoustic_cost, start_frame/end_frame (input frames read before the arc / after it:
+        the arc's string covers [start_frame, end_frame)), and the strings as
+        strings[string_offsets[i]:string_offsets[i+1]]. Per state: final_graph_cost,
+        final_acoustic_cost, final_cost (their sum; inf: not final), final strings likewise
+        (final_strings, final_string_offsets), state_frame (input frames read before it)."""
+        return self._native.arrays()
+
+    def write_fst(self, path: str) -> None:
+        """OpenFst binary: vector FST, tropical arcs word:word, weight = graph + acoustic."""
+        self._native.write_fst(str(path))
+
+    def write_text(self, path: str, key: Optional[str] = None, symbols: bool = True) -> None:
+        """Kaldi CompactLattice text: `src dst word graph,acoustic,l1_l2_...` per arc and
+        `state graph,acoustic,l1_l2_...` per final state (labels: token input labels), then
+        a blank line; preceded by the key line when a key is given. symbols=True writes words
+        from words.txt (what `tingxie rescore --lattice` reads as is); False writes integer
+        word ids, as Kaldi's `lattice-copy ... ark,t:` does."""
+        a = self.arrays()
+        strings, offsets = a["strings"], a["string_offsets"]
+        fstrings, foffsets = a["final_strings"], a["final_string_offsets"]
+
+        def label_string(values):
+            return "_".join(str(int(v)) for v in values)
+
+        with open(path, "w", encoding="utf-8") as out:
+            if key is not None:
+                out.write(f"{key}\n")
+            for i in range(len(a["src"])):
+                word = int(a["olabel"][i])
+                out.write(f"{a['src'][i]}\t{a['dst'][i]}\t"
+                          f"{self._words[word] if symbols else word}\t"
+                          f"{a['graph_cost'][i]:.7g},{a['acoustic_cost'][i]:.7g},"
+                          f"{label_string(strings[offsets[i]:offsets[i + 1]])}\n")
+            for s in range(self.num_states):
+                if np.isfinite(a["final_cost"][s]):
+                    out.write(f"{s}\t{a['final_graph_cost'][s]:.7g},"
+                              f"{a['final_acoustic_cost'][s]:.7g},"
+                              f"{label_string(fstrings[foffsets[s]:foffsets[s + 1]])}\n")
+            if key is not None:
+                out.write("\n")
 
 
 class Lattice:
     """The pruned state-level lattice: arcs carry the token input label (column + 1, 0 for
     epsilon), the word output label, and graph and acoustic costs separately (Kaldi's
     LatticeWeight split). It is not determinised; Result.nbest is its distinct word
-    sequences. `arrays()` gives numpy columns for whole-lattice rescoring."""
+    sequences. `arrays()` gives numpy columns for whole-lattice rescoring. Returned with
+    `DecoderOptions(keep_lattice=True, determinize_lattice=False)`; its acoustic costs leave
+    out frames skipped by blank skipping (WordLattice puts them back)."""
 
     def __init__(self, native, words: Sequence[str]):
         self._native = native
@@ -326,11 +399,16 @@ class Decoder:
         words = self.words if words is None else words
         best = native.best
         nbest = [self._hypothesis(h, words=words) for h in native.nbest]
-        lattice = Lattice(native.lattice, words) if self.options.keep_lattice else None
+        lattice = None
+        if self.options.keep_lattice and self.options.determinize_lattice:
+            paths = [self._hypothesis(h, words=words) for h in native.lattice_nbest]
+            lattice = WordLattice(native.word_lattice, words, paths)
+        elif self.options.keep_lattice:
+            lattice = Lattice(native.lattice, words)
         return self._hypothesis(best, Result, words=words, reached_final=native.reached_final,
                                 token_frames=best.token_frames_array, nbest=nbest,
                                 lattice=lattice)
 
 
-__all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "convert_graph",
-           "read_symbol_table"]
+__all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "WordLattice",
+           "convert_graph", "read_symbol_table"]

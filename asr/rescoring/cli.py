@@ -50,8 +50,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out-lattice", help="lattice mode: write the rescored lattices")
     parser.add_argument("--determinize", action="store_true",
                         help="lattice mode: determinise on words first (for state-level "
-                             "lattices such as the decoder's; costs become totals at "
-                             "--acoustic-scale)")
+                             "lattices: the decoder's with determinize_lattice=False, raw "
+                             "Kaldi ones; the decoder's default lattice is determinised "
+                             "already); costs become totals at --acoustic-scale")
 
 
 def _rescorer_from_args(args) -> Rescorer:

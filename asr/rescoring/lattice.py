@@ -20,8 +20,12 @@ removed: use it for lattices whose graph cost holds no LM). Costs stay separate;
 is graph + acoustic_scale * acoustic, lower is better.
 
 The best path is found by dynamic programming in topological order. `nbest` gives the n best
-distinct word sequences exactly through OpenFst (pynini's unique shortest paths); the decoder's
-lattices are state-level and not determinised, so many alignments share one word sequence.
+distinct word sequences exactly through OpenFst (pynini's unique shortest paths). The decoder's
+lattice (`Result.lattice` with keep_lattice=True) is already determinised on words and pruned
+by its lattice_beam (asr/decoder WordLattice): one path per word sequence, so it is rescored
+as it comes. State-level lattices (the decoder's with determinize_lattice=False, or raw Kaldi
+lattices) hold many alignments per word sequence: `determinize=True` determinises them on
+words with OpenFst first.
 """
 from __future__ import annotations
 
@@ -106,9 +110,10 @@ class WordLattice:
 def from_decoder_lattice(lattice, key: str = "", words: Optional[Sequence[str]] = None
                          ) -> WordLattice:
     """A WordLattice from `asr.decoder` (`Result.lattice`, kept with `keep_lattice=True`):
-    its arcs' word output labels become the words (0 = epsilon; token input labels are not
-    needed), their graph and acoustic costs (acoustic scale already applied) are kept, and
-    final costs count as graph cost."""
+    its arcs' words (0 = epsilon; the token strings are not needed) and their graph and
+    acoustic costs (acoustic scale already applied) are kept. The decoder's word lattice
+    (the default) has (graph, acoustic) final weights; a state-level lattice's final costs
+    count as graph cost. An empty lattice (start -1) gives one with no final state."""
     arrays = lattice.arrays()
     symbols = words if words is not None else lattice._words
     arcs = [Arc(int(src), int(dst), symbols[int(label)] if label else None, float(graph),
@@ -116,9 +121,15 @@ def from_decoder_lattice(lattice, key: str = "", words: Optional[Sequence[str]] 
             for src, dst, label, graph, acoustic in zip(
                 arrays["src"], arrays["dst"], arrays["olabel"], arrays["graph_cost"],
                 arrays["acoustic_cost"])]
-    finals = {state: (float(cost), 0.0) for state, cost in enumerate(arrays["final_cost"])
-              if math.isfinite(cost)}
-    return WordLattice(int(lattice.start), arcs, finals, key)
+    if "final_graph_cost" in arrays:
+        final_graph, final_acoustic = arrays["final_graph_cost"], arrays["final_acoustic_cost"]
+    else:
+        final_graph = arrays["final_cost"]
+        final_acoustic = [0.0] * len(final_graph)
+    finals = {state: (float(graph), float(acoustic))
+              for state, (graph, acoustic) in enumerate(zip(final_graph, final_acoustic))
+              if math.isfinite(graph)}
+    return WordLattice(max(0, int(lattice.start)), arcs, finals, key)
 
 
 def _weight(text: str, path: str, line: int) -> Tuple[float, float]:
@@ -185,8 +196,10 @@ class LatticeRescoreOptions:
     old_lm_scale: float = 1.0  # the first pass's LM weight inside the graph costs
     new_lm_scale: float = 1.0  # weight of the new LM's -ln P in the rescored graph costs
     max_states: int = 1_000_000  # refuse to expand a lattice beyond this many states
-    # Determinise first (`determinize_words`): needed for the decoder's state-level lattices,
-    # whose many alignments of one word sequence would otherwise each be expanded. The
+    # Determinise first (`determinize_words`): for state-level lattices (the decoder's with
+    # determinize_lattice=False, raw Kaldi lattices), whose many alignments of one word
+    # sequence would otherwise each be expanded; the decoder's default lattice is already
+    # determinised and needs none of it. The
     # rescored lattice then carries each path's total cost (at `acoustic_scale`) as graph
     # cost, acoustic 0; best paths and costs are unchanged.
     determinize: bool = False

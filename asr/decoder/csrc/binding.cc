@@ -42,6 +42,8 @@ void CheckOptions(const DecoderOptions &o) {
   if (o.blank_skip_threshold > 1 || std::isnan(o.blank_skip_threshold))
     bad("blank_skip_threshold must be a probability in (0, 1], or off");
   if (o.nbest < 1) bad("nbest must be >= 1");
+  if (o.lattice_max_states < 1 || o.lattice_max_arcs < 1)
+    bad("lattice_max_states and lattice_max_arcs must be >= 1");
 }
 
 // A checked view of one [T, V] float32 posterior matrix.
@@ -277,6 +279,70 @@ void WriteLatticeFst(const Lattice &lat, const std::string &path) {
   if (!ok) throw py::value_error("error writing " + path);
 }
 
+// The word lattice as an OpenFst acceptor (word:word, weight = graph + acoustic).
+void WriteWordLatticeFst(const WordLattice &w, const std::string &path) {
+  Lattice lat;
+  lat.start = w.start;
+  lat.num_states = w.num_states;
+  for (const WordLatticeArc &a : w.arcs)
+    lat.arcs.push_back(LatticeArc{a.src, a.dst, a.word, a.word, a.graph_cost, a.acoustic_cost});
+  for (int32_t s = 0; s < w.num_states; ++s)
+    lat.final_cost.push_back(w.final_graph[s] + w.final_acoustic[s]);
+  WriteLatticeFst(lat, path);
+}
+
+py::dict WordLatticeArrays(const WordLattice &l) {
+  const size_t n = l.arcs.size();
+  const size_t m = static_cast<size_t>(l.num_states);
+  py::array_t<int32_t> src(n), dst(n), word(n), start_frame(n), end_frame(n), offsets(n + 1);
+  py::array_t<float> graph(n), acoustic(n);
+  std::vector<int32_t> strings;
+  offsets.mutable_at(0) = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const WordLatticeArc &a = l.arcs[i];
+    src.mutable_at(i) = a.src;
+    dst.mutable_at(i) = a.dst;
+    word.mutable_at(i) = a.word;
+    graph.mutable_at(i) = a.graph_cost;
+    acoustic.mutable_at(i) = a.acoustic_cost;
+    start_frame.mutable_at(i) = l.state_frame[a.src];
+    end_frame.mutable_at(i) = l.state_frame[a.src] + a.string_length;
+    strings.insert(strings.end(), l.labels.begin() + a.string_begin,
+                   l.labels.begin() + a.string_begin + a.string_length);
+    offsets.mutable_at(i + 1) = static_cast<int32_t>(strings.size());
+  }
+  py::array_t<float> final_graph(m), final_acoustic(m), final_cost(m);
+  py::array_t<int32_t> final_offsets(m + 1);
+  std::vector<int32_t> final_strings;
+  final_offsets.mutable_at(0) = 0;
+  for (size_t s = 0; s < m; ++s) {
+    final_graph.mutable_at(s) = l.final_graph[s];
+    final_acoustic.mutable_at(s) = l.final_acoustic[s];
+    final_cost.mutable_at(s) = l.final_graph[s] + l.final_acoustic[s];
+    final_strings.insert(final_strings.end(), l.labels.begin() + l.final_string_begin[s],
+                         l.labels.begin() + l.final_string_begin[s] + l.final_string_length[s]);
+    final_offsets.mutable_at(s + 1) = static_cast<int32_t>(final_strings.size());
+  }
+  py::dict d;
+  d["src"] = src;
+  d["dst"] = dst;
+  d["ilabel"] = word;  // an acceptor: ilabel = olabel = word
+  d["olabel"] = word;
+  d["graph_cost"] = graph;
+  d["acoustic_cost"] = acoustic;
+  d["start_frame"] = start_frame;
+  d["end_frame"] = end_frame;
+  d["string_offsets"] = offsets;
+  d["strings"] = py::array_t<int32_t>(strings.size(), strings.data());
+  d["final_graph_cost"] = final_graph;
+  d["final_acoustic_cost"] = final_acoustic;
+  d["final_cost"] = final_cost;
+  d["final_string_offsets"] = final_offsets;
+  d["final_strings"] = py::array_t<int32_t>(final_strings.size(), final_strings.data());
+  d["state_frame"] = py::array_t<int32_t>(l.state_frame.size(), l.state_frame.data());
+  return d;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -294,6 +360,9 @@ PYBIND11_MODULE(_native, m) {
       .def_readwrite("word_insertion_penalty", &DecoderOptions::word_insertion_penalty)
       .def_readwrite("nbest", &DecoderOptions::nbest)
       .def_readwrite("keep_lattice", &DecoderOptions::keep_lattice)
+      .def_readwrite("determinize_lattice", &DecoderOptions::determinize_lattice)
+      .def_readwrite("lattice_max_states", &DecoderOptions::lattice_max_states)
+      .def_readwrite("lattice_max_arcs", &DecoderOptions::lattice_max_arcs)
       .def_readwrite("blank_column", &DecoderOptions::blank_column)
       .def_readwrite("ctc", &DecoderOptions::ctc);
 
@@ -350,13 +419,77 @@ PYBIND11_MODULE(_native, m) {
            })
       .def("write_fst", &WriteLatticeFst, py::arg("path"));
 
+  py::class_<WordLattice>(m, "WordLattice")
+      .def_readonly("start", &WordLattice::start)
+      .def_readonly("num_states", &WordLattice::num_states)
+      .def_property_readonly("num_arcs", [](const WordLattice &l) { return l.arcs.size(); })
+      .def_readonly("beam", &WordLattice::beam)
+      .def_readonly("attempts", &WordLattice::attempts)
+      .def("arrays", &WordLatticeArrays)
+      .def("write_fst", &WriteWordLatticeFst, py::arg("path"));
+
+  m.def(
+      "determinize_lattice",
+      [](int32_t num_states, int32_t start, std::vector<int32_t> src, std::vector<int32_t> dst,
+         std::vector<int32_t> word, std::vector<float> graph, std::vector<float> acoustic,
+         std::vector<int32_t> string_offsets, std::vector<int32_t> labels,
+         std::vector<float> final_graph, std::vector<float> final_acoustic, float beam,
+         int32_t max_states, int32_t max_arcs, int32_t max_retries) {
+        const size_t n = src.size();
+        if (dst.size() != n || word.size() != n || graph.size() != n || acoustic.size() != n ||
+            string_offsets.size() != n + 1)
+          throw py::value_error("determinize_lattice: arc columns differ in length");
+        if (num_states < 1 || final_graph.size() != static_cast<size_t>(num_states) ||
+            final_acoustic.size() != final_graph.size())
+          throw py::value_error("determinize_lattice: one final weight per state");
+        if (!(beam >= 0) || max_states < 1 || max_arcs < 1 || max_retries < 0)
+          throw py::value_error("determinize_lattice: bad beam or limits");
+        InputLattice in;
+        in.num_states = num_states;
+        in.start = start;
+        in.labels = std::move(labels);
+        for (size_t i = 0; i < n; ++i) {
+          if (string_offsets[i] < 0 || string_offsets[i + 1] < string_offsets[i])
+            throw py::value_error("determinize_lattice: string offsets must not decrease");
+          in.arcs.push_back(InputLatticeArc{src[i], dst[i], word[i], graph[i], acoustic[i],
+                                            string_offsets[i],
+                                            string_offsets[i + 1] - string_offsets[i]});
+        }
+        in.final_graph = std::move(final_graph);
+        in.final_acoustic = std::move(final_acoustic);
+        in.final_string_begin.assign(num_states, 0);
+        in.final_string_length.assign(num_states, 0);
+        DeterminizeOptions opts;
+        opts.beam = beam;
+        opts.max_states = max_states;
+        opts.max_arcs = max_arcs;
+        opts.max_retries = max_retries;
+        WordLattice out;
+        try {
+          py::gil_scoped_release release;
+          DeterminizeWithRetries(in, opts, &out);
+        } catch (const DeterminizeError &e) {
+          throw py::value_error(e.what());
+        }
+        return out;
+      },
+      py::arg("num_states"), py::arg("start"), py::arg("src"), py::arg("dst"), py::arg("word"),
+      py::arg("graph_cost"), py::arg("acoustic_cost"), py::arg("string_offsets"),
+      py::arg("labels"), py::arg("final_graph_cost"), py::arg("final_acoustic_cost"),
+      py::arg("beam"), py::arg("max_states") = 50000, py::arg("max_arcs") = 500000,
+      py::arg("max_retries") = 8,
+      "Test hook: pruned word determinisation (determinize.h) of any acyclic lattice; "
+      "final strings are empty. ValueError on a malformed lattice (e.g. a cycle).");
+
   py::class_<DecodeResult>(m, "DecodeResult")
       .def_readonly("best", &DecodeResult::best)
       .def_readonly("reached_final", &DecodeResult::reached_final)
       .def_readonly("frames_searched", &DecodeResult::frames_searched)
       .def_readonly("work_bytes", &DecodeResult::work_bytes)
       .def_readonly("nbest", &DecodeResult::nbest)
-      .def_readonly("lattice", &DecodeResult::lattice);
+      .def_readonly("lattice", &DecodeResult::lattice)
+      .def_readonly("word_lattice", &DecodeResult::word_lattice)
+      .def_readonly("lattice_nbest", &DecodeResult::lattice_nbest);
 
   m.def(
       "read_fst",

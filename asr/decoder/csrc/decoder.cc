@@ -457,6 +457,10 @@ void Search::MakeHypothesis(const std::vector<Step> &steps, float final_cost,
   hyp->graph_cost = graph;
   hyp->acoustic_cost = acoustic;
   hyp->total_cost = graph + acoustic;
+  SetTokens(frame_label, hyp);
+}
+
+void Search::SetTokens(const std::vector<int32_t> &frame_label, Hypothesis *hyp) const {
   // Tokens: CTC collapses repeats and drops blanks; label-synchronous keeps every position.
   const int32_t blank = opts_.ctc ? opts_.blank_column : -1;
   int32_t prev = -1;

@@ -49,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "determinize.h"
 #include "graph.h"
 #include "hotwords.h"
 #include "words.h"
@@ -66,6 +67,10 @@ struct DecoderOptions {
   float word_insertion_penalty = 0.0f; // graph cost added per output word
   int32_t nbest = 1;             // distinct word sequences returned (1: no lattice needed)
   bool keep_lattice = false;     // return the pruned lattice
+  bool determinize_lattice = true;   // keep_lattice: the determinised word lattice
+                                     // (determinize.h); false: the state-level one
+  int32_t lattice_max_states = 50000;  // determinisation guard: beyond this many states ...
+  int32_t lattice_max_arcs = 500000;   // ... or arcs, retry with half the lattice beam
   int32_t blank_column = 0;      // posterior column of the CTC blank
   bool ctc = true;               // CTC (blank, collapsed alignment) or label-synchronous
 };
@@ -97,7 +102,9 @@ struct DecodeResult {
   int32_t frames_searched = 0;
   int64_t work_bytes = 0;             // search buffers held at the end (working memory)
   std::vector<Hypothesis> nbest;      // when options.nbest > 1: distinct, best first
-  Lattice lattice;                    // when options.keep_lattice
+  Lattice lattice;                    // keep_lattice and not determinize_lattice
+  WordLattice word_lattice;           // keep_lattice and determinize_lattice
+  std::vector<Hypothesis> lattice_nbest;  // the nbest best paths of word_lattice
 };
 
 // Reusable search buffers for one thread. Not thread-safe; one per worker.
@@ -158,10 +165,18 @@ class Search {
   void MakeHypothesis(const std::vector<Step> &steps, float final_cost,
                       const std::vector<int32_t> &frame_map,
                       const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
+  // Tokens, token_frames and word_frames from the token column read at each input frame
+  // (blank or -1 where none).
+  void SetTokens(const std::vector<int32_t> &frame_label, Hypothesis *hyp) const;
   void BackwardCosts(std::vector<float> *beta) const;  // beta given at the frontier
   void PruneLattice();  // every kLatticePruneInterval frames: bounds lattice memory
   void BuildNBest(const std::vector<int32_t> &final_nodes, const std::vector<int32_t> &frame_map,
                   const std::vector<float> &skipped_cost, int32_t num_frames, DecodeResult *out);
+  // keep_lattice with determinize_lattice: the word lattice of the kept links, and its N-best.
+  void BuildWordLattice(const std::vector<int32_t> &kept, const std::vector<float> &end_cost,
+                        const std::vector<int32_t> &frame_map,
+                        const std::vector<float> &skipped_cost, DecodeResult *out) const;
+  void WordLatticeNBest(const std::vector<float> &skipped_cost, DecodeResult *out) const;
 
   int64_t WorkBytes() const;
 

@@ -5,24 +5,33 @@
 //    links inside a frame are relaxed until nothing changes.
 // 2. Pruning: a link survives when forward cost of its source + its weight + backward
 //    cost of its target is within lattice_beam of the best path.
-// 3. N-best: best-first search over word prefixes. A search item is a prefix together with
+// 3. With keep_lattice and determinize_lattice, the kept links become an InputLattice and
+//    are determinised on words (determinize.h); the N best paths of that word lattice are
+//    Result.lattice's N-best (they agree with the N-best below within lattice_beam).
+// 4. N-best: best-first search over word prefixes. A search item is a prefix together with
 //    the set of lattice nodes reachable by it (each with its best cost), closed over links
 //    without a word label; its priority, min over the set of cost + beta, is exact, so
 //    items come off the heap in the order of their best completion, and a prefix followed
 //    by "end" is a complete hypothesis whose cost is final. Each word sequence is one path
 //    in the prefix tree, so the hypotheses are distinct by construction: this is the
 //    determinisation of the lattice over its word labels, done lazily for the N best only.
+//    Only sequences within lattice_beam of the best are taken: exactly those the word
+//    lattice holds at their best cost, so Result.nbest equals the word lattice's N-best
+//    (tests check it) without building the word lattice.
 #include <algorithm>
 #include <cmath>
 #include <queue>
 #include <unordered_map>
 
 #include "decoder.h"
+#include "determinize.h"
 
 namespace tingxie {
 namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kMaxPrefixExpansions = 200000;  // a bound on pathological lattices
+// The N-best keeps word sequences within `beam` of the best cost (with a rounding margin).
+double NBestLimit(double best, double beam) { return best + beam + 1e-5 * (1.0 + std::fabs(best)); }
 }  // namespace
 
 // Backward costs over the recorded links, frame by frame from the last; the epsilon links
@@ -128,6 +137,8 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
 
   // 2. prune
   const float limit = best + opts_.lattice_beam;
+  // N-best entries: within lattice_beam of the best, as the word lattice holds them
+  const double nbest_limit = NBestLimit(best, opts_.lattice_beam);
   std::vector<int32_t> kept;
   for (int32_t l = 0; l < num_links; ++l) {
     const LatticeArc &a = links_[l];
@@ -144,7 +155,10 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
     for (int32_t l : kept) out_links[fill[links_[l].src]++] = l;
   }
 
-  if (opts_.keep_lattice) {
+  if (opts_.keep_lattice && opts_.determinize_lattice) {
+    BuildWordLattice(kept, end_cost, frame_map, skipped_cost, out);
+    WordLatticeNBest(skipped_cost, out);
+  } else if (opts_.keep_lattice) {
     Lattice &lat = out->lattice;
     std::vector<int32_t> id(num_nodes, -1);
     id[0] = 0;
@@ -197,6 +211,7 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
          expansions < kMaxPrefixExpansions) {
     Item item = heap.top();
     heap.pop();
+    if (item.priority > nbest_limit) break;  // the rest is outside lattice_beam
     if (item.set < 0) {  // a complete hypothesis
       std::vector<Step> steps;
       for (int32_t e = item.entry; entries[e].parent >= 0; e = entries[e].parent) {
@@ -268,6 +283,165 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
       if (!(priority < kInf)) continue;
       sets.push_back(std::move(set));
       heap.push(Item{priority, static_cast<int32_t>(sets.size() - 1), -1});
+    }
+  }
+}
+
+// The kept links as an InputLattice: one label per input frame, so frames skipped by blank
+// skipping are put back as blanks (with their acoustic cost) on the next emitting arc, or on
+// the final weight after the last searched frame.
+void Search::BuildWordLattice(const std::vector<int32_t> &kept,
+                              const std::vector<float> &end_cost,
+                              const std::vector<int32_t> &frame_map,
+                              const std::vector<float> &skipped_cost,
+                              DecodeResult *out) const {
+  const int32_t num_nodes = static_cast<int32_t>(nodes_.size());
+  const int32_t num_frames = static_cast<int32_t>(skipped_cost.size());
+  const int32_t blank_label = opts_.blank_column + 1;
+  std::vector<double> skipped_before(num_frames + 1, 0.0);  // prefix sums
+  for (int32_t t = 0; t < num_frames; ++t)
+    skipped_before[t + 1] = skipped_before[t] + skipped_cost[t];
+  // input frame read last on reaching a node of `searched` frames (-1 before any)
+  auto last_input_frame = [&](int32_t searched) {
+    return searched > 0 ? frame_map[searched - 1] : -1;
+  };
+  InputLattice in;
+  std::vector<int32_t> id(num_nodes, -1);
+  id[0] = 0;
+  int32_t next_id = 1;
+  for (int32_t l : kept)
+    for (int32_t n : {links_[l].src, links_[l].dst})
+      if (id[n] < 0) id[n] = next_id++;
+  in.num_states = next_id;
+  in.start = 0;
+  auto put_blanks = [&](int32_t from, int32_t to) {  // input frames [from, to): skipped
+    for (int32_t t = from; t < to; ++t) in.labels.push_back(blank_label);
+    return skipped_before[to] - skipped_before[from];
+  };
+  for (int32_t l : kept) {
+    const LatticeArc &a = links_[l];
+    InputLatticeArc arc{id[a.src], id[a.dst], a.olabel, a.graph_cost, a.acoustic_cost,
+                        static_cast<int32_t>(in.labels.size()), 0};
+    if (a.ilabel) {
+      const int32_t searched = nodes_[a.dst].frame;
+      const int32_t frame = frame_map[searched - 1];
+      arc.acoustic_cost += static_cast<float>(put_blanks(last_input_frame(searched - 1) + 1,
+                                                         frame));
+      in.labels.push_back(a.ilabel);
+    }
+    arc.string_length = static_cast<int32_t>(in.labels.size()) - arc.string_begin;
+    in.arcs.push_back(arc);
+  }
+  in.final_graph.assign(in.num_states, std::numeric_limits<float>::infinity());
+  in.final_acoustic.assign(in.num_states, 0.0f);
+  in.final_string_begin.assign(in.num_states, 0);
+  in.final_string_length.assign(in.num_states, 0);
+  for (int32_t n = 0; n < num_nodes; ++n) {
+    if (id[n] < 0 || !(end_cost[n] < kInf)) continue;
+    const int32_t s = id[n];
+    in.final_graph[s] = end_cost[n];
+    in.final_string_begin[s] = static_cast<int32_t>(in.labels.size());
+    in.final_acoustic[s] = static_cast<float>(
+        put_blanks(last_input_frame(nodes_[n].frame) + 1, num_frames));
+    in.final_string_length[s] = static_cast<int32_t>(in.labels.size()) -
+                                in.final_string_begin[s];
+  }
+  DeterminizeOptions det;
+  det.beam = opts_.lattice_beam;
+  det.max_states = opts_.lattice_max_states;
+  det.max_arcs = opts_.lattice_max_arcs;
+  DeterminizeWithRetries(in, det, &out->word_lattice);
+}
+
+// The N best paths of the word lattice (distinct word sequences: it is deterministic), by
+// A* over its states with the exact backward costs as the heuristic.
+void Search::WordLatticeNBest(const std::vector<float> &skipped_cost, DecodeResult *out) const {
+  const WordLattice &lat = out->word_lattice;
+  if (lat.start < 0) return;
+  const int32_t n = lat.num_states;
+  const int32_t num_frames = static_cast<int32_t>(skipped_cost.size());
+  std::vector<int32_t> first(n + 1, 0), indegree(n, 0);  // arcs are sorted by source
+  for (const WordLatticeArc &a : lat.arcs) {
+    ++first[a.src + 1];
+    ++indegree[a.dst];
+  }
+  for (int32_t s = 0; s < n; ++s) first[s + 1] += first[s];
+  std::vector<int32_t> order;
+  for (int32_t s = 0; s < n; ++s)
+    if (!indegree[s]) order.push_back(s);
+  for (size_t i = 0; i < order.size(); ++i)
+    for (int32_t k = first[order[i]]; k < first[order[i] + 1]; ++k)
+      if (!--indegree[lat.arcs[k].dst]) order.push_back(lat.arcs[k].dst);
+  std::vector<double> beta(n, kInf);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const int32_t s = *it;
+    double b = static_cast<double>(lat.final_graph[s]) + lat.final_acoustic[s];
+    for (int32_t k = first[s]; k < first[s + 1]; ++k)
+      b = std::min(b, static_cast<double>(lat.arcs[k].graph_cost) + lat.arcs[k].acoustic_cost +
+                          beta[lat.arcs[k].dst]);
+    beta[s] = b;
+  }
+  struct Partial {
+    int32_t state, arc, parent;  // arc into state (-1 at the start), parent partial
+    double cost;
+  };
+  struct Item {
+    double priority;
+    int32_t partial;
+    bool complete;
+    bool operator<(const Item &o) const {
+      if (priority != o.priority) return priority > o.priority;
+      return partial > o.partial;
+    }
+  };
+  const double limit = NBestLimit(beta[lat.start], lat.beam);
+  std::vector<Partial> partials{Partial{lat.start, -1, -1, 0.0}};
+  std::priority_queue<Item> heap;
+  if (beta[lat.start] < kInf) heap.push(Item{beta[lat.start], 0, false});
+  int32_t expansions = 0;
+  while (!heap.empty() && static_cast<int32_t>(out->lattice_nbest.size()) < opts_.nbest &&
+         expansions < kMaxPrefixExpansions) {
+    const Item item = heap.top();
+    heap.pop();
+    if (item.priority > limit) break;  // beyond the beam costs may be above the best path's
+    const Partial p = partials[item.partial];
+    if (item.complete) {
+      std::vector<int32_t> arcs;
+      for (int32_t q = item.partial; partials[q].arc >= 0; q = partials[q].parent)
+        arcs.push_back(partials[q].arc);
+      std::reverse(arcs.begin(), arcs.end());
+      Hypothesis hyp;
+      std::vector<int32_t> frame_label;
+      double graph = lat.final_graph[p.state], acoustic = lat.final_acoustic[p.state];
+      for (int32_t k : arcs) {
+        const WordLatticeArc &a = lat.arcs[k];
+        hyp.word_ids.push_back(a.word);
+        graph += a.graph_cost;
+        acoustic += a.acoustic_cost;
+        for (int32_t i = 0; i < a.string_length; ++i)
+          frame_label.push_back(lat.labels[a.string_begin + i] - 1);
+      }
+      for (int32_t i = 0; i < lat.final_string_length[p.state]; ++i)
+        frame_label.push_back(lat.labels[lat.final_string_begin[p.state] + i] - 1);
+      if (static_cast<int32_t>(frame_label.size()) != num_frames)
+        throw DeterminizeError("word lattice path does not read one label per frame");
+      hyp.graph_cost = graph;
+      hyp.acoustic_cost = acoustic;
+      hyp.total_cost = graph + acoustic;
+      SetTokens(frame_label, &hyp);
+      out->lattice_nbest.push_back(std::move(hyp));
+      continue;
+    }
+    ++expansions;
+    const double final_cost = static_cast<double>(lat.final_graph[p.state]) +
+                              lat.final_acoustic[p.state];
+    if (final_cost < kInf) heap.push(Item{p.cost + final_cost, item.partial, true});
+    for (int32_t k = first[p.state]; k < first[p.state + 1]; ++k) {
+      const WordLatticeArc &a = lat.arcs[k];
+      const double cost = p.cost + a.graph_cost + a.acoustic_cost;
+      if (!(beta[a.dst] < kInf)) continue;
+      partials.push_back(Partial{a.dst, k, item.partial, cost});
+      heap.push(Item{cost + beta[a.dst], static_cast<int32_t>(partials.size()) - 1, false});
     }
   }
 }
