@@ -40,8 +40,11 @@
 // frame (forward cost + backward cost to the frame) are dropped, except the back-pointer
 // chains of the live tokens, so memory stays bounded on long inputs. At the end links outside
 // lattice_beam of the best path (forward + backward cost) are pruned and the distinct
-// N-best word sequences are read off by an exact A* search over word prefixes (on-the-fly
-// determinisation of the pruned lattice over its word labels).
+// N-best word sequences within lattice_beam are read off by an exact A* search over word
+// prefixes (on-the-fly determinisation of the pruned lattice over its word labels). With
+// keep_lattice the pruned lattice is determinised on words (determinize.h, as Kaldi's
+// DeterminizeLatticePruned) into the word lattice returned, or, with determinize_lattice
+// false, returned as it is (state level).
 #pragma once
 
 #include <cstdint>
