@@ -297,8 +297,32 @@ def _versions() -> Dict[str, str]:
     return found
 
 
+# What the decoder needs to spell new words (out-of-vocabulary hotwords) the way the graph's
+# words were spelled, copied into the graph directory under these names.
+BPE_MODEL_NAME = "bpe.model"
+SEG_DICT_NAME = "seg_dict"
+
+
+def _copy_spelling_rule(options: CompileOptions, out: str) -> Dict:
+    """graph.json "spelling": the rule, with the sentencepiece model and seg_dict copied into
+    the graph directory and recorded by their names there (the directory stays movable)."""
+    import shutil
+
+    if not options.spelling:
+        return {"rule": "lexicon"}
+    rule = {"rule": options.spelling, "word_boundary": options.word_boundary,
+            "bpe_model": None, "seg_dict": None}
+    for key, name, source in (("bpe_model", BPE_MODEL_NAME, options.bpe_model),
+                              ("seg_dict", SEG_DICT_NAME, options.seg_dict)):
+        if source:
+            shutil.copyfile(source, os.path.join(out, name))
+            rule[key] = name
+    return rule
+
+
 def write_graph(graph: CompiledGraph, options: CompileOptions) -> Dict:
-    """Write TLG.fst, tokens.txt, words.txt, lexicon.txt, graph.json (and LG.fst)."""
+    """Write TLG.fst, tokens.txt, words.txt, lexicon.txt, graph.json (and LG.fst; bpe.model
+    and seg_dict when the words were spelled with them)."""
     out = options.output_dir
     os.makedirs(out, exist_ok=True)
     fstio.write_fst(graph.tlg, os.path.join(out, "TLG.fst"), const=options.const)
@@ -307,6 +331,7 @@ def write_graph(graph: CompiledGraph, options: CompileOptions) -> Dict:
     write_tokens(graph.tokens, os.path.join(out, "tokens.txt"))
     write_symbol_table(graph.words, os.path.join(out, "words.txt"))
     graph.lexicon.write(os.path.join(out, "lexicon.txt"))
+    spelling = _copy_spelling_rule(options, out)
     inputs = {name: {"path": os.path.abspath(path), "sha256": _sha256(path)}
               for name, path in (("tokens", options.tokens), ("lm", options.lm),
                                  ("lexicon", options.lexicon), ("words", options.words),
@@ -317,6 +342,7 @@ def write_graph(graph: CompiledGraph, options: CompileOptions) -> Dict:
     info["options"] = {k: v for k, v in asdict(options).items()
                        if k not in ("tokens", "lm", "output_dir")}
     info["inputs"] = inputs
+    info["spelling"] = spelling
     info["versions"] = _versions()
     with open(os.path.join(out, "graph.json"), "w", encoding="utf-8") as handle:
         json.dump(info, handle, indent=2, ensure_ascii=False)

@@ -11,8 +11,11 @@ from decoder_fixtures import graphs, load_posteriors  # noqa: F401
 from test_decoder_errors import frames, tiny  # noqa: F401
 
 
+SCALE = 3.0  # bonus and cap are log-posterior units: x acoustic_scale in the search's cost
+
+
 def dec(tiny, bonus=2.0, cap=30.0, **opts):
-    return Decoder(tiny, DecoderOptions(acoustic_scale=3.0, **opts),
+    return Decoder(tiny, DecoderOptions(acoustic_scale=SCALE, **opts),
                    hotword_options=HotwordOptions(bonus=bonus, cap=cap))
 
 
@@ -32,10 +35,10 @@ def test_completed_hotword_keeps_its_bonus_up_to_the_cap(tiny):
     base = d.decode(logp)
     assert base.words == ["aa"]
     biased = d.decode(logp, hotwords={"aa": 1.5})
-    # three tokens (a, a, |) x bonus 2 x weight 1.5
-    assert biased.total_cost == pytest.approx(base.total_cost - 9.0, abs=1e-4)
+    # three tokens (a, a, |) x bonus 2 x weight 1.5, x the acoustic scale
+    assert biased.total_cost == pytest.approx(base.total_cost - 9.0 * SCALE, abs=1e-4)
     capped = dec(tiny, bonus=2.0, cap=4.0).decode(logp, hotwords={"aa": 1.5})
-    assert capped.total_cost == pytest.approx(base.total_cost - 4.0, abs=1e-4)
+    assert capped.total_cost == pytest.approx(base.total_cost - 4.0 * SCALE, abs=1e-4)
     off = dec(tiny, bonus=2.0, cap=0.0).decode(logp, hotwords={"aa": 1.5})
     assert off.total_cost == pytest.approx(base.total_cost, abs=1e-4)
 
@@ -43,7 +46,7 @@ def test_completed_hotword_keeps_its_bonus_up_to_the_cap(tiny):
 def test_bias_flips_a_close_decision(tiny):
     logp = frames(0, 1, 3, 0)
     logp[1] = np.log([0.02, 0.55, 0.41, 0.02])  # `a` a little more likely than `b`
-    d = dec(tiny, bonus=3.0)  # the LM favours `a` by ~3 nats, the acoustics by ~1
+    d = dec(tiny, bonus=1.0)  # the LM favours `a` by ~3 nats, the acoustics by ~1 (x3)
     assert d.decode(logp).words == ["a"]
     assert d.decode(logp, hotwords=["b"]).words == ["b"]
     # per-utterance hotwords in a batch
@@ -74,12 +77,12 @@ def test_cli_hotwords(graphs, tmp_path, capsys):
     npz = tmp_path / "p.npz"
     np.savez(npz, **{k: v[0] for k, v in utts.items()})
     hot = tmp_path / "hot.txt"
-    hot.write_text("the 2\nqqqzz\n")
+    hot.write_text("the 2\nqqqzz\nq7q\n")  # qqqzz: a new word, spelled; q7q: no `7` token
     out = tmp_path / "hyp.txt"
     assert tingxie(["decode", "--graph", graphs["ctc"], "--posteriors", str(npz),
                     "--hotwords", str(hot), "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "hot.txt:2" in err and "1 hotwords" in err
+    assert "hot.txt:3" in err and "hot.txt:2" not in err and "2 hotwords" in err
     assert len(out.read_text().splitlines()) == 3
 
 

@@ -9,10 +9,11 @@ from decoder_fixtures import graphs  # noqa: F401
 from test_decoder_errors import frames, tiny  # noqa: F401
 
 A, B, END = 1, 2, 3  # columns of the tiny graph's tokens a, b, |
+SCALE = 3.0  # the bonus is in log-posterior units: x acoustic_scale in the search's cost
 
 
 def decoder(tiny, bonus=1.0):
-    return Decoder(tiny, DecoderOptions(acoustic_scale=3.0),
+    return Decoder(tiny, DecoderOptions(acoustic_scale=SCALE),
                    hotword_options=HotwordOptions(bonus=bonus, cap=100.0))
 
 
@@ -27,7 +28,8 @@ def test_match_restarts_through_a_failure_link(tiny):
     for hotwords in (["a a b"], ["a a b", "a b"], {"a a b": 1.0, "b a": 1.0}):
         biased = d.decode(logp, hotwords=hotwords)
         assert biased.words == plain.words
-        assert biased.total_cost == pytest.approx(plain.total_cost - 6.0, abs=1e-4), hotwords
+        assert biased.total_cost == pytest.approx(plain.total_cost - 6.0 * SCALE, abs=1e-4), \
+            hotwords
 
 
 def test_failed_match_with_no_suffix_gives_everything_back(tiny):
@@ -50,7 +52,8 @@ def test_two_hotwords_in_a_row_both_bank(tiny):
     plain = d.decode(logp)
     assert plain.words == ["b", "a", "b"]
     biased = d.decode(logp, hotwords=["b", "a b"])
-    assert biased.total_cost == pytest.approx(plain.total_cost - 0.5 * (2 + 4), abs=1e-4)
+    assert biased.total_cost == pytest.approx(plain.total_cost - 0.5 * (2 + 4) * SCALE,
+                                              abs=1e-4)
 
 
 def test_dense_table_and_sparse_walk_agree_on_bench_data(graphs):
@@ -72,8 +75,9 @@ def test_dense_table_and_sparse_walk_agree_on_bench_data(graphs):
     phrases = [(sum((d._spell(w) for w in h.split()), []), 1.0) for h in hot]
     sparse_native = SimpleNamespace(HotwordAutomaton=functools.partial(
         _native.HotwordAutomaton, max_dense_entries=0))
-    dense = _build(phrases, d.hotword_options, _native)
-    sparse = _build(phrases, d.hotword_options, sparse_native)
+    bonus, cap = d.hotword_options.bonus * SCALE, d.hotword_options.cap * SCALE
+    dense = _build(phrases, bonus, cap, _native)
+    sparse = _build(phrases, bonus, cap, sparse_native)
     assert len(set(hot)) >= 280 and dense.dense and not sparse.dense and dense.num_nodes > 500
     changed = 0
     for logp, _, _ in load_posteriors().values():

@@ -14,8 +14,9 @@ an aligned OpenFst const FST that is memory-mapped in place.
 
 Hotwords (asr/decoder/hotwords.py): `decode(logp, hotwords=["name", ...])` biases the search
 per call through a token-level Aho-Corasick automaton whose state travels in the search
-token; out-of-vocabulary hotwords (character spelling) become decodable through a small
-per-call word graph beside TLG, entered at word boundaries.
+token; out-of-vocabulary hotwords (spelled by the graph's own rule: characters, BPE pieces with
+the graph directory's bpe.model, seg_dict) become decodable through a small per-call word
+graph beside TLG, entered at word boundaries.
 """
 from __future__ import annotations
 
@@ -270,6 +271,7 @@ class Decoder:
         self.options = options or DecoderOptions()
         self.hotword_options = hotword_options or HotwordOptions()
         self._spellings = None
+        self._oov_speller = None
         meta_path = os.path.join(self.graph_dir, "graph.json")
         if not os.path.isdir(self.graph_dir):
             raise InputError("graph directory not found", self.graph_dir)
@@ -348,31 +350,55 @@ class Decoder:
         compiled = compile_hotwords(spec, self._spell, len(self.tokens), _native,
                                     self.hotword_options, spell_oov=self._spell_oov,
                                     first_oov_label=len(self.words),
-                                    word_end_column=self._word_end_column())
+                                    compact_topology=self.meta.get("topology") == "compact",
+                                    acoustic_scale=self.acoustic_scale)
         if compiled.problems and compiled is not spec:
             for problem in compiled.problems:
                 warnings.warn(f"hotwords: {problem}", stacklevel=3)
         return compiled
 
-    def _word_end_column(self) -> int:
-        boundary = (self.meta.get("options") or {}).get("word_boundary")
-        return self.tokens.index(boundary) if boundary in self.tokens else -1
+    @property
+    def acoustic_scale(self) -> float:
+        """The search's acoustic scale (the option, or the mode's tuned default)."""
+        scale = self.options.acoustic_scale
+        return DEFAULT_ACOUSTIC_SCALE[self.mode] if scale is None else float(scale)
 
     def _spell_oov(self, word: str):
-        """Token columns of a word by the graph's spelling rule (graph.json), or None."""
-        from graph.lexicon import Speller
-
-        opts = self.meta.get("options") or {}
-        if opts.get("spelling", "chars") != "chars":
-            return None  # BPE spelling needs the sentencepiece model: not supported here
-        try:
-            pieces = Speller(self.tokens, "chars", opts.get("word_boundary")).spell(word)
-        except (InputError, ValueError):
+        """Token columns of a word the graph cannot output, spelled by the rule the graph was
+        compiled with (graph.json "spelling": seg_dict first, then characters or the BPE
+        model, both copied into the graph directory), or None."""
+        if self._oov_speller is None:
+            self._oov_speller = self._make_oov_speller()
+        speller = self._oov_speller
+        if speller is False:
             return None
+        pieces = speller.spell(word)
         column = {t: i for i, t in enumerate(self.tokens)}
         if not pieces or any(p not in column for p in pieces):
             return None
         return [column[p] for p in pieces]
+
+    def _make_oov_speller(self):
+        """The graph's Speller, or False when its rule cannot be applied here."""
+        from graph.lexicon import Speller, read_seg_dict
+
+        rule = self.meta.get("spelling")
+        if rule is None:  # graphs compiled before graph.json recorded it: characters
+            opts = self.meta.get("options") or {}
+            if opts.get("spelling", "chars") != "chars":
+                return False
+            rule = {"rule": "chars", "word_boundary": opts.get("word_boundary")}
+        if rule.get("rule") not in ("chars", "bpe"):
+            return False  # a lexicon-only graph: no rule for new words
+        bpe_model = seg_dict = None
+        if rule.get("bpe_model"):
+            bpe_model = os.path.join(self.graph_dir, rule["bpe_model"])
+            if not os.path.isfile(bpe_model):
+                raise InputError("the graph's sentencepiece model is missing (needed to spell "
+                                 "out-of-vocabulary hotwords)", bpe_model)
+        if rule.get("seg_dict"):
+            seg_dict = read_seg_dict(os.path.join(self.graph_dir, rule["seg_dict"]))
+        return Speller(self.tokens, rule["rule"], rule.get("word_boundary"), bpe_model, seg_dict)
 
     def _spell(self, word: str):
         """Token columns of a word as the graph spells it (lexicon.txt), None if absent."""

@@ -42,9 +42,10 @@ def add_arguments(p):
     p.add_argument("--nbest", type=int, default=d.nbest)
     p.add_argument("--num-threads", type=int, default=None, help="default: all cores")
     p.add_argument("--hotwords", help="hotword file: `word-or-phrase [weight]` per line "
-                   "(FunASR's format); in-vocabulary words only for now")
+                   "(FunASR's format); words outside the graph are spelled by its rule")
     p.add_argument("--hotword-bonus", type=float, default=None,
-                   help="cost reduction per matched token (default 1.0)")
+                   help="bonus per matched token in log-posterior units (x acoustic scale; "
+                   "default 0.75)")
 
 
 def _open_npz(path):
@@ -65,7 +66,7 @@ def run(args) -> int:
             lattice_beam=args.lattice_beam, acoustic_scale=args.acoustic_scale,
             blank_skip_threshold=args.blank_skip_threshold,
             word_insertion_penalty=args.word_insertion_penalty, nbest=args.nbest)
-        from asr.decoder.hotwords import HotwordOptions, compile_hotwords
+        from asr.decoder.hotwords import HotwordOptions
         hotword_options = HotwordOptions()
         if args.hotword_bonus is not None:
             hotword_options.bonus = args.hotword_bonus
@@ -76,9 +77,10 @@ def run(args) -> int:
         raise InputError(str(err)) from None
     hotwords = None
     if args.hotwords:
-        from asr.decoder import _native
-        hotwords = compile_hotwords(args.hotwords, decoder._spell, decoder.num_tokens, _native,
-                                    decoder.hotword_options)
+        import warnings
+        with warnings.catch_warnings():  # the problems are printed below
+            warnings.simplefilter("ignore")
+            hotwords = decoder.compile_hotwords(args.hotwords)  # OOV names included
         for problem in hotwords.problems:
             print(f"tingxie: warning: {problem}", file=sys.stderr)
         print(f"tingxie decode: {len(hotwords.entries)} hotwords", file=sys.stderr)

@@ -3,17 +3,21 @@
 A hotword list (FunASR's format: `word [weight]` per line, or a Python list / dict) is spelled
 into the graph's tokens and compiled into a token-level Aho-Corasick automaton
 (csrc/hotwords.h) whose state travels with each search token: every matched token lowers
-the path cost by `bonus x weight`, a prefix that fails gives its partial bonus back, a
-completed hotword keeps its bonus (at most `cap` per utterance). No graph recompilation.
+the path cost by `bonus x weight` (log-posterior units: x the acoustic scale, see
+HotwordOptions), a prefix that fails gives its partial bonus back, a completed hotword keeps
+its bonus (at most `cap` per utterance). No graph recompilation.
 
 Spelling: the graph directory's lexicon.txt (the exact spellings the graph was compiled
 with), so a phrase is the concatenation of its words' spellings. Out-of-vocabulary hotwords
-(words the graph cannot output) are spelled with the graph's spelling rule (graph.json) and
-put in a small word graph beside TLG, built per call (csrc/hotwords.h): a search token at a
-word boundary may enter it for `oov_cost`, reads the word's tokens with the same per-token
-bonus, and returns to the TLG state it left with the word as output (its label is
-len(words.txt) + i for this call). The LM sees the name as transparent: its context is the
-one before the name. A phrase with an out-of-vocabulary word contributes that word alone.
+(words the graph cannot output) are spelled by the graph's own rule (graph.json "spelling":
+seg_dict entries first, then characters, + the word-boundary unit if any, or BPE pieces of
+the graph directory's bpe.model -- the copies `tingxie graph compile` makes) and put in a
+small word graph beside TLG, built per call (csrc/hotwords.h): a search token at a word
+boundary of TLG (a state with G's back-off arc) may enter it for `oov_cost`, reads the
+word's tokens with the same per-token bonus, and returns to the TLG state it left with the
+word as output (its label is len(words.txt) + i for this call). The LM sees the name as
+transparent: its context is the one before the name. A phrase with an out-of-vocabulary word
+contributes that word alone.
 """
 from __future__ import annotations
 
@@ -30,13 +34,20 @@ HotwordSpec = Union[str, os.PathLike, Sequence[str], Dict[str, float], "Hotwords
 
 @dataclass
 class HotwordOptions:
-    bonus: float = 1.0           # cost reduction per matched token (-ln units), x weight;
-    #                              tuned on dev: 1,000 unrelated hotwords leave the dev WER
-    #                              unchanged at 1.0 (+0.24 at 1.5, +0.82 at 2.0)
+    """Units. The search minimises acoustic_scale x (-ln posterior) + graph cost (the LM in
+    -ln). `bonus` and `cap` are in log-posterior units, like WeNet's context score, which is
+    added to the acoustic log-probability: a matched token lowers the path cost by
+    bonus x weight x acoustic_scale, as if its posterior were e^(bonus x weight) times larger.
+    So their effect does not shrink when the acoustic scale grows (the LM weight shrinks),
+    and tuning does not move when the LM weight is retuned. `oov_cost` stands for the LM's
+    probability of an unknown word and is in graph cost units (-ln), not scaled."""
+    bonus: float = 0.75          # per matched token, x the hotword's weight; tuned on the
+    #                              synthetic dev set (tools/bench/hotwords_eval.py --seed 7):
+    #                              the control WER does not rise at any acoustic scale 1-10
+    #                              in CTC or sync (1.0 costs +0.08-0.23; BENCHMARKS.md)
     default_weight: float = 1.0  # weight of entries that give none
-    cap: float = 30.0            # most bonus kept per utterance
-    oov_cost: float = 10.0       # cost of entering an out-of-vocabulary hotword (stands for
-    #                              the LM's probability of an unknown word, -ln)
+    cap: float = 30.0            # most bonus kept per utterance (log-posterior units)
+    oov_cost: float = 10.0       # graph cost of entering an out-of-vocabulary hotword
 
 
 @dataclass
@@ -88,9 +99,11 @@ def read_hotword_file(path) -> Tuple[List[Tuple[str, Optional[float], int]], Lis
 
 def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
                      options: Optional[HotwordOptions] = None, spell_oov=None,
-                     first_oov_label: int = 0, word_end_column: int = -1) -> Hotwords:
+                     first_oov_label: int = 0, compact_topology: bool = False,
+                     acoustic_scale: float = 1.0) -> Hotwords:
     """spell(word) -> token columns or None when the graph cannot output the word;
-    spell_oov(word) -> token columns by the graph's spelling rule, or None."""
+    spell_oov(word) -> token columns by the graph's spelling rule, or None.
+    acoustic_scale: the search's (the bonus is in log-posterior units, HotwordOptions)."""
     if isinstance(spec, Hotwords):
         return spec
     options = options or HotwordOptions()
@@ -146,13 +159,15 @@ def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
             continue
         phrases.append((columns, weight))
         entries.append((phrase, weight))
-    automaton = _build(phrases, options, native)
+    token_bonus = options.bonus * acoustic_scale  # cost units from here on
+    automaton = _build(phrases, token_bonus, options.cap * acoustic_scale, native)
     if oov:
-        _add_oov(automaton, oov, options, first_oov_label, word_end_column)
+        _add_oov(automaton, oov, token_bonus, options.oov_cost, first_oov_label,
+                 compact_topology)
     return Hotwords(automaton, entries, problems, [w for w, _, _ in oov])
 
 
-def _build(phrases, options: HotwordOptions, native):
+def _build(phrases, token_bonus: float, cap: float, native):
     """Trie + failure links (breadth first) as flat arrays for the native automaton."""
     children: List[Dict[int, int]] = [{}]
     depth_weight: List[float] = [0.0]   # max weight of the hotwords through the node
@@ -177,7 +192,7 @@ def _build(phrases, options: HotwordOptions, native):
     order = [0]
     for v in order:
         for c, child in sorted(children[v].items()):
-            acc[child] = acc[v] + options.bonus * depth_weight[child]
+            acc[child] = acc[v] + token_bonus * depth_weight[child]
             order.append(child)
             if v == 0:
                 fail[child] = 0
@@ -193,10 +208,11 @@ def _build(phrases, options: HotwordOptions, native):
             edge_next.append(child)
         edge_begin.append(len(edge_token))
     return native.HotwordAutomaton(edge_begin, edge_token, edge_next, fail, acc, is_end,
-                                   float(options.cap))
+                                   float(cap))
 
 
-def _add_oov(automaton, oov, options: HotwordOptions, first_label: int, word_end_column: int):
+def _add_oov(automaton, oov, token_bonus: float, entry_cost: float, first_label: int,
+             compact_topology: bool):
     """The side graph of out-of-vocabulary hotwords: a trie of their spellings."""
     children: List[Dict[int, int]] = [{}]
     word = [-1]
@@ -218,4 +234,4 @@ def _add_oov(automaton, oov, options: HotwordOptions, first_label: int, word_end
         edge_begin.append(len(edge_token))
     weight = max(w for _, _, w in oov)
     automaton.set_oov(edge_begin, edge_token, edge_next, word, [w for w, _, _ in oov],
-                      float(options.oov_cost), float(options.bonus * weight), word_end_column)
+                      float(entry_cost), float(token_bonus * weight), compact_topology)

@@ -165,21 +165,44 @@ def wer(utts, hyps):
     return 100.0 * errors / sum(len(ref) for _, ref, _ in utts)
 
 
-def evaluate(decoder, utts_hot, utts_control, hotword_list):
-    """Recall of in-vocabulary / OOV hotwords and control WER, plain vs biased."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        compiled = decoder.compile_hotwords(hotword_list)
-    oov = set(compiled.oov_words)
-    iv = set(hotword_list) - oov
+def evaluate(decoder, utts_hot, utts_control, hotword_list, variants=None):
+    """Recall of in-vocabulary / OOV hotwords and control WER, plain vs biased.
+    variants: {label: HotwordOptions} to compare (default: {"biased": the decoder's})."""
+    variants = variants or {"biased": decoder.hotword_options}
     report = {}
-    for label, hw in (("plain", None), ("biased", compiled)):
+    for label, options in [("plain", None)] + list(variants.items()):
+        hw = None
+        if options is not None:
+            decoder.hotword_options = options
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                hw = decoder.compile_hotwords(hotword_list)
+            oov = set(hw.oov_words)
+            iv = set(hotword_list) - oov
         hot = [decoder.decode(logp, hotwords=hw).words for _, _, logp in utts_hot]
         control = [decoder.decode(logp, hotwords=hw).words for _, _, logp in utts_control]
-        report[label] = {"iv_recall": recall(utts_hot, hot, iv),
-                         "oov_recall": recall(utts_hot, hot, oov),
-                         "hot_wer": wer(utts_hot, hot), "control_wer": wer(utts_control, control)}
+        report[label] = {"hot": hot, "control_wer": wer(utts_control, control),
+                         "hot_wer": wer(utts_hot, hot)}
+    for entry in report.values():  # recall needs the OOV split, known once compiled
+        hot = entry.pop("hot")
+        entry["iv_recall"] = recall(utts_hot, hot, iv)
+        entry["oov_recall"] = recall(utts_hot, hot, oov)
     return report
+
+
+def scale_sweep(graph, data, hot_list, scales, bonuses):
+    """Per acoustic scale: plain, and the bonus in log-posterior units (cost bonus x scale)
+    for each of `bonuses`, and the bonus fixed in cost units (bonus 1 / scale: the old
+    behaviour, the same cost reduction at every scale)."""
+    from asr.decoder import Decoder, DecoderOptions
+    from asr.decoder.hotwords import HotwordOptions
+    rows = {}
+    for scale in scales:
+        variants = {f"bonus {b:g}": HotwordOptions(bonus=b) for b in bonuses}
+        variants["cost 1 (unscaled)"] = HotwordOptions(bonus=1.0 / scale)
+        rows[scale] = evaluate(Decoder(graph, DecoderOptions(acoustic_scale=scale)),
+                               data["hot"], data["control"], hot_list, variants)
+    return rows
 
 
 def speed(decoder, repeats):
@@ -232,7 +255,10 @@ def main(argv=None):
                    "on dev, BENCHMARKS.md ## Decoder)")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--sweep", action="store_true", help="also recall and control WER by "
-                   "acoustic scale (the LM weight's inverse): CTC 1-5, sync 1-10")
+                   "acoustic scale (the LM weight's inverse), for each of --bonuses and for "
+                   "a bonus fixed in cost units")
+    p.add_argument("--scales", default="1,2,3,5,10", help="--sweep: acoustic scales")
+    p.add_argument("--bonuses", default="1", help="--sweep: bonuses (log-posterior units)")
     args = p.parse_args(argv)
     from asr.decoder import Decoder, DecoderOptions
     ctc, sync, hot_list, data = build(args.work_dir, args.control, args.seed)
@@ -243,12 +269,13 @@ def main(argv=None):
         report[mode] = evaluate(decoder, data[mode]["hot"], data[mode]["control"], hot_list)
         print(mode, json.dumps(report[mode]), flush=True)
     if args.sweep:
-        for mode, graph, scales in (("ctc", ctc, (1.0, 2.0, 3.0, 5.0)),
-                                    ("sync", sync, (1.0, 3.0, 10.0))):
-            for scale in scales:
-                r = evaluate(Decoder(graph, DecoderOptions(acoustic_scale=scale)),
-                             data[mode]["hot"], data[mode]["control"], hot_list)
-                print(f"sweep {mode} scale {scale:g}", json.dumps(r), flush=True)
+        scales = [float(x) for x in args.scales.split(",")]
+        bonuses = [float(x) for x in args.bonuses.split(",")]
+        for mode, graph in (("ctc", ctc), ("sync", sync)):
+            for scale, r in scale_sweep(graph, data[mode], hot_list, scales, bonuses).items():
+                for label, entry in r.items():
+                    print(f"sweep {mode} scale {scale:g} {label}", json.dumps(entry),
+                          flush=True)
     if not args.skip_speed:
         report["speed"] = speed(Decoder(ctc, DecoderOptions(acoustic_scale=3.0, min_active=20)),
                                 args.repeats)

@@ -223,8 +223,6 @@ class NativeDecoder {
     if (!std::isfinite(h->oov_entry_cost) || !(h->oov_bonus >= 0) ||
         !std::isfinite(h->oov_bonus))
       bad("out-of-vocabulary costs must be finite");
-    if (h->word_end_column < -1 || h->word_end_column >= vocab_->num_tokens())
-      bad("word-end column out of range");
     h->checked_for = vocab_->num_tokens();
   }
 
@@ -582,7 +580,7 @@ PYBIND11_MODULE(_native, m) {
           [](HotwordAutomaton &h, std::vector<int32_t> edge_begin, std::vector<int32_t> edge_token,
              std::vector<int32_t> edge_next, std::vector<int32_t> word,
              std::vector<std::string> words, float entry_cost, float bonus,
-             int32_t word_end_column) {
+             bool compact_topology) {
             h.oov_edge_begin = std::move(edge_begin);
             h.oov_edge_token = std::move(edge_token);
             h.oov_edge_next = std::move(edge_next);
@@ -590,12 +588,12 @@ PYBIND11_MODULE(_native, m) {
             h.oov_words = std::move(words);
             h.oov_entry_cost = entry_cost;
             h.oov_bonus = bonus;
-            h.word_end_column = word_end_column;
+            h.compact_topology = compact_topology;
             h.checked_for = -1;
           },
           py::arg("edge_begin"), py::arg("edge_token"), py::arg("edge_next"), py::arg("word"),
           py::arg("words"), py::arg("entry_cost"), py::arg("bonus"),
-          py::arg("word_end_column"),
+          py::arg("compact_topology"),
           "The out-of-vocabulary side graph: a trie over token columns; word[node] is the "
           "output label (len(words.txt) + i) of the spelling ending there, or -1.");
 

@@ -54,7 +54,7 @@ int32_t Search::FindOrAdd(int32_t state, int32_t context, bool *inserted) {
   int32_t i = static_cast<int32_t>(next_.size());
   hash_[slot] = i;
   hash_used_.push_back(slot);
-  next_.push_back(Token{state, context, kInf, -1, 0, 0.0f, -1});
+  next_.push_back(Token{state, context, kInf, -1, 0, 0.0f, 0});
   *inserted = true;
   return i;
 }
@@ -118,7 +118,7 @@ float Search::GetCutoff(float *adaptive_beam, int32_t *best) {
 
 void Search::Emit(
     const Token &tok, int32_t state, int32_t context, int32_t ilabel,
-                  int32_t olabel, float w, float ac, int32_t last_token, float banked,
+                  int32_t olabel, float w, float ac, int32_t blocked_ilabel, float banked,
                   int32_t frame, float *next_cutoff, float adaptive_beam) {
   const float new_cost = w + tok.cost + ac;
   if (!(new_cost < *next_cutoff)) return;
@@ -139,7 +139,7 @@ void Search::Emit(
     next_[i].cost = cost;
     next_[i].last_ilabel = ilabel;
     next_[i].banked = banked;
-    next_[i].last_token = last_token;
+    next_[i].blocked_ilabel = blocked_ilabel;
   }
   if (lattice_mode_)
     links_.push_back(LatticeArc{tok.node, next_[i].node, ilabel, olabel, w, ac});
@@ -159,6 +159,7 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
     const GraphState &st = graph_.state(tok.state);
     const Arc *arcs = graph_.arcs(tok.state);
     for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
+      if (arcs[a].ilabel == tok.blocked_ilabel) continue;
       float w = arcs[a].weight + (arcs[a].olabel ? wip : 0.0f);
       float new_cost = w + tok.cost + scores[arcs[a].ilabel];
       if (new_cost + adaptive_beam < next_cutoff) next_cutoff = new_cost + adaptive_beam;
@@ -179,14 +180,13 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
     const Arc *arcs = graph_.arcs(tok.state);
     for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
       const Arc &arc = arcs[a];
+      if (arc.ilabel == tok.blocked_ilabel) continue;  // the repeat of a name's last token
       const float ac = scores[arc.ilabel];
       float w = arc.weight + (arc.olabel ? wip : 0.0f);
       int32_t context = tok.context;
       float banked = tok.banked;
-      int32_t last_token = tok.last_token;
       const bool reads = !opts_.ctc || (arc.ilabel - 1 != opts_.blank_column &&
                                         arc.ilabel != tok.last_ilabel);
-      if (reads) last_token = arc.ilabel - 1;
       if (hot_ && reads) {
         int32_t next = hot_->Next(context, arc.ilabel - 1);
         float gain = hot_->acc[next] - hot_->acc[context];
@@ -201,53 +201,101 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
       }
       const float new_cost = w + tok.cost + ac;
       if (!(new_cost < next_cutoff)) continue;
-      Emit(tok, arc.nextstate, context, arc.ilabel, arc.olabel, w, ac, last_token, banked,
-           frame, &next_cutoff, adaptive_beam);
+      Emit(tok, arc.nextstate, context, arc.ilabel, arc.olabel, w, ac, 0, banked, frame,
+           &next_cutoff, adaptive_beam);
     }
-    if (hot_ && hot_->has_oov() &&
-        (hot_->word_end_column < 0 || tok.last_token < 0 ||
-         tok.last_token == hot_->word_end_column))
+    if (hot_ && hot_->has_oov() && AtWordBoundary(tok.state))
       EnterOov(tok, scores, frame, &next_cutoff, adaptive_beam);
   }
   *next_cutoff_out = next_cutoff;
 }
 
-// Expands input-epsilon arcs from the tokens in queue_ (those of next_ that have any).
+// A state between two words (hotwords.h): it has an input-epsilon arc without output
+// (G's back-off); with the compact T, also no token self-loop (T's state 0).
+bool Search::AtWordBoundary(int32_t state) const {
+  const GraphState &st = graph_.state(state);
+  const Arc *arcs = graph_.arcs(state);
+  bool backoff = false;
+  for (uint32_t a = 0; a < st.num_input_eps && !backoff; ++a) backoff = arcs[a].olabel == 0;
+  if (!backoff || !hot_->compact_topology) return backoff;
+  for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a)
+    if (arcs[a].nextstate == state && arcs[a].ilabel != opts_.blank_column + 1) return false;
+  return true;
+}
+
+// The state a blank leads to from state (T's after-blank state), -1 if none.
+int32_t Search::BlankSuccessor(int32_t state) const {
+  const int32_t blank = opts_.blank_column + 1;
+  const GraphState &st = graph_.state(state);
+  const Arc *arcs = graph_.arcs(state);
+  for (uint32_t a = st.num_input_eps; a < st.num_arcs && arcs[a].ilabel <= blank; ++a)
+    if (arcs[a].ilabel == blank && arcs[a].weight == 0.0f) return arcs[a].nextstate;
+  return -1;
+}
+
+// Leaves TLG at a word boundary into the out-of-vocabulary trie. The open hotword prefix of
+// the token, if any, is given back (a name ends any match in progress).
 void Search::EnterOov(const Token &tok, const float *scores, int32_t frame,
                       float *next_cutoff, float adaptive_beam) {
   const HotwordAutomaton &h = *hot_;
+  const int32_t return_state = opts_.ctc ? BlankSuccessor(tok.state) : tok.state;
+  if (return_state < 0) return;
+  const float w = h.oov_entry_cost - h.oov_bonus + h.acc[tok.context];
   for (int32_t e = h.oov_edge_begin[0]; e < h.oov_edge_begin[1]; ++e) {
-    const int32_t column = h.oov_edge_token[e], node = h.oov_edge_next[e];
+    const int32_t column = h.oov_edge_token[e];
     if (opts_.ctc && column + 1 == tok.last_ilabel) continue;  // needs a blank first
-    const float w = h.oov_entry_cost - h.oov_bonus;
-    const int32_t word = h.oov_word[node];
-    Emit(tok, tok.state, word >= 0 ? 0 : -(node + 1), column + 1, word >= 0 ? word : 0, w,
-         scores[column + 1], column, tok.banked, frame, next_cutoff, adaptive_beam);
+    ReadOov(tok, return_state, h.oov_edge_next[e], column, w, scores, frame, next_cutoff,
+            adaptive_beam);
   }
+}
+
+// Token tok (in TLG or the trie) reads column, reaching trie node `node`.
+void Search::ReadOov(const Token &tok, int32_t return_state, int32_t node, int32_t column,
+                     float w, const float *scores, int32_t frame, float *next_cutoff,
+                     float adaptive_beam) {
+  const HotwordAutomaton &h = *hot_;
+  const int32_t ilabel = column + 1, word = h.oov_word[node];
+  const float ac = scores[ilabel];
+  if (word < 0 || h.OovHasChildren(node))  // a longer spelling may go on from here
+    Emit(tok, return_state, h.OovInside(node), ilabel, 0, w, ac, 0, tok.banked, frame,
+         next_cutoff, adaptive_beam);
+  if (word < 0) return;
+  if (opts_.ctc)  // stays "done" to read the repeats of its last token
+    Emit(tok, return_state, h.OovDone(node), ilabel, word, w, ac, 0, tok.banked, frame,
+         next_cutoff, adaptive_beam);
+  Emit(tok, return_state, 0, ilabel, word, w, ac, opts_.ctc ? ilabel : 0, tok.banked, frame,
+       next_cutoff, adaptive_beam);
 }
 
 void Search::ExpandOov(const Token &tok, const float *scores, int32_t frame,
                        float *next_cutoff, float adaptive_beam) {
   const HotwordAutomaton &h = *hot_;
-  const int32_t node = -tok.context - 1;
+  const int32_t node = h.OovNode(tok.context);
+  if (h.IsOovDone(tok.context)) {  // CTC: a repeat of the last token, then back to TLG again
+    const int32_t last = tok.last_ilabel;
+    Emit(tok, tok.state, tok.context, last, 0, 0.0f, scores[last], 0, tok.banked, frame,
+         next_cutoff, adaptive_beam);
+    Emit(tok, tok.state, 0, last, 0, 0.0f, scores[last], last, tok.banked, frame, next_cutoff,
+         adaptive_beam);
+    return;
+  }
   if (opts_.ctc) {  // blank, and the repeat of the last token, stay in place
     const int32_t blank = opts_.blank_column + 1;
-    Emit(tok, tok.state, tok.context, blank, 0, 0.0f, scores[blank], tok.last_token,
-         tok.banked, frame, next_cutoff, adaptive_beam);
+    Emit(tok, tok.state, tok.context, blank, 0, 0.0f, scores[blank], 0, tok.banked, frame,
+         next_cutoff, adaptive_beam);
     if (tok.last_ilabel != blank && tok.last_ilabel > 0)
-      Emit(tok, tok.state, tok.context, tok.last_ilabel, 0, 0.0f, scores[tok.last_ilabel],
-           tok.last_token, tok.banked, frame, next_cutoff, adaptive_beam);
+      Emit(tok, tok.state, tok.context, tok.last_ilabel, 0, 0.0f, scores[tok.last_ilabel], 0,
+           tok.banked, frame, next_cutoff, adaptive_beam);
   }
   for (int32_t e = h.oov_edge_begin[node]; e < h.oov_edge_begin[node + 1]; ++e) {
-    const int32_t column = h.oov_edge_token[e], next = h.oov_edge_next[e];
+    const int32_t column = h.oov_edge_token[e];
     if (opts_.ctc && column + 1 == tok.last_ilabel) continue;  // a repeat, not a new token
-    const int32_t word = h.oov_word[next];
-    Emit(tok, tok.state, word >= 0 ? 0 : -(next + 1), column + 1, word >= 0 ? word : 0,
-         -h.oov_bonus, scores[column + 1], column, tok.banked, frame, next_cutoff,
-         adaptive_beam);
+    ReadOov(tok, tok.state, h.oov_edge_next[e], column, -h.oov_bonus, scores, frame,
+            next_cutoff, adaptive_beam);
   }
 }
 
+// Expands input-epsilon arcs from the tokens in queue_ (those of next_ that have any).
 void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
   const float wip = opts_.word_insertion_penalty;
   if (lattice_mode_) eps_begin_.push_back(static_cast<int32_t>(links_.size()));
@@ -269,7 +317,7 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
         next_[j].cost = cost;
         next_[j].last_ilabel = tok.last_ilabel;
         next_[j].banked = tok.banked;
-        next_[j].last_token = tok.last_token;
+        next_[j].blocked_ilabel = tok.blocked_ilabel;
         Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate, tok.context,
                   lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
         if (inserted) {

@@ -31,8 +31,8 @@
 //
 // Hotwords (issue 8, hotwords.h): the search key is the pair (graph state, context state of
 // the per-call Aho-Corasick automaton); context 0 is "no hotword prefix matched", negative
-// contexts are positions inside the out-of-vocabulary side graph. Bonuses and the OOV entry
-// cost are part of the graph cost. Without hotwords the search is exactly FasterDecoder's.
+// contexts are positions inside the out-of-vocabulary side graph (entered at word-boundary
+// states, hotwords.h). Bonuses and the OOV entry cost are part of the graph cost. Without hotwords the search is exactly FasterDecoder's.
 //
 // Lattice: with lattice_beam > 0 and nbest > 1 (or a lattice asked for), every expansion
 // that survives the beam is kept as a link between tokens. Every 25 frames, as Kaldi's
@@ -128,7 +128,8 @@ class Search {
     int32_t node;         // this token's entry in nodes_
     int32_t last_ilabel;  // input label of the path's last frame (CTC repeat detection)
     float banked;         // hotword bonus kept so far (for the cap)
-    int32_t last_token;   // last token column read (collapsed), -1 at the start
+    int32_t blocked_ilabel;  // may not be read next (CTC, just back from an out-of-
+    //                           vocabulary word: a repeat of its last token), else 0
   };
   // A search node: one token of one frame, with its best incoming link inlined.
   struct Node {
@@ -153,9 +154,13 @@ class Search {
                  float adaptive_beam);
   void EnterOov(const Token &tok, const float *scores, int32_t frame, float *next_cutoff,
                 float adaptive_beam);
+  void ReadOov(const Token &tok, int32_t return_state, int32_t node, int32_t column, float w,
+               const float *scores, int32_t frame, float *next_cutoff, float adaptive_beam);
+  bool AtWordBoundary(int32_t state) const;
+  int32_t BlankSuccessor(int32_t state) const;
   // Relaxes the next-frame token (state, context) with an emitting step from tok.
   void Emit(const Token &tok, int32_t state, int32_t context, int32_t ilabel, int32_t olabel,
-            float w, float ac, int32_t last_token, float banked, int32_t frame,
+            float w, float ac, int32_t blocked_ilabel, float banked, int32_t frame,
             float *next_cutoff, float adaptive_beam);
   void ProcessNonEmitting(float cutoff, int32_t frame);
   // Finds or inserts the token for key in next_; returns its index (new ones have cost inf).

@@ -17,14 +17,26 @@
 // every emitting arc reads its token.
 //
 // Out-of-vocabulary hotwords (words the graph cannot output) get a small word graph beside
-// TLG: a trie of their spellings. A search token at a word boundary (its last token is the
-// word-end token, or it is at the start; with no word-end token every token boundary is one)
-// may leave TLG into the trie, paying oov_entry_cost (the stand-in for the LM's probability
-// of an unknown word). In the trie it reads blanks and repeats in place (CTC) and the next
-// token of a spelling with the per-token bonus; on completing a spelling it returns to the
-// TLG state it left, outputting the OOV word (label words.size() + i), so the LM context
-// skips over the name. Such tokens carry context -(trie node + 1) and their TLG state is the
-// return state.
+// TLG: a trie of their spellings. A search token at a word boundary of TLG may leave it into
+// the trie, paying oov_entry_cost (the stand-in for the LM's probability of an unknown word),
+// and on completing a spelling returns to the TLG state it left, outputting the word (label
+// words.size() + i), so the LM context skips over the name.
+//   Word boundary: a TLG state with an input-epsilon arc without output, i.e. G's back-off
+// (#0), which in L∘G only a state between two words has: a state inside a word has no
+// epsilon arc, or only the #k arc that ends a word that is a prefix of another and carries
+// that word's (delayed) output. This holds whatever the spelling -- characters + `|`, BPE
+// pieces with `▁` and no end token, Chinese characters where any character may begin or
+// continue a word -- so a name never lands inside a word or before a word whose output is
+// still pending. (compact topology: only its token-state-0 states, those without a token
+// self-loop; the others reach them by epsilon.)
+//   CTC: T's state (the last token, for repeats) is not tracked in the trie, so the trie
+// reads blanks and repeats in place and returns to the return state's blank successor
+// (T's after-blank state) -- at once on the frame that completes the spelling, and again on
+// each repeat of its last token, which a token still in the trie ("done") reads. The token
+// that returned may not read that last token again as a new token next (it is a repeat of
+// the name's end): Token::blocked_ilabel. Sync: returns at once to the state it left.
+//   Contexts: a token inside the trie at node n has context -(n + 1); one whose spelling is
+// complete ("done", CTC) -(num_oov_nodes + n + 1). Its state is the TLG return state.
 #pragma once
 
 #include <algorithm>
@@ -54,9 +66,20 @@ struct HotwordAutomaton {
   std::vector<std::string> oov_words;  // their texts, label words.size() + i
   float oov_entry_cost = 0;         // cost of leaving TLG for the side graph
   float oov_bonus = 0;              // per token read in the side graph
-  int32_t word_end_column = -1;     // the word-end token (`|`), -1: every boundary
+  bool compact_topology = false;    // TLG's T is the compact one (boundary test above)
 
   bool has_oov() const { return oov_word.size() > 1; }
+  int32_t num_oov_nodes() const { return static_cast<int32_t>(oov_word.size()); }
+  int32_t OovInside(int32_t node) const { return -(node + 1); }
+  int32_t OovDone(int32_t node) const { return -(num_oov_nodes() + node + 1); }
+  int32_t OovNode(int32_t context) const {  // context < 0
+    const int32_t i = -context - 1;
+    return i < num_oov_nodes() ? i : i - num_oov_nodes();
+  }
+  bool IsOovDone(int32_t context) const { return -context - 1 >= num_oov_nodes(); }
+  bool OovHasChildren(int32_t node) const {
+    return oov_edge_begin[node] < oov_edge_begin[node + 1];
+  }
   int32_t OovGoto(int32_t node, int32_t token) const {
     for (int32_t e = oov_edge_begin[node]; e < oov_edge_begin[node + 1]; ++e)
       if (oov_edge_token[e] == token) return oov_edge_next[e];

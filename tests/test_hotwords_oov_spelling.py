@@ -1,0 +1,229 @@
+"""Out-of-vocabulary hotwords under every spelling `tingxie graph compile` uses (issue 8): BPE
+pieces (a sentencepiece model trained here; the graph directory keeps its own copy,
+bpe.model), a FunASR seg_dict with BPE as the fallback, and Chinese characters with no
+word-boundary token. Posteriors are synthesised: every token of a sentence is clear except
+the name's, which are only weakly likely (a rival close behind); the name is not in the
+graph, so without the hotword it cannot be decoded, and with it the whole sentence must come
+out exactly -- the name at its place, the words around it intact (the side graph is entered
+and left only between words) -- while sentences without the name do not change."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asr.cli import main as tingxie
+from asr.decoder import Decoder
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+EN_TEXT = SHARED / "reference" / "kenlm" / "train.txt"
+ZH_TEXT = SHARED / "corpora" / "zh_train.txt.gz"
+pytestmark = pytest.mark.skipif(not EN_TEXT.is_file() or not ZH_TEXT.is_file(),
+                                reason="../shared reference text missing")
+
+EN_NAMES = ["zorbakian", "melidor"]     # not words of the corpus
+ZH_NAMES = ["欧阳修", "诸葛亮", "司马光", "张三丰", "李时珍", "王安石"]
+
+
+def log_softmax(x):
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def synthesise(rng, columns, weak, num_columns, mode, blank=0, dense=False):
+    """columns: per word its token columns; weak: per word a bool. CTC: each token one or two
+    frames, a blank after it unless `dense` (then only where a token repeats); sync: one row
+    per token. A clear token has logit +8; a weak one +3 with a rival at +2.5."""
+    rows = []
+
+    def row(column, is_weak):
+        logits = rng.normal(0.0, 1.0, num_columns)
+        if mode == "sync":
+            logits[blank] = -1e4 if blank >= 0 else logits[blank]
+        if is_weak:
+            rival = rng.choice([c for c in range(num_columns) if c not in (column, blank)])
+            logits[rival] = 2.5
+            logits[column] = 3.0
+        else:
+            logits[column] = 8.0
+        return logits
+
+    if mode == "ctc":
+        rows.append(row(blank, False))
+    flat = [(c, w) for word, is_weak in zip(columns, weak) for c, w in ((c, is_weak) for c in word)]
+    for i, (c, is_weak) in enumerate(flat):
+        rows += [row(c, is_weak) for _ in range(1 + (i % 2) * (mode == "ctc"))]
+        if mode == "ctc":
+            repeat_next = i + 1 < len(flat) and flat[i + 1][0] == c
+            if not dense or repeat_next:
+                rows.append(row(blank, False))
+    if mode == "ctc":
+        rows.append(row(blank, False))
+    return log_softmax(np.array(rows)).astype(np.float32)
+
+
+def compile_graph(out, tokens, lm, topology, spelling, **extra):
+    argv = ["graph", "compile", "--tokens", str(tokens), "--lm", str(lm), "--spelling",
+            spelling, "--topology", topology, "-o", str(out)]
+    for key, value in extra.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    assert tingxie(argv) == 0
+    return out
+
+
+def write_lm(sentences, path):
+    from lm.arpa import write_arpa
+    from lm.estimate import train
+
+    write_arpa(train(sentences, 2, discount_fallback=True), str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def english(tmp_path_factory):
+    """A BPE model (150 pieces) trained on 200 lines, a bigram LM, CTC and sync graphs."""
+    import sentencepiece as spm
+
+    root = tmp_path_factory.mktemp("hot_bpe")
+    lines = EN_TEXT.read_text(encoding="utf-8").splitlines()[:200]
+    (root / "corpus.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(input=str(root / "corpus.txt"),
+                                   model_prefix=str(root / "sp"), vocab_size=150,
+                                   model_type="bpe", character_coverage=1.0, bos_id=-1,
+                                   eos_id=-1, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_file=str(root / "sp.model"))
+    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    (root / "tokens.txt").write_text("".join(f"{t} {i}\n" for i, t in
+                                             enumerate(["<blank>"] + pieces)), encoding="utf-8")
+    sentences = [l.split() for l in lines]
+    lm = write_lm(sentences, root / "lm.arpa")
+    graphs = {topology: compile_graph(root / topology, root / "tokens.txt", lm, topology,
+                                      "bpe", bpe_model=root / "sp.model")
+              for topology in ("ctc", "sync")}
+    return {"root": root, "sp": sp, "sentences": sentences, "graphs": graphs,
+            "vocab": {w for s in sentences for w in s}}
+
+
+@pytest.fixture(scope="module")
+def chinese(tmp_path_factory):
+    """Chinese words spelled as characters (no boundary token), a bigram LM, compact CTC and
+    sync graphs; the names' characters are tokens, the names are not words."""
+    import gzip
+
+    root = tmp_path_factory.mktemp("hot_zh")
+    with gzip.open(ZH_TEXT, "rt", encoding="utf-8") as f:
+        sentences = [l.split() for _, l in zip(range(300), f) if l.split()]
+    sentences = [s for s in sentences if all(not any(ch.isdigit() for ch in w) for w in s)]
+    vocab = {w for s in sentences for w in s}
+    chars = sorted({ch for w in vocab for ch in w} | {ch for n in ZH_NAMES for ch in n})
+    (root / "tokens.txt").write_text("".join(f"{t} {i}\n" for i, t in
+                                             enumerate(["<blank>"] + chars)), encoding="utf-8")
+    lm = write_lm(sentences, root / "lm.arpa")
+    graphs = {topology: compile_graph(root / topology, root / "tokens.txt", lm, topology,
+                                      "chars")
+              for topology in ("compact", "sync")}
+    names = [n for n in ZH_NAMES if n not in vocab]
+    return {"root": root, "sentences": sentences, "graphs": graphs, "vocab": vocab,
+            "names": names}
+
+
+def columns_of(decoder, words, spell_oov):
+    out = []
+    for w in words:
+        spelled = decoder._spell(w)
+        out.append(spelled if spelled is not None else spell_oov(w))
+    return out
+
+
+def check_names(decoder, sentences, names, mode, seed, dense=False):
+    """Each name put into a sentence (at a seeded place), weakly likely; decoded without and
+    with the hotwords; then the sentences themselves (no name) with the hotwords on."""
+    rng = np.random.default_rng(seed)
+    hot = decoder.compile_hotwords(names)
+    assert sorted(hot.oov_words) == sorted(names)
+    blank = decoder.blank_column
+    found = 0
+    cases = []
+    for i, name in enumerate(names * 2):
+        words = list(sentences[i])
+        at = int(rng.integers(1, len(words)))
+        words = words[:at] + [name] + words[at:]
+        columns = columns_of(decoder, words, decoder._spell_oov)
+        logp = synthesise(rng, columns, [w == name for w in words], decoder.num_tokens, mode,
+                          blank, dense)
+        plain = decoder.decode(logp).words
+        biased = decoder.decode(logp, hotwords=hot).words
+        assert name not in plain
+        found += biased == words
+        cases.append((words, plain, biased))
+    assert found >= len(cases) - 1, cases
+    for words in sentences[:6]:
+        logp = synthesise(rng, columns_of(decoder, words, None), [False] * len(words),
+                          decoder.num_tokens, mode, blank, dense)
+        assert decoder.decode(logp, hotwords=hot).words == decoder.decode(logp).words == words
+
+
+@pytest.mark.parametrize("topology,dense", [("ctc", False), ("ctc", True), ("sync", False)])
+def test_bpe_names_are_decoded_with_the_graph_own_bpe_model(english, topology, dense):
+    decoder = Decoder(english["graphs"][topology])
+    sp = english["sp"]
+    for name in EN_NAMES:
+        assert name not in english["vocab"]
+        spelled = [decoder.tokens[c] for c in decoder._spell_oov(name)]
+        assert spelled == sp.encode_as_pieces(name) and spelled[0].startswith("\u2581")
+    sentences = [s for s in english["sentences"] if 4 <= len(s) <= 10]
+    check_names(decoder, sentences, EN_NAMES, "sync" if topology == "sync" else "ctc",
+                seed=3 + dense, dense=dense)
+
+
+@pytest.mark.parametrize("topology", ["compact", "sync"])
+def test_chinese_names_are_decoded_between_words(chinese, topology):
+    """Any character may begin or continue a word: the name must still land between words
+    (states with G's back-off), not inside 中国-like words whose output is pending."""
+    decoder = Decoder(chinese["graphs"][topology])
+    names = chinese["names"]
+    assert len(names) >= 3
+    assert [decoder.tokens[c] for c in decoder._spell_oov(names[0])] == list(names[0])
+    sentences = [s for s in chinese["sentences"] if 3 <= len(s) <= 8]
+    check_names(decoder, sentences, names[:3], "sync" if topology == "sync" else "ctc", seed=5)
+
+
+def test_a_moved_graph_directory_keeps_its_bpe_model(english, tmp_path):
+    src = Path(english["graphs"]["sync"])
+    meta = json.loads((src / "graph.json").read_text(encoding="utf-8"))
+    assert meta["spelling"] == {"rule": "bpe", "word_boundary": None, "bpe_model": "bpe.model",
+                                "seg_dict": None}
+    assert (src / "bpe.model").read_bytes() == (english["root"] / "sp.model").read_bytes()
+    moved = tmp_path / "elsewhere" / "graph"
+    shutil.copytree(src, moved)
+    hidden = english["root"] / "sp.model.hidden"  # the original model gone
+    (english["root"] / "sp.model").rename(hidden)
+    try:
+        decoder = Decoder(moved)
+        assert decoder._spell_oov(EN_NAMES[0]) is not None
+        sentences = [s for s in english["sentences"] if 4 <= len(s) <= 10]
+        check_names(decoder, sentences, EN_NAMES[:1], "sync", seed=11)
+        (moved / "bpe.model").unlink()
+        from lm.errors import InputError
+        with pytest.raises(InputError, match="bpe.model"):
+            Decoder(moved).compile_hotwords(EN_NAMES)
+    finally:
+        hidden.rename(english["root"] / "sp.model")
+
+
+def test_seg_dict_words_first_then_the_compile_rule(english, tmp_path):
+    """A graph compiled with a seg_dict spells a new word listed there by its entry and any
+    other new word by the BPE model, as the compile did for the graph's own words."""
+    root = english["root"]
+    pieces = [t.split()[0] for t in (root / "tokens.txt").read_text(encoding="utf-8").splitlines()]
+    listed = ["\u2581the", "l", "ord"]  # an unusual split, only the seg_dict would give it
+    assert all(p in pieces for p in listed)
+    (tmp_path / "seg_dict").write_text(f"melidor {' '.join(listed)}\n", encoding="utf-8")
+    graph = compile_graph(tmp_path / "g", root / "tokens.txt", root / "lm.arpa", "sync", "bpe",
+                          bpe_model=root / "sp.model", seg_dict=tmp_path / "seg_dict")
+    assert (Path(graph) / "seg_dict").is_file()
+    decoder = Decoder(graph)
+    assert [decoder.tokens[c] for c in decoder._spell_oov("melidor")] == listed
+    assert ([decoder.tokens[c] for c in decoder._spell_oov("zorbakian")]
+            == english["sp"].encode_as_pieces("zorbakian"))
