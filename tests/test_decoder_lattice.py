@@ -338,3 +338,21 @@ def test_decode_batch_gives_the_same_lattices(graphs):
         assert [h.words for h in r.lattice.nbest] == [h.words for h in one.lattice.nbest]
         assert math.isclose(r.lattice.nbest[0].total_cost, one.lattice.nbest[0].total_cost,
                             abs_tol=1e-4)
+
+
+def test_decode_cli_writes_a_lattice_archive(graphs, tmp_path):
+    """`tingxie decode --lattice`: one CompactLattice text entry per utterance, readable by
+    the rescoring reader, whose best paths are the 1-best written to the text output."""
+    from asr.cli import main as tingxie
+
+    utts = dict(list((k, v[0]) for k, v in load_posteriors().items())[:4])
+    np.savez(tmp_path / "post.npz", **utts)
+    assert tingxie(["decode", "--graph", graphs["ctc"], "--posteriors",
+                    str(tmp_path / "post.npz"), "-o", str(tmp_path / "hyp.txt"),
+                    "--lattice", str(tmp_path / "lat.txt")]) == 0
+    hyps = {line.split()[0]: line.split()[1:]
+            for line in (tmp_path / "hyp.txt").read_text().splitlines()}
+    lattices = list(read_kaldi_lattices(str(tmp_path / "lat.txt")))
+    assert sorted(l.key for l in lattices) == sorted(utts)
+    for lattice in lattices:
+        assert lattice_nbest(lattice, 1)[0].words == hyps[lattice.key]

@@ -141,34 +141,35 @@ class WordLattice:
         self._native.write_fst(str(path))
 
     def write_text(self, path: str, key: Optional[str] = None, symbols: bool = True) -> None:
+        """Kaldi CompactLattice text (see `kaldi_text`) written to path."""
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(self.kaldi_text(key, symbols))
+
+    def kaldi_text(self, key: Optional[str] = None, symbols: bool = True) -> str:
         """Kaldi CompactLattice text: `src dst word graph,acoustic,l1_l2_...` per arc and
         `state graph,acoustic,l1_l2_...` per final state (labels: token input labels), then
-        a blank line; preceded by the key line when a key is given. symbols=True writes words
-        from words.txt (what `tingxie rescore --lattice` reads as is); False writes integer
-        word ids, as Kaldi's `lattice-copy ... ark,t:` does."""
+        a blank line; preceded by the key line when a key is given (an archive entry).
+        symbols=True writes words from words.txt (what `tingxie rescore --lattice` reads as
+        is); False writes integer word ids, as Kaldi's `lattice-copy ... ark,t:` does."""
         a = self.arrays()
         strings, offsets = a["strings"], a["string_offsets"]
         fstrings, foffsets = a["final_strings"], a["final_string_offsets"]
 
         def label_string(values):
-            return "_".join(str(int(v)) for v in values)
+            return "_".join(map(str, values.tolist()))
 
-        with open(path, "w", encoding="utf-8") as out:
-            if key is not None:
-                out.write(f"{key}\n")
-            for i in range(len(a["src"])):
-                word = int(a["olabel"][i])
-                out.write(f"{a['src'][i]}\t{a['dst'][i]}\t"
-                          f"{self._words[word] if symbols else word}\t"
-                          f"{a['graph_cost'][i]:.7g},{a['acoustic_cost'][i]:.7g},"
-                          f"{label_string(strings[offsets[i]:offsets[i + 1]])}\n")
-            for s in range(self.num_states):
-                if np.isfinite(a["final_cost"][s]):
-                    out.write(f"{s}\t{a['final_graph_cost'][s]:.7g},"
-                              f"{a['final_acoustic_cost'][s]:.7g},"
-                              f"{label_string(fstrings[foffsets[s]:foffsets[s + 1]])}\n")
-            if key is not None:
-                out.write("\n")
+        lines = [key] if key is not None else []
+        for i in range(len(a["src"])):
+            word = int(a["olabel"][i])
+            lines.append(f"{a['src'][i]}\t{a['dst'][i]}\t{self._words[word] if symbols else word}"
+                         f"\t{a['graph_cost'][i]:.7g},{a['acoustic_cost'][i]:.7g},"
+                         f"{label_string(strings[offsets[i]:offsets[i + 1]])}")
+        for s in np.flatnonzero(np.isfinite(a["final_cost"])):
+            lines.append(f"{s}\t{a['final_graph_cost'][s]:.7g},{a['final_acoustic_cost'][s]:.7g},"
+                         f"{label_string(fstrings[foffsets[s]:foffsets[s + 1]])}")
+        if not lines:
+            return ""
+        return "\n".join(lines) + ("\n\n" if key is not None else "\n")
 
 
 class Lattice:

@@ -4,7 +4,8 @@ Each array in the .npz (key -> float32 [T, V]) is one utterance; keys containing
 metadata and skipped. The 1-best goes to a Kaldi text file (`key word word ...`), and with
 --json to JSON lines (words, word frames, tokens, costs, N-best). Lines are written and
 flushed as utterances finish, so an interrupted run keeps what it decoded; a bad utterance
-is reported (file, key, problem) and skipped, and the exit status is 2 if any was.
+is reported (file, key, problem) and skipped, and the exit status is 2 if any was. With
+--lattice, each utterance's word lattice goes to a Kaldi CompactLattice text archive.
 """
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def add_arguments(p):
                    help="ctc or sync (label-synchronous); default: the graph's topology")
     p.add_argument("-o", "--output", required=True, help="Kaldi text output: key word ...")
     p.add_argument("--json", help="also write JSON lines: words, word frames, tokens, costs, N-best")
+    p.add_argument("--lattice", help="also write each utterance's word lattice (determinised, "
+                   "pruned by --lattice-beam) to this Kaldi CompactLattice text archive, "
+                   "words from words.txt (`tingxie rescore --lattice` reads it)")
     p.add_argument("--beam", type=float, default=d.beam)
     p.add_argument("--max-active", type=int, default=d.max_active)
     p.add_argument("--min-active", type=int, default=d.min_active)
@@ -65,7 +69,8 @@ def run(args) -> int:
             beam=args.beam, max_active=args.max_active, min_active=args.min_active,
             lattice_beam=args.lattice_beam, acoustic_scale=args.acoustic_scale,
             blank_skip_threshold=args.blank_skip_threshold,
-            word_insertion_penalty=args.word_insertion_penalty, nbest=args.nbest)
+            word_insertion_penalty=args.word_insertion_penalty, nbest=args.nbest,
+            keep_lattice=bool(args.lattice))
         from asr.decoder.hotwords import HotwordOptions
         hotword_options = HotwordOptions()
         if args.hotword_bonus is not None:
@@ -93,7 +98,8 @@ def run(args) -> int:
     done = 0
     start = time.time()
     with open(args.output, "w", encoding="utf-8") as hyp_out, \
-            (open(args.json, "w", encoding="utf-8") if args.json else _Null()) as json_out:
+            (open(args.json, "w", encoding="utf-8") if args.json else _Null()) as json_out, \
+            (open(args.lattice, "w", encoding="utf-8") if args.lattice else _Null()) as lat_out:
         for begin in range(0, len(keys), CHUNK):
             chunk_keys, arrays = [], []
             for key in keys[begin:begin + CHUNK]:
@@ -120,9 +126,12 @@ def run(args) -> int:
                 hyp_out.write(" ".join([key] + result.words) + "\n")
                 if args.json:
                     json_out.write(json.dumps(_record(key, result), ensure_ascii=False) + "\n")
+                if args.lattice:
+                    lat_out.write(result.lattice.kaldi_text(key))
                 done += 1
             hyp_out.flush()
             json_out.flush()
+            lat_out.flush()
             print(f"tingxie decode: {done + failed}/{len(keys)} utterances "
                   f"({time.time() - start:.1f} s)", file=sys.stderr)
     if failed:
