@@ -227,3 +227,52 @@ def test_seg_dict_words_first_then_the_compile_rule(english, tmp_path):
     assert [decoder.tokens[c] for c in decoder._spell_oov("melidor")] == listed
     assert ([decoder.tokens[c] for c in decoder._spell_oov("zorbakian")]
             == english["sp"].encode_as_pieces("zorbakian"))
+
+
+@pytest.fixture(scope="module")
+def tiny_chars(tmp_path_factory):
+    """Tokens a b c d spelled as characters with no boundary token (as Chinese is); words
+    ad, b, da; the LM has seen `da b ad` often and `ad` after `da` never."""
+    root = tmp_path_factory.mktemp("hot_tiny_chars")
+    (root / "tokens.txt").write_text("<blank> 0\na 1\nb 2\nc 3\nd 4\n", encoding="utf-8")
+    sentences = [["da", "b", "ad"]] * 6 + [["ad", "da"]] * 2 + [["b"]]
+    lm = write_lm(sentences, root / "lm.arpa")
+    return compile_graph(root / "ctc", root / "tokens.txt", lm, "ctc", "chars")
+
+
+def strong(*tokens):
+    """One clear frame per token (columns: 0 blank, a=1 .. d=4)."""
+    column = {"_": 0, "a": 1, "b": 2, "c": 3, "d": 4}
+    logits = np.zeros((len(tokens), 5))
+    for t, token in enumerate(tokens):
+        logits[t, column[token]] = 10.0
+    return log_softmax(logits).astype(np.float32)
+
+
+def test_a_name_is_entered_and_left_only_between_words(tiny_chars):
+    """`a c d` with the name `c`: `c` would only fit inside `ad` -- the name must not be put
+    there (nor `ad` and `c` output in some order); between words it is found."""
+    decoder = Decoder(tiny_chars)
+    assert decoder.decode(strong("_", "a", "_", "c", "_", "d", "_"), hotwords=["c"]).words \
+        == ["ad"]
+    assert decoder.decode(strong("_", "a", "d", "c", "_"), hotwords=["c"]).words == ["ad", "c"]
+    assert decoder.decode(strong("_", "c", "a", "d", "_"), hotwords=["c"]).words == ["c", "ad"]
+
+
+def test_ctc_after_a_name_the_next_word_may_start_at_once(tiny_chars):
+    """`ad c da` with no blank anywhere: after the name the search goes on from T's
+    after-blank state, so the `d` of `da` is a new token, not a repeat of `ad`'s `d`."""
+    decoder = Decoder(tiny_chars)
+    logp = strong("_", "a", "d", "c", "d", "a", "_")
+    assert decoder.decode(logp, hotwords=["c"]).words == ["ad", "c", "da"]
+
+
+def test_ctc_the_repeat_of_a_name_last_token_is_not_a_new_token(tiny_chars):
+    """`da cb ad` where `cb`'s `b` lasts two frames: the LM would rather hear `b` after `da`
+    (the name is transparent to it) -- but the second `b` frame is a CTC repeat, not the
+    word `b`."""
+    decoder = Decoder(tiny_chars)
+    logp = strong("_", "d", "a", "c", "b", "b", "_", "a", "d", "_")
+    assert decoder.decode(logp, hotwords=["cb"]).words == ["da", "cb", "ad"]
+    logp = strong("_", "d", "a", "c", "b", "_", "b", "_", "a", "d", "_")  # a blank between
+    assert decoder.decode(logp, hotwords=["cb"]).words == ["da", "cb", "b", "ad"]
