@@ -356,3 +356,30 @@ def test_decode_cli_writes_a_lattice_archive(graphs, tmp_path):
     assert sorted(l.key for l in lattices) == sorted(utts)
     for lattice in lattices:
         assert lattice_nbest(lattice, 1)[0].words == hyps[lattice.key]
+
+
+def test_lattice_with_out_of_vocabulary_hotwords(graphs, tmp_path):
+    """Hotword names outside the graph get word labels past words.txt: the word lattice
+    carries them (text output spells them), its best path and N-best equal the result's."""
+    from decoder_fixtures import BENCH, read_refs
+    dec = Decoder(graphs["ctc"], DecoderOptions(acoustic_scale=3.0, keep_lattice=True, nbest=5))
+    refs = read_refs(BENCH / "refs_test.txt")
+    utts = load_posteriors(num_utts=30)
+    checked = 0
+    for key in list(utts)[20:]:
+        oov = sorted({w for w in refs[key] if dec._spell(w) is None})
+        if not oov:
+            continue
+        r = dec.decode(utts[key][0], hotwords=oov)
+        names = [w for w in r.words if w in oov]
+        if not names:
+            continue
+        lat = r.lattice
+        assert lat.nbest[0].words == r.words
+        assert lat.nbest[0].word_frames == r.word_frames
+        assert [h.words for h in lat.nbest] == [h.words for h in r.nbest]
+        assert max(lat.arrays()["olabel"]) >= len(dec.words)
+        text = lat.kaldi_text(key)
+        assert all(f"\t{name}\t" in text for name in names)
+        checked += 1
+    assert checked >= 3
