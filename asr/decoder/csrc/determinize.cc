@@ -109,7 +109,7 @@ struct SubsetEqual {
 
 class Determinizer {
  public:
-  Determinizer(const InputLattice &in) : in_(in) { Prepare(); }
+  explicit Determinizer(const InputLattice &in) : in_(in) { Prepare(); }
 
   bool Run(float beam, int32_t max_states, int32_t max_arcs, WordLattice *out);
 
@@ -118,7 +118,6 @@ class Determinizer {
   // Closes `seeds` (elements with weights relative to an output state at forward cost g)
   // over word-less arcs and returns the minimal, pruned subset sorted by state.
   void Closure(double g, std::vector<Element> *seeds);
-  int32_t AddState(std::vector<Element> &&subset, double g, double *priority);
 
   const InputLattice &in_;
   std::vector<int32_t> topo_index_;             // input state -> position in topological order
@@ -284,7 +283,8 @@ bool Determinizer::Run(float beam, int32_t max_states, int32_t max_arcs, WordLat
   };
   std::priority_queue<Pending> heap;
   std::vector<double> priority_of;
-  auto add_state = [&](std::vector<Element> &&subset, double g, bool *is_new) {
+  // The output state of a (normalised) subset, new or found, reached at forward cost g.
+  auto add_state = [&](std::vector<Element> &&subset, double g) {
     double h = kInf;
     for (const Element &e : subset) h = std::min(h, e.graph + e.acoustic + beta_[e.state]);
     auto it = ids_.find(subset);
@@ -297,10 +297,8 @@ bool Determinizer::Run(float beam, int32_t max_states, int32_t max_arcs, WordLat
       expanded_.push_back(0);
       priority_of.push_back(g + h);
       heap.push(Pending{g + h, id});
-      *is_new = true;
     } else {
       id = it->second;
-      *is_new = false;
       if (g < forward_[id] && !expanded_[id]) {
         forward_[id] = g;
         priority_of[id] = g + h;
@@ -312,8 +310,7 @@ bool Determinizer::Run(float beam, int32_t max_states, int32_t max_arcs, WordLat
 
   std::vector<Element> subset{Element{in_.start, 0.0, 0.0, 0}};
   Closure(0.0, &subset);
-  bool is_new;  // (unused: a repeated subset is simply linked to)
-  add_state(std::move(subset), 0.0, &is_new);
+  add_state(std::move(subset), 0.0);
 
   struct OutArc {
     int32_t src, dst, word;
@@ -397,8 +394,7 @@ bool Determinizer::Run(float beam, int32_t max_states, int32_t max_arcs, WordLat
         e.acoustic -= div_acoustic;
         if (prefix_length) e.string = trie_.Rebase(e.string, prefix_length);
       }
-      const int32_t dst =
-          add_state(std::move(successors), g + div_graph + div_acoustic, &is_new);
+      const int32_t dst = add_state(std::move(successors), g + div_graph + div_acoustic);
       successors = std::vector<Element>();
       arcs.push_back(OutArc{d, dst, word, div_graph, div_acoustic, prefix});
       if (static_cast<int32_t>(subsets_.size()) > max_states ||
