@@ -49,7 +49,7 @@ def add_arguments(p):
                    "(FunASR's format); words outside the graph are spelled by its rule")
     p.add_argument("--hotword-bonus", type=float, default=None,
                    help="bonus per matched token in log-posterior units (x acoustic scale; "
-                   "default 0.75)")
+                   "default 0.6)")
 
 
 def _open_npz(path):

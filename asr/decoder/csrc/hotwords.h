@@ -4,7 +4,8 @@
 // Nodes are the prefixes of the hotwords' token spellings (node 0 = the root, the empty
 // prefix); goto edges extend a prefix by one token, failure links lead to the longest proper
 // suffix that is also a prefix. Each node carries `acc`: the bonus (a cost reduction, >= 0)
-// granted so far along its prefix, per-token bonus x hotword weight x depth. Reading a token
+// granted so far along its prefix, per-token bonus x hotword weight x depth (in cost units:
+// the Python side multiplies the log-posterior bonus by the acoustic scale). Reading a token
 // moves s -> s' (goto, else failure links then goto, else the root) and changes the path
 // cost by -(acc(s') - acc(s)): a bonus per matched token, and the partial bonus taken back
 // when a prefix fails. Reaching the end of a hotword banks acc(s') (up to the cap per
@@ -27,8 +28,9 @@
 // that word's (delayed) output. This holds whatever the spelling -- characters + `|`, BPE
 // pieces with `▁` and no end token, Chinese characters where any character may begin or
 // continue a word -- so a name never lands inside a word or before a word whose output is
-// still pending. (compact topology: only its token-state-0 states, those without a token
-// self-loop; the others reach them by epsilon.)
+// still pending. (G's unigram state has no back-off, but a token there came by back-off
+// from a state that has one. compact topology: only its token-state-0 states, those without
+// a token self-loop; the others reach them by epsilon.)
 //   CTC: T's state (the last token, for repeats) is not tracked in the trie, so the trie
 // reads blanks and repeats in place and returns to the return state's blank successor
 // (T's after-blank state) -- at once on the frame that completes the spelling, and again on
