@@ -383,3 +383,34 @@ def test_lattice_with_out_of_vocabulary_hotwords(graphs, tmp_path):
         assert all(f"\t{name}\t" in text for name in names)
         checked += 1
     assert checked >= 3
+
+
+def test_kaldi_lattice_form_read_by_kaldi(graphs, tmp_path):
+    """write_fst(kaldi_lattice=True) is a Kaldi Lattice (lattice4 arcs) that kaldifst reads;
+    Kaldi's own lattice-to-nbest on it gives our N-best: the same words, the same
+    (graph, acoustic) split, and an alignment of one token label per input frame whose CTC
+    collapse is the hypothesis' tokens."""
+    dec = Decoder(graphs["ctc"], DecoderOptions(keep_lattice=True, nbest=10,
+                                                blank_skip_threshold=0.9))
+    longer = 0
+    for logp, _, _ in list(load_posteriors().values())[:10]:
+        r = dec.decode(logp)
+        path = tmp_path / "lat.fst"
+        r.lattice.write_fst(str(path), kaldi_lattice=True)
+        kaldi_paths = kaldifst.lattice_to_nbest(kaldifst.Lattice.read(str(path)), n=10)
+        ours = r.lattice.nbest
+        assert len(kaldi_paths) >= len(ours)
+        for h, kaldi_path in zip(ours, kaldi_paths):
+            ok, ilabels, olabels, weight = kaldifst.get_linear_symbol_sequence(kaldi_path)
+            assert ok and list(olabels) == h.word_ids
+            assert weight.value1 == pytest.approx(h.graph_cost, abs=1e-3)
+            assert weight.value2 == pytest.approx(h.acoustic_cost, abs=1e-3)
+            assert len(ilabels) == len(logp)
+            collapsed = [k - 1 for i, k in enumerate(ilabels)
+                         if k - 1 != dec.blank_column and (i == 0 or ilabels[i - 1] != k)]
+            assert collapsed == h.tokens
+        for extra in kaldi_paths[len(ours):]:  # Kaldi's go on past the beam; ours stop
+            _, _, _, weight = kaldifst.get_linear_symbol_sequence(extra)
+            assert weight.value1 + weight.value2 > ours[0].total_cost + dec.options.lattice_beam
+        longer += len(ours) > 1
+    assert longer >= 3

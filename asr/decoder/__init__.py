@@ -136,9 +136,13 @@ class WordLattice:
         (final_strings, final_string_offsets), state_frame (input frames read before it)."""
         return self._native.arrays()
 
-    def write_fst(self, path: str) -> None:
-        """OpenFst binary: vector FST, tropical arcs word:word, weight = graph + acoustic."""
-        self._native.write_fst(str(path))
+    def write_fst(self, path: str, kaldi_lattice: bool = False) -> None:
+        """OpenFst binary, vector FST. Default: a tropical acceptor, arcs word:word, weight =
+        graph + acoustic. kaldi_lattice=True: Kaldi's Lattice form (arc type "lattice4",
+        LatticeWeight = (graph, acoustic); token labels on the input side, the word on the
+        first arc of its chain), as Kaldi's ConvertLattice makes of a CompactLattice: what
+        kaldifst.Lattice.read and Kaldi's lattice tools read."""
+        self._native.write_fst(str(path), kaldi_lattice)
 
     def write_text(self, path: str, key: Optional[str] = None, symbols: bool = True) -> None:
         """Kaldi CompactLattice text (see `kaldi_text`) written to path."""

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -237,13 +238,18 @@ class NativeDecoder {
   std::unique_ptr<Search> cached_;
 };
 
-// OpenFst binary (vector, standard arc: weight = graph + acoustic) of a lattice.
-void WriteLatticeFst(const Lattice &lat, const std::string &path) {
+// OpenFst binary (vector FST) of a lattice: standard arcs (weight = graph + acoustic), or with
+// kaldi_weights Kaldi's "lattice4" arcs (LatticeWeight: the pair graph, acoustic; final
+// weights (final_cost, final_acoustic or 0), Zero = (inf, inf)).
+void WriteLatticeFst(const Lattice &lat, const std::string &path,
+                     const std::vector<float> *final_acoustic = nullptr,
+                     bool kaldi_weights = false) {
   FILE *f = std::fopen(path.c_str(), "wb");
   if (!f) throw py::value_error("cannot write " + path);
   auto put = [&](const void *p, size_t n) { std::fwrite(p, 1, n, f); };
   auto put_i32 = [&](int32_t v) { put(&v, 4); };
   auto put_i64 = [&](int64_t v) { put(&v, 8); };
+  auto put_f32 = [&](float v) { put(&v, 4); };
   auto put_str = [&](const std::string &s) {
     put_i32(static_cast<int32_t>(s.size()));
     put(s.data(), s.size());
@@ -252,7 +258,7 @@ void WriteLatticeFst(const Lattice &lat, const std::string &path) {
   for (const LatticeArc &a : lat.arcs) out[a.src].push_back(&a);
   put_i32(2125659606);
   put_str("vector");
-  put_str("standard");
+  put_str(kaldi_weights ? "lattice4" : "standard");
   put_i32(2);                  // version
   put_i32(0);                  // flags: no symbol tables
   uint64_t props = 0x1ULL | 0x2ULL;  // kExpanded, kMutable: no other property claimed
@@ -261,14 +267,24 @@ void WriteLatticeFst(const Lattice &lat, const std::string &path) {
   put_i64(lat.num_states);
   put_i64(static_cast<int64_t>(lat.arcs.size()));
   for (int32_t s = 0; s < lat.num_states; ++s) {
-    float fin = lat.final_cost[s];
-    put(&fin, 4);
+    const float fin = lat.final_cost[s];
+    if (kaldi_weights) {
+      const bool final = fin < std::numeric_limits<float>::infinity();
+      put_f32(fin);
+      put_f32(!final ? fin : final_acoustic ? (*final_acoustic)[s] : 0.0f);
+    } else {
+      put_f32(fin);
+    }
     put_i64(static_cast<int64_t>(out[s].size()));
     for (const LatticeArc *a : out[s]) {
-      float w = a->graph_cost + a->acoustic_cost;
       put_i32(a->ilabel);
       put_i32(a->olabel);
-      put(&w, 4);
+      if (kaldi_weights) {
+        put_f32(a->graph_cost);
+        put_f32(a->acoustic_cost);
+      } else {
+        put_f32(a->graph_cost + a->acoustic_cost);
+      }
       put_i32(a->dst);
     }
   }
@@ -277,16 +293,60 @@ void WriteLatticeFst(const Lattice &lat, const std::string &path) {
   if (!ok) throw py::value_error("error writing " + path);
 }
 
-// The word lattice as an OpenFst acceptor (word:word, weight = graph + acoustic).
-void WriteWordLatticeFst(const WordLattice &w, const std::string &path) {
+// The word lattice as an OpenFst acceptor (word:word, weight = graph + acoustic), or with
+// kaldi_lattice as a Kaldi Lattice (ConvertLattice of the CompactLattice): each arc becomes
+// a chain reading its token labels, the word and the weight on the first link; a final
+// string becomes a chain to a new final state.
+void WriteWordLatticeFst(const WordLattice &w, const std::string &path, bool kaldi_lattice) {
   Lattice lat;
   lat.start = w.start;
   lat.num_states = w.num_states;
+  std::vector<float> final_acoustic;
+  for (int32_t s = 0; s < w.num_states; ++s) {
+    lat.final_cost.push_back(kaldi_lattice ? w.final_graph[s]
+                                           : w.final_graph[s] + w.final_acoustic[s]);
+    final_acoustic.push_back(w.final_acoustic[s]);
+  }
+  if (!kaldi_lattice) {
+    for (const WordLatticeArc &a : w.arcs)
+      lat.arcs.push_back(LatticeArc{a.src, a.dst, a.word, a.word, a.graph_cost, a.acoustic_cost});
+    WriteLatticeFst(lat, path);
+    return;
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  auto new_state = [&]() {
+    lat.final_cost.push_back(inf);
+    final_acoustic.push_back(inf);
+    return lat.num_states++;
+  };
+  // a chain src -> ... -> dst reading labels; the first link has the olabel and the weight
+  auto chain = [&](int32_t src, int32_t dst, int32_t olabel, float graph, float acoustic,
+                   const int32_t *labels, int32_t n) {
+    if (n == 0) {
+      lat.arcs.push_back(LatticeArc{src, dst, 0, olabel, graph, acoustic});
+      return;
+    }
+    for (int32_t i = 0; i < n; ++i) {
+      const int32_t next = i + 1 == n ? dst : new_state();
+      lat.arcs.push_back(i == 0 ? LatticeArc{src, next, labels[i], olabel, graph, acoustic}
+                                : LatticeArc{src, next, labels[i], 0, 0.0f, 0.0f});
+      src = next;
+    }
+  };
   for (const WordLatticeArc &a : w.arcs)
-    lat.arcs.push_back(LatticeArc{a.src, a.dst, a.word, a.word, a.graph_cost, a.acoustic_cost});
-  for (int32_t s = 0; s < w.num_states; ++s)
-    lat.final_cost.push_back(w.final_graph[s] + w.final_acoustic[s]);
-  WriteLatticeFst(lat, path);
+    chain(a.src, a.dst, a.word, a.graph_cost, a.acoustic_cost, w.labels.data() + a.string_begin,
+          a.string_length);
+  for (int32_t s = 0; s < w.num_states; ++s) {
+    if (!(w.final_graph[s] < inf) || w.final_string_length[s] == 0) continue;
+    const int32_t end = new_state();
+    chain(s, end, 0, w.final_graph[s], w.final_acoustic[s],
+          w.labels.data() + w.final_string_begin[s], w.final_string_length[s]);
+    lat.final_cost[end] = 0.0f;
+    final_acoustic[end] = 0.0f;
+    lat.final_cost[s] = inf;
+    final_acoustic[s] = inf;
+  }
+  WriteLatticeFst(lat, path, &final_acoustic, true);
 }
 
 py::dict WordLatticeArrays(const WordLattice &l) {
@@ -415,7 +475,8 @@ PYBIND11_MODULE(_native, m) {
              d["state_frame"] = frame;
              return d;
            })
-      .def("write_fst", &WriteLatticeFst, py::arg("path"));
+      .def("write_fst", [](const Lattice &l, const std::string &path) { WriteLatticeFst(l, path); },
+           py::arg("path"));
 
   py::class_<WordLattice>(m, "WordLattice")
       .def_readonly("start", &WordLattice::start)
@@ -424,7 +485,7 @@ PYBIND11_MODULE(_native, m) {
       .def_readonly("beam", &WordLattice::beam)
       .def_readonly("attempts", &WordLattice::attempts)
       .def("arrays", &WordLatticeArrays)
-      .def("write_fst", &WriteWordLatticeFst, py::arg("path"));
+      .def("write_fst", &WriteWordLatticeFst, py::arg("path"), py::arg("kaldi_lattice") = false);
 
   m.def(
       "determinize_lattice",
