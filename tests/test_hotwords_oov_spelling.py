@@ -276,3 +276,41 @@ def test_ctc_the_repeat_of_a_name_last_token_is_not_a_new_token(tiny_chars):
     assert decoder.decode(logp, hotwords=["cb"]).words == ["da", "cb", "ad"]
     logp = strong("_", "d", "a", "c", "b", "_", "b", "_", "a", "d", "_")  # a blank between
     assert decoder.decode(logp, hotwords=["cb"]).words == ["da", "cb", "b", "ad"]
+
+
+@pytest.mark.parametrize("scale", [1.0, 4.0])
+def test_bonus_is_in_log_posterior_units_and_the_entry_cost_in_graph_units(tiny_chars, scale):
+    """On the same path, a matched token lowers the cost by bonus x acoustic_scale (the
+    search's cost is acoustic_scale x -ln p + graph cost), while the name's entry cost is a
+    graph cost, the same at every scale."""
+    from asr.decoder import DecoderOptions
+    from asr.decoder.hotwords import HotwordOptions
+
+    options = HotwordOptions(bonus=0.5, oov_cost=3.0)
+    decoder = Decoder(tiny_chars, DecoderOptions(acoustic_scale=scale), hotword_options=options)
+    logp = strong("_", "d", "a", "_", "b", "_")
+    plain, biased = decoder.decode(logp), decoder.decode(logp, hotwords=["da"])
+    assert plain.words == biased.words == ["da", "b"]
+    assert biased.acoustic_cost == pytest.approx(plain.acoustic_cost, abs=1e-4)
+    assert biased.graph_cost == pytest.approx(plain.graph_cost - 2 * 0.5 * scale, abs=1e-4)
+    # the name `c` after `da`: LM cost of `da b` (the name is transparent to it), + entry
+    # cost, - one token's bonus
+    named = decoder.decode(strong("_", "d", "a", "c", "_", "b", "_"), hotwords=["c"])
+    assert named.words == ["da", "c", "b"]
+    assert named.graph_cost == pytest.approx(plain.graph_cost + 3.0 - 0.5 * scale, abs=1e-4)
+
+
+def test_a_lexicon_graph_has_no_rule_for_new_words(tmp_path):
+    """Compiled from a lexicon, a graph records no spelling rule: a new word is reported as
+    unspellable (file:line), not spelled by a guess."""
+    (tmp_path / "tokens.txt").write_text("<blank> 0\na 1\nb 2\n", encoding="utf-8")
+    (tmp_path / "lexicon.txt").write_text("ab a b\nb b\n", encoding="utf-8")
+    lm = write_lm([["ab", "b"], ["b"]], tmp_path / "lm.arpa")
+    out = tmp_path / "g"
+    assert tingxie(["graph", "compile", "--tokens", str(tmp_path / "tokens.txt"), "--lm",
+                    str(lm), "--lexicon", str(tmp_path / "lexicon.txt"), "-o", str(out)]) == 0
+    assert json.loads((out / "graph.json").read_text())["spelling"] == {"rule": "lexicon"}
+    (tmp_path / "hot.txt").write_text("ab\nba\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="hot.txt:2"):
+        hot = Decoder(out).compile_hotwords(str(tmp_path / "hot.txt"))
+    assert hot.entries == [("ab", 1.0)] and not hot.oov_words
