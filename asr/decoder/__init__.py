@@ -299,6 +299,7 @@ class Decoder:
             raise ValueError(f"mode {mode!r} does not match the graph's {topology!r} topology")
         self.mode = mode
         self.tokens = read_tokens(os.path.join(self.graph_dir, "tokens.txt"))
+        self._token_column = {t: i for i, t in enumerate(self.tokens)}
         self.words = read_symbol_table(os.path.join(self.graph_dir, "words.txt"))
         self.blank_column = blank_index(self.tokens)
         if mode == "ctc" and self.blank_column < 0:
@@ -378,7 +379,7 @@ class Decoder:
         if speller is False:
             return None
         pieces = speller.spell(word)
-        column = {t: i for i, t in enumerate(self.tokens)}
+        column = self._token_column
         if not pieces or any(p not in column for p in pieces):
             return None
         return [column[p] for p in pieces]
@@ -408,7 +409,7 @@ class Decoder:
     def _spell(self, word: str):
         """Token columns of a word as the graph spells it (lexicon.txt), None if absent."""
         if self._spellings is None:
-            column = {t: i for i, t in enumerate(self.tokens)}
+            column = self._token_column
             self._spellings = {}
             path = os.path.join(self.graph_dir, "lexicon.txt")
             if os.path.exists(path):
