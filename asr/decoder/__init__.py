@@ -60,7 +60,8 @@ class DecoderOptions:
     #                                   (DEFAULT_ACOUSTIC_SCALE)
     blank_skip_threshold: Optional[float] = None  # CTC: skip frames with P(blank) > this
     word_insertion_penalty: float = 0.0  # graph cost added per output word
-    nbest: int = 1                    # distinct word sequences in Result.nbest (1: first-best only)
+    nbest: int = 1                    # distinct word sequences in Result.nbest (1: first-best
+    #                                   only), best first, those within lattice_beam of the best
     beam_delta: float = 0.5           # slack added to the beam when max/min_active binds (Kaldi)
     keep_lattice: bool = False        # also return the lattice (Result.lattice)
     determinize_lattice: bool = True  # keep_lattice: the word lattice, determinised and pruned

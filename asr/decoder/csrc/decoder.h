@@ -68,7 +68,8 @@ struct DecoderOptions {
   float acoustic_scale = 2.0f;   // multiplies the log-posteriors (Python picks per mode)
   float blank_skip_threshold = -1.0f;  // skip frames with P(blank) above this; <0: off
   float word_insertion_penalty = 0.0f; // graph cost added per output word
-  int32_t nbest = 1;             // distinct word sequences returned (1: no lattice needed)
+  int32_t nbest = 1;             // distinct word sequences returned, within lattice_beam of
+                                 // the best (1: no lattice needed)
   bool keep_lattice = false;     // return the pruned lattice
   bool determinize_lattice = true;   // keep_lattice: the determinised word lattice
                                      // (determinize.h); false: the state-level one
