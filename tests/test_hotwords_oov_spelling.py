@@ -72,11 +72,11 @@ def compile_graph(out, tokens, lm, topology, spelling, **extra):
     return out
 
 
-def write_lm(sentences, path):
+def write_lm(sentences, path, order=2):
     from lm.arpa import write_arpa
     from lm.estimate import train
 
-    write_arpa(train(sentences, 2, discount_fallback=True), str(path))
+    write_arpa(train(sentences, order, discount_fallback=True), str(path))
     return path
 
 
@@ -314,3 +314,15 @@ def test_a_lexicon_graph_has_no_rule_for_new_words(tmp_path):
     with pytest.warns(UserWarning, match="hot.txt:2"):
         hot = Decoder(out).compile_hotwords(str(tmp_path / "hot.txt"))
     assert hot.entries == [("ab", 1.0)] and not hot.oov_words
+
+
+def test_a_unigram_graph_has_word_boundaries_too(tmp_path):
+    """A unigram G has no back-off arc: its word-boundary states are the final ones."""
+    (tmp_path / "tokens.txt").write_text("<blank> 0\na 1\nb 2\nc 3\nd 4\n", encoding="utf-8")
+    lm = write_lm([["ad", "b"], ["da"], ["b", "ad"]], tmp_path / "lm.arpa", order=1)
+    graph = compile_graph(tmp_path / "g", tmp_path / "tokens.txt", lm, "ctc", "chars")
+    decoder = Decoder(graph)
+    assert decoder.decode(strong("_", "a", "d", "c", "d", "a", "_"), hotwords=["c"]).words \
+        == ["ad", "c", "da"]
+    assert decoder.decode(strong("_", "a", "_", "c", "_", "d", "_"), hotwords=["c"]).words \
+        == ["ad"]

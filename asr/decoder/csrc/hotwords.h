@@ -23,9 +23,9 @@
 // and on completing a spelling returns to the TLG state it left, outputting the word (label
 // words.size() + i), so the LM context skips over the name.
 //   Word boundary: a TLG state with an input-epsilon arc without output, i.e. G's back-off
-// (#0), which in L∘G only a state between two words has: a state inside a word has no
-// epsilon arc, or only the #k arc that ends a word that is a prefix of another and carries
-// that word's (delayed) output. This holds whatever the spelling -- characters + `|`, BPE
+// (#0), or a final state (a unigram G has no back-off), which in L∘G only a state between
+// two words has: a state inside a word is not final and has no epsilon arc, or only the #k
+// arc that ends a word that is a prefix of another and carries that word's (delayed) output. This holds whatever the spelling -- characters + `|`, BPE
 // pieces with `▁` and no end token, Chinese characters where any character may begin or
 // continue a word -- so a name never lands inside a word or before a word whose output is
 // still pending. (G's unigram state has no back-off, but a token there came by back-off
