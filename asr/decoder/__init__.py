@@ -358,6 +358,7 @@ class Decoder:
                                     self.hotword_options, spell_oov=self._spell_oov,
                                     first_oov_label=len(self.words),
                                     compact_topology=self.meta.get("topology") == "compact",
+                                    unigram_lm=(self.meta.get("lm") or {}).get("order") == 1,
                                     acoustic_scale=self.acoustic_scale)
         if compiled.problems and compiled is not spec:
             for problem in compiled.problems:

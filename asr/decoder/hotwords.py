@@ -101,7 +101,7 @@ def read_hotword_file(path) -> Tuple[List[Tuple[str, Optional[float], int]], Lis
 def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
                      options: Optional[HotwordOptions] = None, spell_oov=None,
                      first_oov_label: int = 0, compact_topology: bool = False,
-                     acoustic_scale: float = 1.0) -> Hotwords:
+                     unigram_lm: bool = False, acoustic_scale: float = 1.0) -> Hotwords:
     """spell(word) -> token columns or None when the graph cannot output the word;
     spell_oov(word) -> token columns by the graph's spelling rule, or None.
     acoustic_scale: the search's (the bonus is in log-posterior units, HotwordOptions)."""
@@ -164,7 +164,7 @@ def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
     automaton = _build(phrases, token_bonus, options.cap * acoustic_scale, native)
     if oov:
         _add_oov(automaton, oov, token_bonus, options.oov_cost, first_oov_label,
-                 compact_topology)
+                 compact_topology, unigram_lm)
     return Hotwords(automaton, entries, problems, [w for w, _, _ in oov])
 
 
@@ -213,7 +213,7 @@ def _build(phrases, token_bonus: float, cap: float, native):
 
 
 def _add_oov(automaton, oov, token_bonus: float, entry_cost: float, first_label: int,
-             compact_topology: bool):
+             compact_topology: bool, unigram_lm: bool):
     """The side graph of out-of-vocabulary hotwords: a trie of their spellings."""
     children: List[Dict[int, int]] = [{}]
     word = [-1]
@@ -235,4 +235,5 @@ def _add_oov(automaton, oov, token_bonus: float, entry_cost: float, first_label:
         edge_begin.append(len(edge_token))
     weight = max(w for _, _, w in oov)
     automaton.set_oov(edge_begin, edge_token, edge_next, word, [w for w, _, _ in oov],
-                      float(entry_cost), float(token_bonus * weight), compact_topology)
+                      float(entry_cost), float(token_bonus * weight), compact_topology,
+                      unigram_lm)

@@ -641,7 +641,7 @@ PYBIND11_MODULE(_native, m) {
           [](HotwordAutomaton &h, std::vector<int32_t> edge_begin, std::vector<int32_t> edge_token,
              std::vector<int32_t> edge_next, std::vector<int32_t> word,
              std::vector<std::string> words, float entry_cost, float bonus,
-             bool compact_topology) {
+             bool compact_topology, bool unigram_lm) {
             h.oov_edge_begin = std::move(edge_begin);
             h.oov_edge_token = std::move(edge_token);
             h.oov_edge_next = std::move(edge_next);
@@ -650,11 +650,12 @@ PYBIND11_MODULE(_native, m) {
             h.oov_entry_cost = entry_cost;
             h.oov_bonus = bonus;
             h.compact_topology = compact_topology;
+            h.unigram_lm = unigram_lm;
             h.checked_for = -1;
           },
           py::arg("edge_begin"), py::arg("edge_token"), py::arg("edge_next"), py::arg("word"),
           py::arg("words"), py::arg("entry_cost"), py::arg("bonus"),
-          py::arg("compact_topology"),
+          py::arg("compact_topology"), py::arg("unigram_lm"),
           "The out-of-vocabulary side graph: a trie over token columns; word[node] is the "
           "output label (len(words.txt) + i) of the spelling ending there, or -1.");
 

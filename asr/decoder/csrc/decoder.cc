@@ -211,12 +211,12 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
 }
 
 // A state between two words (hotwords.h): it has an input-epsilon arc without output
-// (G's back-off) or is final (a unigram G has no back-off); with the compact T, also no
-// token self-loop (T's state 0).
+// (G's back-off), or, with a unigram G (no back-off), it is final; with the compact T, also
+// no token self-loop (T's state 0).
 bool Search::AtWordBoundary(int32_t state) const {
   const GraphState &st = graph_.state(state);
   const Arc *arcs = graph_.arcs(state);
-  bool boundary = graph_.final_cost(state) < kInf;
+  bool boundary = hot_->unigram_lm && graph_.final_cost(state) < kInf;
   for (uint32_t a = 0; a < st.num_input_eps && !boundary; ++a) boundary = arcs[a].olabel == 0;
   if (!boundary || !hot_->compact_topology) return boundary;
   for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a)

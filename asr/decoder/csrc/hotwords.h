@@ -23,9 +23,12 @@
 // and on completing a spelling returns to the TLG state it left, outputting the word (label
 // words.size() + i), so the LM context skips over the name.
 //   Word boundary: a TLG state with an input-epsilon arc without output, i.e. G's back-off
-// (#0), or a final state (a unigram G has no back-off), which in L∘G only a state between
-// two words has: a state inside a word is not final and has no epsilon arc, or only the #k
-// arc that ends a word that is a prefix of another and carries that word's (delayed) output. This holds whatever the spelling -- characters + `|`, BPE
+// (#0), which in L∘G only a state between two words has: a state inside a word has no
+// epsilon arc, or only the #k arc that ends a word that is a prefix of another and carries
+// that word's (delayed) output. A unigram G has no back-off: there the final states, which
+// are between words too (a word's inside is never final). (Not with higher orders: their
+// final unigram state is reached by back-off from states that are boundaries already, and
+// entering from it too costs time for paths that lose the LM context.) This holds whatever the spelling -- characters + `|`, BPE
 // pieces with `▁` and no end token, Chinese characters where any character may begin or
 // continue a word -- so a name never lands inside a word or before a word whose output is
 // still pending. (G's unigram state has no back-off, but a token there came by back-off
@@ -69,6 +72,7 @@ struct HotwordAutomaton {
   float oov_entry_cost = 0;         // cost of leaving TLG for the side graph
   float oov_bonus = 0;              // per token read in the side graph
   bool compact_topology = false;    // TLG's T is the compact one (boundary test above)
+  bool unigram_lm = false;          // G has no back-off: final states are boundaries
 
   bool has_oov() const { return oov_word.size() > 1; }
   int32_t num_oov_nodes() const { return static_cast<int32_t>(oov_word.size()); }
