@@ -116,7 +116,8 @@ class WordLattice:
     final string included, are that best path's alignment, so every path has its token and
     word timing (`nbest`). Built by pruned determinisation of the state-level lattice, as
     Kaldi's DeterminizeLatticePruned; `beam` is the beam actually used (less than
-    lattice_beam only when the lattice_max_states/arcs guard made it retry)."""
+    lattice_beam only when the lattice_max_states/arcs guard made it retry: then `nbest`
+    may be shorter than Result.nbest, which always uses lattice_beam)."""
 
     def __init__(self, native, words: Sequence[str], nbest: List["Hypothesis"]):
         self._native = native
