@@ -186,6 +186,8 @@ def test_guard_retries_then_keeps_the_best_path():
     got = output_sequences(small)
     assert list(got) == [tuple([1] * (n - 1))]
     assert got[tuple([1] * (n - 1))][0] == pytest.approx(n - 1.0)
+    by_arcs = determinize(lattice, 10.0, max_arcs=5, max_retries=2)  # the arc limit too
+    assert by_arcs.attempts == 4 and list(output_sequences(by_arcs)) == list(got)
     # a cheap chain of 10 words and a dearer one of 20 (+6): at beam 10 both (31 states),
     # at beam 5, after one retry, the cheap one alone (11)
     arcs = [(i, i + 1, 1, 1.0, 0.0, [1]) for i in range(10)]
