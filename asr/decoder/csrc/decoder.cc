@@ -242,6 +242,7 @@ void Search::EnterOov(const Token &tok, const float *scores, int32_t frame,
   const int32_t return_state = opts_.ctc ? BlankSuccessor(tok.state) : tok.state;
   if (return_state < 0) return;
   const float w = h.oov_entry_cost - h.oov_bonus + h.acc[tok.context];
+  if (!(tok.cost + w + best_score_ < *next_cutoff)) return;  // no entry can survive
   for (int32_t e = h.oov_edge_begin[0]; e < h.oov_edge_begin[1]; ++e) {
     const int32_t column = h.oov_edge_token[e];
     if (opts_.ctc && column + 1 == tok.last_ilabel) continue;  // needs a blank first
@@ -421,6 +422,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
     const float *row = logp + static_cast<size_t>(frame_map[f]) * num_columns;
     scores[0] = 0.0f;
     for (int32_t k = 0; k < num_columns; ++k) scores[k + 1] = -(scale * row[k]);
+    if (hot_ && hot_->has_oov()) best_score_ = *std::min_element(scores.begin() + 1, scores.end());
     float cutoff;
     ProcessEmitting(scores.data(), f, &cutoff);
     ProcessNonEmitting(cutoff, f + 1);

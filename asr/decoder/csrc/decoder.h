@@ -193,6 +193,7 @@ class Search {
   DecoderOptions opts_;
   const Vocabulary *vocab_;
   const HotwordAutomaton *hot_ = nullptr;
+  float best_score_ = 0.0f;  // the frame's lowest acoustic cost (OOV entry pruning)
   bool lattice_mode_;
   std::vector<Token> cur_, next_;
   std::vector<int32_t> hash_;  // open addressing, values index next_, -1 empty
