@@ -343,10 +343,14 @@ class Decoder:
         return [self._result(n, words) for n, words in zip(natives, tables)]
 
     def _words_for(self, compiled):
-        """The word table of a call: words.txt plus that call's out-of-vocabulary hotwords."""
+        """The word table of a call: words.txt plus that call's out-of-vocabulary hotwords
+        (built once per compiled list)."""
         if compiled is None or not compiled.oov_words:
             return self.words
-        return self.words + list(compiled.oov_words)
+        if compiled.word_table is None or len(compiled.word_table) != len(self.words) + len(
+                compiled.oov_words):
+            compiled.word_table = self.words + list(compiled.oov_words)
+        return compiled.word_table
 
     def compile_hotwords(self, spec):
         """Spells and compiles a hotword list once; problems (file:line) are warned about

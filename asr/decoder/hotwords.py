@@ -58,6 +58,7 @@ class Hotwords:
     entries: List[Tuple[str, float]]
     problems: List[InputError] = field(default_factory=list)
     oov_words: List[str] = field(default_factory=list)  # labels len(words.txt) + i
+    word_table: Optional[List[str]] = None  # words.txt + oov_words (Decoder's cache)
 
 
 # The last field of a line is its weight when it is a plain decimal number (`2`, `1.5`,
