@@ -326,3 +326,20 @@ def test_a_unigram_graph_has_word_boundaries_too(tmp_path):
         == ["ad", "c", "da"]
     assert decoder.decode(strong("_", "a", "_", "c", "_", "d", "_"), hotwords=["c"]).words \
         == ["ad"]
+
+
+def test_a_graph_whose_spelling_record_is_broken_is_reported(english, tmp_path):
+    moved = tmp_path / "g"
+    shutil.copytree(english["graphs"]["sync"], moved)
+    meta = json.loads((moved / "graph.json").read_text(encoding="utf-8"))
+    from lm.errors import InputError
+    for broken in ("bpe", {"bpe_model": "bpe.model"}):
+        meta["spelling"] = broken
+        (moved / "graph.json").write_text(json.dumps(meta), encoding="utf-8")
+        with pytest.raises(InputError, match="graph.json"):
+            Decoder(moved).compile_hotwords(EN_NAMES)
+    meta["spelling"]["rule"] = "bpe"
+    (moved / "bpe.model").write_bytes(b"not a sentencepiece model")
+    (moved / "graph.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(InputError, match="sentencepiece"):
+        Decoder(moved).compile_hotwords(EN_NAMES)

@@ -396,6 +396,9 @@ class Decoder:
         from graph.lexicon import Speller, read_seg_dict
 
         rule = self.meta.get("spelling")
+        if rule is not None and not (isinstance(rule, dict) and isinstance(rule.get("rule"), str)):
+            raise InputError('"spelling" must be an object with a "rule"',
+                             os.path.join(self.graph_dir, "graph.json"))
         if rule is None:  # graphs compiled before graph.json recorded it: characters
             opts = self.meta.get("options") or {}
             if opts.get("spelling", "chars") != "chars":
