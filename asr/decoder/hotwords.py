@@ -43,9 +43,10 @@ class HotwordOptions:
     probability of an unknown word and is in graph cost units (-ln), not scaled."""
     bonus: float = 0.6           # per matched token, x the hotword's weight; tuned on the
     #                              synthetic dev set (tools/bench/hotwords_eval.py --seed 7
-    #                              --control 300): the largest of 0.5/0.6/0.75/1 whose dev
+    #                              --control 300): the largest of 0.5/0.6/0.75 whose dev
     #                              control WER rises by at most one word (0.03) at every
-    #                              acoustic scale 1-10, CTC and sync (BENCHMARKS.md)
+    #                              acoustic scale 1-10, CTC and sync (1.0 and 1.5: up to
+    #                              +0.23 and +1.39 on 100 dev sentences; BENCHMARKS.md)
     default_weight: float = 1.0  # weight of entries that give none
     cap: float = 30.0            # most bonus kept per utterance (log-posterior units)
     oov_cost: float = 10.0       # graph cost of entering an out-of-vocabulary hotword
@@ -53,7 +54,8 @@ class HotwordOptions:
 
 @dataclass
 class Hotwords:
-    """A compiled hotword list: pass it as `hotwords=` to reuse it across calls."""
+    """A compiled hotword list: pass it as `hotwords=` to reuse it across calls of the
+    Decoder that compiled it (its tokens, word table and acoustic scale are built in)."""
     automaton: object
     entries: List[Tuple[str, float]]
     problems: List[InputError] = field(default_factory=list)
