@@ -31,7 +31,7 @@ class AcousticOutput:
 
     logp: float32 [T, V] natural-log posteriors; CTC: one row per output frame (frame i covers
       [i * frame_shift, (i + 1) * frame_shift) seconds); Paraformer: one row per predicted token
-      position, the final </s> position removed.
+      position, the final </s> position removed (`paraformer_positions`).
     token_times: Paraformer only: (start_s, end_s) of each row, from the CIF peaks.
     """
 
@@ -70,6 +70,17 @@ class AcousticModel:
 
     def greedy_text(self, outputs: Sequence[AcousticOutput]) -> List[str]:
         return [tokens_to_text(self.greedy_tokens(o)) for o in outputs]
+
+
+def paraformer_positions(logp: np.ndarray, token_num: int, tokens: Sequence[str]) -> int:
+    """How many of the decoder's `token_num` positions are tokens of the sentence. CIF fires
+    once more for the sentence end, and that last position is trained to say </s>: it is
+    dropped when it does. When the predictor under-counts, the last position is a real token
+    instead, and funasr's own `generate` keeps it (it filters </s> by id): so do we."""
+    n = max(int(token_num), 0)
+    if n and "</s>" in tokens and int(np.argmax(logp[n - 1])) == tokens.index("</s>"):
+        n -= 1
+    return n
 
 
 def tokens_to_text(tokens: Sequence[str]) -> str:

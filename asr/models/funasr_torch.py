@@ -6,7 +6,7 @@ model.pt without touching the network. Dither is forced to 0 so features are rep
 
 Paraformer posteriors: frontend -> encode -> calc_predictor -> cal_decoder_with_predictor, the
 same calls funasr's `Paraformer.inference` makes, batched with padding; the decoder's last
-position (the </s> slot, since CIF also fires for the sentence end) is dropped.
+position is dropped when it is the </s> slot (base.paraformer_positions).
 CTC posteriors: frontend -> encode -> the model's CTC head (log-softmax per encoder frame).
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import List
 import numpy as np
 
 from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, frame_shift_seconds,
+                             paraformer_positions,
                              read_config, read_tokens)
 from lm.errors import InputError
 
@@ -86,7 +87,7 @@ class TorchAcousticModel(AcousticModel):
                                                             token_num)
         outputs = []
         for k in range(len(waves)):
-            n = max(int(token_num[k]) - 1, 0)  # drop the </s> position
+            n = paraformer_positions(logp[k].numpy(), int(token_num[k]), self.tokens)
             frames = int(encoder_lens[k]) + 1  # the predictor's tail frame
             outputs.append(AcousticOutput(
                 logp[k, :n].numpy(),

@@ -12,6 +12,7 @@ from typing import List
 import numpy as np
 
 from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, frame_shift_seconds,
+                             paraformer_positions,
                              read_config, read_tokens)
 from asr.models.frontend import WavFrontend, read_am_mvn
 from lm.errors import InputError
@@ -70,7 +71,7 @@ class OnnxAcousticModel(AcousticModel):
             return [AcousticOutput(logp[k, : int(frames[k])]) for k in range(len(waves))]
         outputs = []
         for k in range(len(waves)):
-            n = max(int(results["token_num"][k]) - 1, 0)  # drop the </s> position
+            n = paraformer_positions(logp[k], int(results["token_num"][k]), self.tokens)
             times = None
             if "alphas" in results:
                 tail = int(lengths[k]) + 1
