@@ -170,7 +170,7 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
     // Two-stage prefetch: the state of a token 8 ahead, the arcs of the one 4 ahead.
     if (t + 8 < cur_.size()) __builtin_prefetch(&graph_.state(cur_[t + 8].state));
     if (t + 4 < cur_.size()) __builtin_prefetch(graph_.arcs(cur_[t + 4].state));
-    const Token tok = cur_[t];
+    const Token &tok = cur_[t];  // cur_ does not change while a frame is expanded
     if (!(tok.cost < cutoff)) continue;
     if (tok.context < 0) {  // inside the out-of-vocabulary side graph
       ExpandOov(tok, scores, frame, &next_cutoff, adaptive_beam);
