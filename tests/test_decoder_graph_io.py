@@ -63,6 +63,24 @@ def test_reader_matches_openfst(tmp_path, seed, kind):
         assert [tuple(map(float, a)) for a in ours[s]] == [tuple(map(float, a)) for a in expected]
         n_eps = sum(a[0] == 0 for a in ours[s])
         assert all(a[0] == 0 for a in ours[s][:n_eps])
+        assert d["num_input_eps"][s] == n_eps
+    assert d["compact_arc_ranges"]  # the search's 8-byte arc-range table
+
+
+def test_state_with_more_arcs_than_the_compact_table_holds(tmp_path):
+    """A state with 70,000 arcs does not fit the 16-bit counts of the compact arc-range
+    table: the search then reads OpenFst's own state records, with the same arcs."""
+    lines = [f"0 1 {1 + i % 11} {i % 50} 0.5" for i in range(70000)]
+    lines += ["0 2 0 3 1.25", "1 0.5", "2 0 0 0 0", "2 1 4 0 0.25"]
+    f = kaldifst.compile("\n".join(lines) + "\n")
+    path = str(tmp_path / "wide.fst")
+    f.write(path)
+    d = _native.read_fst(path)
+    assert not d["compact_arc_ranges"]
+    theirs, ours = openfst_arcs(f), our_arcs(d)
+    assert len(ours[0]) == 70001 and d["num_input_eps"][0] == 1 and d["num_input_eps"][2] == 1
+    expected = [a for a in theirs[0] if a[0] == 0] + [a for a in theirs[0] if a[0] != 0]
+    assert [tuple(map(float, a)) for a in ours[0]] == [tuple(map(float, a)) for a in expected]
 
 
 @pytest.mark.parametrize("sort", [True, False])

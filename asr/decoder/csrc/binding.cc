@@ -562,14 +562,17 @@ PYBIND11_MODULE(_native, m) {
         const int64_t n = g->num_states();
         py::array_t<float> final_cost(n);
         py::array_t<int64_t> first(n + 1);
+        py::array_t<int32_t> num_input_eps(n);
         py::array_t<int32_t> ilabel(g->num_arcs()), olabel(g->num_arcs()), next(g->num_arcs());
         py::array_t<float> weight(g->num_arcs());
         int64_t k = 0;
         for (int64_t s = 0; s < n; ++s) {
           final_cost.mutable_at(s) = g->final_cost(s);
           first.mutable_at(s) = k;
-          const Arc *a = g->arcs(s);
-          for (uint32_t i = 0; i < g->state(s).num_arcs; ++i, ++k) {
+          const Graph::ArcSpan span = g->span(s);  // what the search reads
+          const Arc *a = span.begin;
+          num_input_eps.mutable_at(s) = span.num_input_eps;
+          for (uint32_t i = 0; i < span.num_arcs; ++i, ++k) {
             ilabel.mutable_at(k) = a[i].ilabel;
             olabel.mutable_at(k) = a[i].olabel;
             weight.mutable_at(k) = a[i].weight;
@@ -581,7 +584,9 @@ PYBIND11_MODULE(_native, m) {
         d["start"] = g->start();
         d["fst_type"] = g->fst_type();
         d["memory_mapped"] = g->memory_mapped();
+        d["compact_arc_ranges"] = g->compact_arc_ranges();
         d["final_cost"] = final_cost;
+        d["num_input_eps"] = num_input_eps;
         d["first_arc"] = first;
         d["ilabel"] = ilabel;
         d["olabel"] = olabel;

@@ -156,8 +156,8 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
   float next_cutoff = kInf;
   if (best >= 0 && cur_[best].context >= 0) {  // the best token first: a tight bound
     const Token &tok = cur_[best];
-    const GraphState &st = graph_.state(tok.state);
-    const Arc *arcs = graph_.arcs(tok.state);
+    const Graph::ArcSpan st = graph_.span(tok.state);
+    const Arc *arcs = st.begin;
     for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
       if (arcs[a].ilabel == tok.blocked_ilabel) continue;
       float w = arcs[a].weight + (arcs[a].olabel ? wip : 0.0f);
@@ -168,16 +168,16 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
   queue_.clear();  // new tokens with input-epsilon arcs, for ProcessNonEmitting
   for (size_t t = 0; t < cur_.size(); ++t) {
     // Two-stage prefetch: the state of a token 8 ahead, the arcs of the one 4 ahead.
-    if (t + 8 < cur_.size()) __builtin_prefetch(&graph_.state(cur_[t + 8].state));
-    if (t + 4 < cur_.size()) __builtin_prefetch(graph_.arcs(cur_[t + 4].state));
+    if (t + 8 < cur_.size()) __builtin_prefetch(graph_.span_address(cur_[t + 8].state));
+    if (t + 4 < cur_.size()) __builtin_prefetch(graph_.span(cur_[t + 4].state).begin);
     const Token &tok = cur_[t];  // cur_ does not change while a frame is expanded
     if (!(tok.cost < cutoff)) continue;
     if (tok.context < 0) {  // inside the out-of-vocabulary side graph
       ExpandOov(tok, scores, frame, &next_cutoff, adaptive_beam);
       continue;
     }
-    const GraphState &st = graph_.state(tok.state);
-    const Arc *arcs = graph_.arcs(tok.state);
+    const Graph::ArcSpan st = graph_.span(tok.state);
+    const Arc *arcs = st.begin;
     for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
       const Arc &arc = arcs[a];
       if (arc.ilabel == tok.blocked_ilabel) continue;  // the repeat of a name's last token
@@ -306,8 +306,8 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
     queue_.pop_back();
     const Token tok = next_[i];
     if (tok.cost > cutoff || tok.context < 0) continue;
-    const GraphState &st = graph_.state(tok.state);
-    const Arc *arcs = graph_.arcs(tok.state);
+    const Graph::ArcSpan st = graph_.span(tok.state);
+    const Arc *arcs = st.begin;
     for (uint32_t a = 0; a < st.num_input_eps; ++a) {
       const Arc &arc = arcs[a];
       const float w = arc.weight + (arc.olabel ? wip : 0.0f);

@@ -282,6 +282,15 @@ void Graph::Validate() {
     }
   }
   if (!any_final) throw GraphError(path_ + ": the graph has no final state");
+  ranges_.clear();
+  bool fits = num_arcs_ < (int64_t{1} << 32);
+  for (int64_t s = 0; fits && s < num_states_; ++s) fits = states_[s].num_arcs < 65536;
+  if (fits) {
+    ranges_.resize(num_states_);
+    for (int64_t s = 0; s < num_states_; ++s)
+      ranges_[s] = ArcRange{states_[s].first_arc, static_cast<uint16_t>(states_[s].num_input_eps),
+                            static_cast<uint16_t>(states_[s].num_arcs)};
+  }
   max_ilabel_ = max_i;
   max_olabel_ = max_o;
 }
