@@ -10,11 +10,10 @@ import pytest
 
 from asr.cli import main as tingxie
 
-BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "decoder"
+BENCH = Path(__file__).resolve().parent / "data" / "decoder_bench"
 NUM_UTTS = 20
 EXTRA_WORDS = 1500
 
-needs_bench = pytest.mark.skipif(not BENCH.is_dir(), reason="../shared/bench/decoder missing")
 
 
 def read_refs(path):
@@ -62,8 +61,6 @@ def load_posteriors(name="posteriors_test.npz", num_utts=NUM_UTTS):
 @pytest.fixture(scope="session")
 def graphs(tmp_path_factory):
     """{'ctc', 'compact', 'sync', 'ctc_const'} -> small graph directories."""
-    if not BENCH.is_dir():
-        pytest.skip("../shared/bench/decoder missing")
     root = tmp_path_factory.mktemp("decoder_graphs")
     words = small_word_list(root / "words.txt")
     return {

@@ -3,9 +3,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-KENLM = SHARED / "reference" / "kenlm"
-needs_shared = pytest.mark.skipif(not KENLM.exists(), reason="../shared not present")
+KENLM = Path(__file__).resolve().parent / "data" / "kenlm"  # tools/make_test_data.py
 
 
 def as_dict(model):

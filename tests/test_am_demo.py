@@ -14,8 +14,6 @@ DEMO = os.path.join(ROOT, "resources", "demo")
 MODEL = os.path.join(DEMO, "model")
 TEST = os.path.join(DEMO, "test")
 
-pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(MODEL, "model.pt")),
-                                reason="resources/demo/model not shipped yet")
 
 
 def read_kaldi(path):

@@ -15,9 +15,9 @@ import pytest
 import soundfile
 import yaml
 
-pytest.importorskip("funasr")
-torch = pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
+import funasr  # noqa: F401
+import torch
+import onnxruntime  # noqa: F401
 
 from asr.models import load_acoustic_model  # noqa: E402
 from asr.models.base import cif_token_times, fire_frames, tokens_to_text  # noqa: E402

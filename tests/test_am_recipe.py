@@ -41,7 +41,7 @@ def test_sentence_splits_are_disjoint_and_in_vocabulary():
 
 def test_tokens_follow_the_decoder_units():
     train = load_tool("train")
-    units_path = os.path.join(ROOT, "..", "shared", "bench", "decoder", "units.txt")
+    units_path = os.path.join(ROOT, "tests", "data", "decoder_bench", "units.txt")
     if os.path.exists(units_path):
         with open(units_path) as f:
             units = [line.split()[0] for line in f if line.strip()]

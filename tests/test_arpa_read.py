@@ -6,7 +6,7 @@ import pytest
 from lm.arpa import read_arpa
 from lm.errors import InputError
 
-KENLM = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "kenlm"
+KENLM = Path(__file__).resolve().parent / "data" / "kenlm"
 
 GOOD = """\\data\\
 ngram 1=3
@@ -61,7 +61,6 @@ def test_malformed_names_file_and_line(tmp_path, bad, line, message):
     assert info.value.line == line
 
 
-@pytest.mark.skipif(not KENLM.exists(), reason="../shared not present")
 def test_reads_lmplz_output():
     model = read_arpa(str(KENLM / "tiny_o4_fallback.arpa"))
     assert model.counts() == [124, 218, 231, 223]

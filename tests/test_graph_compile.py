@@ -12,13 +12,13 @@ from graph.grammar import BackoffWalker
 from graph.symbols import LABEL_OFFSET
 from graph.verify import best_cost, best_output, ctc_frames, sample_sentences
 
-kenlm = pytest.importorskip("kenlm")
+import kenlm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, "..", "shared")
-KENLM_DIR = os.path.join(SHARED, "reference", "kenlm")
+DATA = os.path.join(ROOT, "tests", "data")
+KENLM_DIR = os.path.join(DATA, "kenlm")
 O3 = os.path.join(KENLM_DIR, "o3.arpa.gz")
-UNITS = os.path.join(SHARED, "bench", "decoder", "units.txt")
+UNITS = os.path.join(DATA, "decoder_bench", "units.txt")
 LN10 = math.log(10.0)
 NUM_SENTENCES = 200
 

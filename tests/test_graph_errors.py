@@ -9,9 +9,9 @@ import pytest
 from asr.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KENLM_DIR = os.path.join(ROOT, "..", "shared", "reference", "kenlm")
+KENLM_DIR = os.path.join(ROOT, "tests", "data", "kenlm")
 TINY = os.path.join(KENLM_DIR, "tiny_o4_fallback.arpa")
-UNITS = os.path.join(ROOT, "..", "shared", "bench", "decoder", "units.txt")
+UNITS = os.path.join(ROOT, "tests", "data", "decoder_bench", "units.txt")
 
 
 def compile_args(out, *extra, lm=TINY, tokens=UNITS):

@@ -12,9 +12,9 @@ from graph.symbols import LABEL_OFFSET, read_tokens
 from graph.verify import best_cost, best_output, ctc_frames
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KENLM_DIR = os.path.join(ROOT, "..", "shared", "reference", "kenlm")
+KENLM_DIR = os.path.join(ROOT, "tests", "data", "kenlm")
 TINY = os.path.join(KENLM_DIR, "tiny_o4_fallback.arpa")
-UNITS = os.path.join(ROOT, "..", "shared", "bench", "decoder", "units.txt")
+UNITS = os.path.join(ROOT, "tests", "data", "decoder_bench", "units.txt")
 LN10 = math.log(10.0)
 
 
@@ -59,7 +59,7 @@ def test_pronunciation_probability_and_homophones_in_the_graph(tmp_path):
     main = cost(["psalm"], "psalm|")
     alternative = cost(["psalm"], "sam|")
     assert alternative - main == pytest.approx(-math.log(0.25), abs=1e-4)
-    kenlm = pytest.importorskip("kenlm")
+    import kenlm
     reference = kenlm.Model(TINY)
     for sentence in (["blessed"], ["man"], ["the", "man"], ["the", "blessed"]):
         expected = -reference.score(" ".join(sentence), bos=True, eos=True) * LN10
@@ -83,8 +83,8 @@ def test_seg_dict_overrides_spelling(tmp_path):
 def test_bpe_spelling_compiles_and_scores(tmp_path):
     """Words spelled with a sentencepiece BPE model trained here; TLG's best path for the
     pieces outputs the words at the LM's cost."""
-    spm = pytest.importorskip("sentencepiece")
-    kenlm = pytest.importorskip("kenlm")
+    import sentencepiece as spm
+    import kenlm
     prefix = tmp_path / "bpe"
     spm.SentencePieceTrainer.Train(
         input=os.path.join(KENLM_DIR, "tiny.txt"), model_prefix=str(prefix), vocab_size=120,

@@ -16,11 +16,7 @@ import pytest
 from asr.cli import main as tingxie
 from asr.decoder import Decoder
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-EN_TEXT = SHARED / "reference" / "kenlm" / "train.txt"
-ZH_TEXT = SHARED / "corpora" / "zh_train.txt.gz"
-pytestmark = pytest.mark.skipif(not EN_TEXT.is_file() or not ZH_TEXT.is_file(),
-                                reason="../shared reference text missing")
+EN_TEXT = Path(__file__).resolve().parent / "data" / "kenlm" / "train.txt"
 
 EN_NAMES = ["zorbakian", "melidor"]     # not words of the corpus
 ZH_NAMES = ["欧阳修", "诸葛亮", "司马光", "张三丰", "李时珍", "王安石"]
@@ -112,8 +108,8 @@ def chinese(tmp_path_factory):
     import gzip
 
     root = tmp_path_factory.mktemp("hot_zh")
-    with gzip.open(ZH_TEXT, "rt", encoding="utf-8") as f:
-        sentences = [l.split() for _, l in zip(range(300), f) if l.split()]
+    from tests.zh_text import sentences as zh_sentences
+    sentences = zh_sentences(300, seed=5)
     sentences = [s for s in sentences if all(not any(ch.isdigit() for ch in w) for w in s)]
     vocab = {w for s in sentences for w in s}
     chars = sorted({ch for w in vocab for ch in w} | {ch for n in ZH_NAMES for ch in n})

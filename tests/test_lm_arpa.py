@@ -7,7 +7,7 @@ import pytest
 from lm import _native
 from lm.arpa import format_float, read_arpa, read_arpa_python, write_arpa
 from lm.errors import InputError
-from tests.lm_reference import KENLM, needs_shared
+from tests.lm_reference import KENLM
 
 
 @pytest.mark.parametrize("value, text", [
@@ -93,7 +93,6 @@ def test_round_trip(tmp_path, name):
         assert np.array_equal(a.backoff, b.backoff)
 
 
-@needs_shared
 def test_native_reader_equals_reference_on_lmplz_file():
     a = read_arpa(str(KENLM / "o3_prune011.arpa"))
     b = read_arpa_python(str(KENLM / "o3_prune011.arpa"))

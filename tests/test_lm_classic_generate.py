@@ -10,7 +10,7 @@ from lm.errors import InputError
 from lm.generate import generate
 from lm.smoothing import estimate
 
-KENLM = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "kenlm"
+KENLM = Path(__file__).resolve().parent / "data" / "kenlm"
 YES_NO = [["yes", "no", "no", "no", "no", "yes"], ["no", "no", "no", "yes", "yes", "yes", "no"]]
 
 

@@ -11,7 +11,7 @@ import pytest
 from lm.counts import count_sentences
 from lm.smoothing import estimate
 
-KENLM = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "kenlm"
+KENLM = Path(__file__).resolve().parent / "data" / "kenlm"
 ORDER = 3
 
 

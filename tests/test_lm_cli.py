@@ -7,7 +7,7 @@ import pytest
 
 from asr.cli import main
 from lm.arpa import read_arpa
-from tests.lm_reference import KENLM, assert_same_model, needs_shared, query_summaries
+from tests.lm_reference import KENLM, assert_same_model, query_summaries
 
 
 def run_cli(args, capsys):
@@ -16,7 +16,6 @@ def run_cli(args, capsys):
     return code, out, err
 
 
-@needs_shared
 def test_train_then_ppl_then_info(tmp_path, capsys):
     out = tmp_path / "o3.arpa.gz"
     code, _, err = run_cli(["lm", "train", str(KENLM / "train.txt"), "-o", str(out),
@@ -37,7 +36,6 @@ def test_train_then_ppl_then_info(tmp_path, capsys):
     assert code == 0 and "ngram 2\t55121" in stdout and "vocabulary\t9505" in stdout
 
 
-@needs_shared
 def test_train_with_lmplz_options(tmp_path, capsys):
     out = tmp_path / "tiny.arpa"
     code, _, err = run_cli(["lm", "train", str(KENLM / "tiny.txt"), "-o", str(out), "--order",
@@ -51,7 +49,6 @@ def test_train_with_lmplz_options(tmp_path, capsys):
     assert out2.read_bytes() == (KENLM / "o3_prune011.arpa").read_bytes()
 
 
-@needs_shared
 def test_discount_error_suggests_fallback(tmp_path, capsys):
     code, _, err = run_cli(["lm", "train", str(KENLM / "tiny.txt"), "-o",
                             str(tmp_path / "x.arpa"), "--order", "4"], capsys)
@@ -104,7 +101,6 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
 
 
-@needs_shared
 def test_prune_and_generate_subcommands(tmp_path, capsys):
     out = tmp_path / "pruned.arpa"
     code, _, err = run_cli(["lm", "prune", str(KENLM / "o3_prune011.arpa"), "-o", str(out),
@@ -135,7 +131,6 @@ def test_chars_and_vocab_options(tmp_path, capsys):
     assert set(model.vocab) == {"<unk>", "<s>", "</s>", "我", "们", "北", "京"}
 
 
-@needs_shared
 def test_ppl_per_sentence_and_small_memory_training(tmp_path, capsys):
     text = tmp_path / "t.txt"
     text.write_text("the lord is my shepherd\nqqqzzz\n")

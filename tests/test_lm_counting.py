@@ -7,7 +7,7 @@ import pytest
 from lm.counting import count, parse_memory
 from lm.counts import count_sentences
 from lm.errors import InputError
-from tests.lm_reference import KENLM, needs_shared
+from tests.lm_reference import KENLM
 
 
 def same_counts(a, b):
@@ -27,7 +27,6 @@ def test_agrees_with_reference_on_small_input(order):
     same_counts(count(SENTENCES, order), count_sentences(SENTENCES, order))
 
 
-@needs_shared
 @pytest.mark.parametrize("order, lines", [(3, 5000), (5, 1500)])
 def test_agrees_with_reference_on_a_real_corpus(tmp_path, order, lines):
     text = (KENLM / "train.txt").read_text(encoding="utf-8").splitlines()[:lines]
@@ -37,7 +36,6 @@ def test_agrees_with_reference_on_a_real_corpus(tmp_path, order, lines):
     same_counts(count(str(path), order), count_sentences(sentences, order))
 
 
-@needs_shared
 def test_bounded_memory_spills_runs_and_still_agrees(tmp_path):
     """With a 1 MiB budget the counter must write sorted runs to disk and merge them."""
     from lm import counting
@@ -172,13 +170,11 @@ def test_tokens_with_whitespace_are_refused(bad):
         count([bad], 2)
 
 
-@pytest.mark.skipif(not (KENLM.parent.parent / "corpora" / "en_train.txt.gz").exists(),
-                    reason="../shared not present")
 def test_many_runs_are_merged_in_stages():
     """2M tokens under a 1 MiB budget write dozens of runs; they are merged in stages (never
     more than 32 files at once) and the counts still equal the in-memory ones."""
     from lm import counting
-    path = str(KENLM.parent.parent / "corpora" / "en_train.txt.gz")
+    path = str(KENLM.parent / "corpora" / "en_train.txt.gz")
     corpus = counting.Corpus.from_source(path)
     counter = counting.make_counter(corpus, 2, memory="1M")
     corpus.feed(counter)

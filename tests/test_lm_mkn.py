@@ -8,7 +8,7 @@ from lm.arpa import read_arpa, write_arpa
 from lm.errors import InputError
 from lm.estimate import train
 from lm.perplexity import perplexity
-from tests.lm_reference import KENLM, assert_same_model, needs_shared, query_summaries
+from tests.lm_reference import KENLM, assert_same_model, query_summaries
 
 CASES = {
     # reference file: (corpus, order, options)
@@ -32,13 +32,11 @@ def estimated():
     return get
 
 
-@needs_shared
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_lmplz(estimated, name):
     assert_same_model(estimated(name), read_arpa(str(KENLM / name)), tolerance=2e-6)
 
 
-@needs_shared
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_arpa_text_is_byte_identical(estimated, tmp_path, name):
     out = tmp_path / "ours.arpa"
@@ -48,7 +46,6 @@ def test_arpa_text_is_byte_identical(estimated, tmp_path, name):
         assert out.read_bytes() == handle.read()
 
 
-@needs_shared
 @pytest.mark.parametrize("name", ["o3.arpa.gz", "o5.arpa.gz", "o3_prune011.arpa",
                                   "o3_nointerpuni.arpa.gz"])
 def test_perplexity_of_our_model_equals_query(estimated, name):
@@ -60,7 +57,6 @@ def test_perplexity_of_our_model_equals_query(estimated, name):
     assert result.tokens == expected["Tokens"]
 
 
-@needs_shared
 def test_discounts_are_kept_and_fallback_is_explained(estimated):
     model = estimated("o3.arpa.gz")
     assert len(model.discounts) == 3
@@ -70,7 +66,6 @@ def test_discounts_are_kept_and_fallback_is_explained(estimated):
         train(str(KENLM / "tiny.txt"), 4)
 
 
-@needs_shared
 def test_explicit_fallback_values_are_used():
     # Order 4 on tiny.txt cannot compute its discounts; the given ones must be used there.
     model = train(str(KENLM / "tiny.txt"), 4, discount_fallback=[0.25, 0.75, 1.25])

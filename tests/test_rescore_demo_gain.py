@@ -4,7 +4,7 @@ first-pass TLG decoding, with weights tuned on the demo dev set only.
 The N-best lists (tests/data/rescore_demo, 10-best from the shipped demo model's CTC head and
 the demo TLG; regenerate with `bash tools/demo/run.sh 7` after shipping a new model) are scored
 with a 5-gram built here by the recipe's own stage (tools/demo/rescoring_lm.py: the whole corpus
-minus every line equal to or containing a dev/test/eval sentence), which needs ../shared.
+minus every line equal to or containing a dev/test/eval sentence), on tests/data/corpora.
 """
 import gzip
 import os
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "demo"))
-CORPUS = os.path.join(ROOT, "..", "shared", "corpora", "en_train.txt.gz")
+CORPUS = os.path.join(ROOT, "tests", "data", "corpora", "en_train.txt.gz")
 DATA = os.path.join(os.path.dirname(__file__), "data", "rescore_demo")
 
 
@@ -26,8 +26,6 @@ def refs_of(part):
 
 @pytest.fixture(scope="module")
 def five_gram(tmp_path_factory):
-    if not os.path.exists(CORPUS):
-        pytest.skip("../shared/corpora not available")
     import rescoring_lm
 
     out = tmp_path_factory.mktemp("lm_rescore")

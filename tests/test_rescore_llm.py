@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+import torch
+import transformers
 
 from asr.rescoring.llm import CausalLmRescorer, SpeechLlmRescorer, tiny_qwen2_audio  # noqa
 from lm.errors import InputError  # noqa: E402

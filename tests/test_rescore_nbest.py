@@ -12,7 +12,7 @@ from asr.rescoring.nbest import Hypothesis, NBest, from_decoder, read_nbest
 from asr.rescoring.tune import TuningData, grid_search, parse_grid, tune
 from lm.errors import InputError
 
-REF = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "kenlm")
+REF = os.path.join(os.path.dirname(__file__), "data", "kenlm")
 TINY = os.path.join(REF, "tiny_o4_fallback.arpa")
 
 
@@ -133,8 +133,6 @@ def test_rescorer_accepts_decoder_results():
 
 
 def test_cli_rescore_tune_and_load(tmp_path, capsys):
-    if not os.path.exists(TINY):
-        pytest.skip("shared reference data not available")
     records = [{"key": "u1", "hyps": [
         {"words": "psalm is the", "am": 3.0, "lm": 1.0},
         {"words": "this psalm may be regarded", "am": 4.0, "lm": 2.0}]},
