@@ -14,7 +14,6 @@ users who bring their own acoustic model. Options are the `tingxie transcribe` o
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -24,8 +23,7 @@ import numpy as np
 from asr.models.base import SPECIAL_TOKENS  # never part of a greedy transcript
 from lm.errors import InputError
 
-MODES = ("ctc", "paraformer")
-DECODER_MODE = {"ctc": "ctc", "paraformer": "sync"}
+from asr.decoder.options import MODES
 WORD_END = "|"           # letter-unit models: '|' closes every word
 SPIECE_SPACE = "\u2581"  # sentencepiece: '▁' opens a word
 BPE_CONTINUES = "@@"     # FunASR seg_dict BPE: 'ab@@' continues into the next token
@@ -114,11 +112,13 @@ class Recognizer:
                  mode: Optional[str] = None, backend: str = "auto", num_threads: int = 1,
                  nbest: int = 1, hotwords: Optional[Any] = None,
                  rescore: Optional[Any] = None, rescore_nbest: int = 10,
-                 **decoder_options: Any):
+                 hotword_options: Optional[Any] = None, **decoder_options: Any):
         """mode None: the graph's topology decides (sync -> paraformer, else ctc); without a
         graph, a model object's own mode, else ctc. `rescore`: a rescoring config file
         (written by `tingxie tune`) or an asr.rescoring.Rescorer; the decoder's best
-        `rescore_nbest` hypotheses are reranked by it and the winner is the transcript."""
+        `rescore_nbest` hypotheses are reranked by it and the winner is the transcript.
+        `decoder_options`: fields of asr.decoder.DecoderOptions; `hotword_options`: an
+        asr.decoder.HotwordOptions or a dict of its fields."""
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         if nbest < 1:
@@ -132,17 +132,18 @@ class Recognizer:
         self.rescore_nbest = rescore_nbest if rescore is not None else 0
         self.decoder = None
         if graph is not None:  # first: a bad graph fails before the slow model load
-            from asr.decoder import Decoder
-            search_nbest = max(nbest, self.rescore_nbest)
-            self.decoder = Decoder(os.fspath(graph), make_decoder_options(nbest=search_nbest,
-                                                                          **decoder_options),
-                                   mode=None if mode is None else DECODER_MODE[mode])
-            mode = mode or ("paraformer" if self.decoder.mode == "sync" else "ctc")
+            from asr.decoder import Decoder, DecoderOptions
+            from asr.decoder.options import make_options
+            options = make_options(DecoderOptions, decoder_options)
+            options.nbest = max(nbest, self.rescore_nbest)
+            self.decoder = Decoder(os.fspath(graph), options, mode=mode,
+                                   hotword_options=hotword_options)
+            mode = self.decoder.mode
             if hotwords is not None:  # spelled and compiled once, reused for every utterance
                 self.hotwords = self.decoder.compile_hotwords(hotwords)
-        elif decoder_options:
-            raise ValueError(f"decoder options {sorted(decoder_options)} need a graph "
-                             f"(greedy decoding has none)")
+        elif decoder_options or hotword_options is not None:
+            given = sorted(decoder_options) + (["hotword_options"] if hotword_options else [])
+            raise InputError(f"decoder options {given} need a graph (greedy decoding has none)")
         self.rescorer = rescore
         if isinstance(rescore, (str, os.PathLike)):
             import asr.rescoring
@@ -294,21 +295,3 @@ def _token_mismatch(graph_tokens: List[str], model_tokens: List[str]) -> str:
     column = next(k for k, (a, b) in enumerate(zip(graph_tokens, model_tokens)) if a != b)
     return (f"the graph's token {column} is {graph_tokens[column]!r} but the model's is "
             f"{model_tokens[column]!r}: compile the graph with the model's tokens.json")
-
-
-def decoder_option_fields() -> Dict[str, Any]:
-    """DecoderOptions' fields and their defaults."""
-    from asr.decoder import DecoderOptions
-    return {f.name: f.default for f in dataclasses.fields(DecoderOptions)}
-
-
-def make_decoder_options(nbest: int = 1, **options: Any):
-    from asr.decoder import DecoderOptions
-    known = decoder_option_fields()
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"unknown decoder options {unknown}; DecoderOptions has "
-                         f"{sorted(known)}")
-    if nbest > 1 and "nbest" in known:
-        options.setdefault("nbest", nbest)
-    return DecoderOptions(**options)

@@ -221,6 +221,7 @@ def _make_recognizer(spec: Dict[str, Any]):
                           nbest=spec["nbest"], hotwords=spec.get("hotwords"),
                           rescore=spec.get("rescore"),
                           rescore_nbest=spec.get("rescore_nbest", 10),
+                          hotword_options=spec["hotword_options"] or None,
                           **spec["decoder_options"])
     except ValueError as err:
         if isinstance(err, InputError):
@@ -459,49 +460,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hotwords", metavar="FILE",
                         help="hotword file, `word-or-phrase [weight]` per line (FunASR's format); "
                              "biases the search without recompiling the graph (needs --graph)")
-    add_decoder_arguments(parser)
-
-
-# DecoderOptions fields that transcribe sets itself (--nbest) or has no use for.
-NOT_DECODER_ARGUMENTS = ("nbest", "keep_lattice")
-
-
-def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
-    """One --option per field of asr.decoder.DecoderOptions (the options of `tingxie decode`),
-    typed by its default (a None default is a float); only those given are passed on."""
-    from asr.recognizer import decoder_option_fields
-    fields = decoder_option_fields()
-    group = parser.add_argument_group("decoder options (asr.decoder.DecoderOptions; need --graph)")
-    for name, default in fields.items():
-        if name in NOT_DECODER_ARGUMENTS:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if isinstance(default, bool):
-            kind = _parse_bool
-        elif default is None:
-            kind = float
-        elif isinstance(default, (int, float, str)):
-            kind = type(default)
-        else:
-            continue
-        group.add_argument(flag, dest="decoder__" + name, default=None, type=kind,
-                           metavar=getattr(kind, "__name__", "X").upper().replace("_PARSE_", ""),
-                           help=f"(default {default})")
-
-
-def _parse_bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes"):
-        return True
-    if text.lower() in ("0", "false", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+    from asr.decoder import options
+    options.add_arguments(parser)
 
 
 def run(args) -> int:
     if args.jobs < 1 or args.threads < 1 or args.nbest < 1:
         raise InputError("--jobs, --threads and --nbest must be at least 1")
-    decoder_options = {name[len("decoder__"):]: value for name, value in vars(args).items()
-                       if name.startswith("decoder__") and value is not None}
+    from asr.decoder import options
+    decoder_options, hotword_options = options.from_arguments(args)
     if args.rescore is not None:
         if args.no_lm:
             raise InputError("--rescore needs --graph (greedy decoding has no N-best list)")
@@ -514,15 +481,16 @@ def run(args) -> int:
             raise InputError("--hotwords needs --graph (greedy decoding has no search to bias)")
         if not os.path.exists(args.hotwords):
             raise InputError("no such file", path=args.hotwords)
-    if args.no_lm and decoder_options:
-        raise InputError(f"decoder options ({', '.join(sorted(decoder_options))}) need --graph")
+    if args.no_lm and (decoder_options or hotword_options):
+        given = sorted(decoder_options) + sorted("hotword_" + n for n in hotword_options)
+        raise InputError(f"decoder options ({', '.join(given)}) need --graph")
     for path, what in ((args.model, "--model"), (args.graph, "--graph")):
         if path is not None and not os.path.exists(path):
             raise InputError(f"{what}: no such file or directory", path=path)
     utterances = collect_inputs(args.inputs, [e for e in args.extensions.split(",") if e])
     spec = {"model": args.model, "graph": args.graph, "mode": args.mode,
             "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
-            "decoder_options": decoder_options}
+            "decoder_options": decoder_options, "hotword_options": hotword_options}
     if args.hotwords is not None:
         spec["hotwords"] = os.path.abspath(args.hotwords)
     if args.rescore is not None:

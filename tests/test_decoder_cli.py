@@ -51,4 +51,4 @@ def test_decode_bad_files(graphs, tmp_path, capsys):
     assert tingxie(["decode", "--graph", str(tmp_path / "nograph"), "--posteriors", str(bad),
                     "-o", str(tmp_path / "h.txt")]) == 2
     assert tingxie(["decode", "--graph", graphs["ctc"], "--posteriors", str(bad), "--mode",
-                    "sync", "-o", str(tmp_path / "h.txt")]) == 2
+                    "paraformer", "-o", str(tmp_path / "h.txt")]) == 2

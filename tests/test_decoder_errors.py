@@ -117,13 +117,13 @@ def test_odd_but_valid_posteriors(tiny):
     ("blank_skip_threshold", 1.5), ("word_insertion_penalty", float("inf")),
 ])
 def test_bad_options(tiny, field, value):
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match=field):
         Decoder(tiny, DecoderOptions(**{field: value}))
 
 
 def test_mode_and_directory_errors(tiny, tmp_path):
     with pytest.raises(ValueError, match="does not match"):
-        Decoder(tiny, mode="sync")
+        Decoder(tiny, mode="paraformer")
     with pytest.raises(ValueError, match="mode must be"):
         Decoder(tiny, mode="rnnt")
     with pytest.raises(InputError, match="not found"):

@@ -154,8 +154,7 @@ def test_best_path_split_and_timing_equal_the_result(graphs, graph, options):
 
 
 def _scale(dec):
-    from asr.decoder import DEFAULT_ACOUSTIC_SCALE
-    return dec.options.acoustic_scale or DEFAULT_ACOUSTIC_SCALE[dec.mode]
+    return dec.acoustic_scale
 
 
 def test_lattice_nbest_equals_result_nbest(graphs):

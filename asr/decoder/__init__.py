@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -30,62 +30,7 @@ import numpy as np
 from lm.errors import InputError
 from lm.textio import numbered_lines
 
-MODES = ("ctc", "sync")
-DEFAULT_ACOUSTIC_SCALE = {"ctc": 2.0, "sync": 3.0}  # tuned on synthetic dev posteriors
-
-
-@dataclass
-class DecoderOptions:
-    """Search options; mirrored field for field by the C++ struct tingxie::DecoderOptions.
-
-    Costs are -ln probabilities. Along a path:
-      acoustic_cost = -acoustic_scale * sum over frames t of logp[t, k_t]
-                      (k_t: the column the path reads at frame t; skipped blank frames
-                      count with their blank column);
-      graph_cost    = sum of TLG arc weights + final weight + word_insertion_penalty per word;
-      total_cost    = acoustic_cost + graph_cost, the quantity minimised.
-    Defaults were tuned on synthetic dev posteriors (tools/bench/decoder_synth.py, 200
-    sentences sampled from the bench LM), never on the test set: CTC dev WER 4.89% at
-    acoustic_scale 2 (5.26% at 3, 5.68% at 4, 5.92% at 1), flat in beam 8-16 once
-    min_active is 200 (5.5-5.8% with min_active 20, at a sixth of the CPU time); sync dev WER
-    0.08% at acoustic_scale 3 (0.12% at 2, 0.33% at 10). BENCHMARKS.md `## Decoder` has the
-    sweep.
-    """
-    beam: float = 13.0                # prune tokens costlier than the best + beam
-    max_active: int = 7000            # at most this many tokens per frame (histogram pruning)
-    min_active: int = 200             # keep at least this many tokens per frame
-    lattice_beam: float = 6.0         # lattice links within this of the best path are kept
-    acoustic_scale: Optional[float] = None  # multiplies log-posteriors (the LM weight's
-    #                                   inverse); None: the tuned default of the mode
-    #                                   (DEFAULT_ACOUSTIC_SCALE)
-    blank_skip_threshold: Optional[float] = None  # CTC: skip frames with P(blank) > this
-    word_insertion_penalty: float = 0.0  # graph cost added per output word
-    nbest: int = 1                    # distinct word sequences in Result.nbest (1: first-best
-    #                                   only), best first, those within lattice_beam of the best
-    beam_delta: float = 0.5           # slack added to the beam when max/min_active binds (Kaldi)
-    keep_lattice: bool = False        # also return the lattice (Result.lattice)
-    determinize_lattice: bool = True  # keep_lattice: the word lattice, determinised and pruned
-    #                                   by lattice_beam (WordLattice); False: the pruned
-    #                                   state-level lattice (Lattice), as the search left it
-    lattice_max_states: int = 50000   # determinisation guard: past this many states or arcs
-    lattice_max_arcs: int = 500000    #   it retries with half the beam (WordLattice.beam)
-
-    def to_native(self, native_module, ctc: bool, blank_column: int):
-        o = native_module.DecoderOptions()
-        for name, value in asdict(self).items():
-            if name == "acoustic_scale" and value is None:
-                value = DEFAULT_ACOUSTIC_SCALE["ctc" if ctc else "sync"]
-            if name == "blank_skip_threshold":
-                value = -1.0 if value is None else value
-                if ctc is False and value > 0:
-                    raise ValueError("blank_skip_threshold applies to CTC mode only")
-                if value != -1.0 and not 0.0 < value <= 1.0:
-                    raise ValueError("blank_skip_threshold must be a probability in (0, 1]")
-            setattr(o, name, value)
-        o.ctc = ctc
-        o.blank_column = blank_column
-        return o
-
+from asr.decoder.options import MODES, DecoderOptions, HotwordOptions, make_options
 
 @dataclass
 class Hypothesis:
@@ -261,22 +206,22 @@ def convert_graph(src_dir: str, dst_dir: str) -> None:
 class Decoder:
     """Decodes [T, V] float32 log-posteriors against one graph directory.
 
-    mode "ctc": frames with a blank column (CTC, exact or compact T); "sync": one position
-    per token, no blank (Paraformer; the model's final </s> position already removed).
-    The default is the graph's own topology. decode_batch releases the GIL and spreads
+    mode "ctc": frames with a blank column (CTC, exact or compact T); "paraformer": one
+    position per token, no blank (label-synchronous, the graph's "sync" topology; the model's
+    final </s> position already removed). The default is the graph's own topology.
+    `options` and `hotword_options`: the dataclasses or {name: value} dicts
+    (asr/decoder/options.py); `.options` holds the effective ones (mode defaults filled in). decode_batch releases the GIL and spreads
     utterances over threads; one Decoder is safe to use from several threads.
     """
 
-    def __init__(self, graph_dir: str, options: Optional[DecoderOptions] = None,
-                 mode: Optional[str] = None, hotword_options=None):
+    def __init__(self, graph_dir: str, options=None, mode: Optional[str] = None,
+                 hotword_options=None):
         from graph.symbols import blank_index, read_tokens
         from asr.decoder import _native
 
-        from asr.decoder.hotwords import HotwordOptions
-
         self.graph_dir = str(graph_dir)
-        self.options = options or DecoderOptions()
-        self.hotword_options = hotword_options or HotwordOptions()
+        options = make_options(DecoderOptions, options)
+        self.hotword_options = make_options(HotwordOptions, hotword_options).check()
         self._spellings = None
         self._oov_speller = None
         meta_path = os.path.join(self.graph_dir, "graph.json")
@@ -294,12 +239,15 @@ class Decoder:
         if topology not in ("ctc", "compact", "sync"):
             raise InputError(f"unknown topology {topology!r} (ctc, compact or sync)", meta_path)
         if mode is None:
-            mode = "sync" if topology == "sync" else "ctc"
+            mode = "paraformer" if topology == "sync" else "ctc"
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if (mode == "sync") != (topology == "sync"):
-            raise ValueError(f"mode {mode!r} does not match the graph's {topology!r} topology")
+            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if (mode == "paraformer") != (topology == "sync"):
+            raise InputError(f"mode {mode!r} does not match the graph's {topology!r} topology "
+                             f"(paraformer mode needs a sync graph, ctc mode a ctc or compact "
+                             f"one)", meta_path)
         self.mode = mode
+        self.options = options.effective(mode)
         self.tokens = read_tokens(os.path.join(self.graph_dir, "tokens.txt"))
         self._token_column = {t: i for i, t in enumerate(self.tokens)}
         self.words = read_symbol_table(os.path.join(self.graph_dir, "words.txt"))
@@ -307,9 +255,9 @@ class Decoder:
         if mode == "ctc" and self.blank_column < 0:
             raise InputError("CTC mode needs a blank token (<blank>)",
                              os.path.join(self.graph_dir, "tokens.txt"))
-        native_options = self.options.to_native(_native, mode == "ctc", self.blank_column)
         self._native = _native.NativeDecoder(os.path.join(self.graph_dir, "TLG.fst"),
-                                             self.words, self.tokens, native_options)
+                                             self.words, self.tokens,
+                                             self.options.native(mode, self.blank_column))
 
     @property
     def num_tokens(self) -> int:
@@ -372,9 +320,9 @@ class Decoder:
 
     @property
     def acoustic_scale(self) -> float:
-        """The search's acoustic scale (the option, or the mode's tuned default)."""
-        scale = self.options.acoustic_scale
-        return DEFAULT_ACOUSTIC_SCALE[self.mode] if scale is None else float(scale)
+        """The search's acoustic scale (the option, or the mode's default): every acoustic
+        cost this decoder returns is multiplied by it."""
+        return self.options.acoustic_scale
 
     def _spell_oov(self, word: str):
         """Token columns of a word the graph cannot output, spelled by the rule the graph was
@@ -452,5 +400,5 @@ class Decoder:
                                 lattice=lattice)
 
 
-__all__ = ["Decoder", "DecoderOptions", "Result", "Hypothesis", "Lattice", "WordLattice",
-           "convert_graph", "read_symbol_table"]
+__all__ = ["Decoder", "DecoderOptions", "HotwordOptions", "MODES", "Result", "Hypothesis",
+           "Lattice", "WordLattice", "convert_graph", "read_symbol_table"]

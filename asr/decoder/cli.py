@@ -22,34 +22,25 @@ CHUNK = 32  # utterances handed to one decode_batch call
 
 
 def add_arguments(p):
-    from asr.decoder import DecoderOptions
+    from asr.decoder import options
 
-    d = DecoderOptions()
     p.add_argument("--graph", required=True, help="graph directory (tingxie graph compile)")
     p.add_argument("--posteriors", required=True, help=".npz: key -> float32 [T, V] log-posteriors")
-    p.add_argument("--mode", choices=["ctc", "sync"], default=None,
-                   help="ctc or sync (label-synchronous); default: the graph's topology")
+    p.add_argument("--mode", choices=options.MODES, default=None,
+                   help="ctc (a posterior row per frame, with blank) or paraformer (a row per "
+                   "token); default: the graph's topology (sync: paraformer, else ctc)")
     p.add_argument("-o", "--output", required=True, help="Kaldi text output: key word ...")
     p.add_argument("--json", help="also write JSON lines: words, word frames, tokens, costs, N-best")
     p.add_argument("--lattice", help="also write each utterance's word lattice (determinised, "
                    "pruned by --lattice-beam) to this Kaldi CompactLattice text archive, "
                    "words from words.txt (`tingxie rescore --lattice` reads it)")
-    p.add_argument("--beam", type=float, default=d.beam)
-    p.add_argument("--max-active", type=int, default=d.max_active)
-    p.add_argument("--min-active", type=int, default=d.min_active)
-    p.add_argument("--lattice-beam", type=float, default=d.lattice_beam)
-    p.add_argument("--acoustic-scale", type=float, default=d.acoustic_scale,
-                   help="default: the tuned value of the mode (ctc 2, sync 3)")
-    p.add_argument("--blank-skip-threshold", type=float, default=d.blank_skip_threshold,
-                   help="CTC: do not search frames whose blank probability exceeds this")
-    p.add_argument("--word-insertion-penalty", type=float, default=d.word_insertion_penalty)
-    p.add_argument("--nbest", type=int, default=d.nbest)
+    p.add_argument("--nbest", type=int, default=1, metavar="N",
+                   help="distinct word sequences per utterance in the JSON lines, best first, "
+                   "within --lattice-beam of the best (default 1)")
     p.add_argument("--num-threads", type=int, default=None, help="default: all cores")
     p.add_argument("--hotwords", help="hotword file: `word-or-phrase [weight]` per line "
                    "(FunASR's format); words outside the graph are spelled by its rule")
-    p.add_argument("--hotword-bonus", type=float, default=None,
-                   help="bonus per matched token in log-posterior units (x acoustic scale; "
-                   "default 0.6)")
+    options.add_arguments(p, lattice=True)
 
 
 def _open_npz(path):
@@ -62,24 +53,12 @@ def _open_npz(path):
 
 
 def run(args) -> int:
-    from asr.decoder import Decoder, DecoderOptions
+    from asr.decoder import Decoder, options
 
-    try:
-        options = DecoderOptions(
-            beam=args.beam, max_active=args.max_active, min_active=args.min_active,
-            lattice_beam=args.lattice_beam, acoustic_scale=args.acoustic_scale,
-            blank_skip_threshold=args.blank_skip_threshold,
-            word_insertion_penalty=args.word_insertion_penalty, nbest=args.nbest,
-            keep_lattice=bool(args.lattice))
-        from asr.decoder.hotwords import HotwordOptions
-        hotword_options = HotwordOptions()
-        if args.hotword_bonus is not None:
-            hotword_options.bonus = args.hotword_bonus
-        decoder = Decoder(args.graph, options, mode=args.mode, hotword_options=hotword_options)
-    except ValueError as err:
-        if isinstance(err, InputError):
-            raise
-        raise InputError(str(err)) from None
+    decoder_options, hotword_options = options.from_arguments(args)
+    decoder_options.update(nbest=args.nbest, keep_lattice=bool(args.lattice))
+    decoder = Decoder(args.graph, decoder_options, mode=args.mode,
+                      hotword_options=hotword_options)
     hotwords = None
     if args.hotwords:
         import warnings

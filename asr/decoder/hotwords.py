@@ -4,7 +4,7 @@ A hotword list (FunASR's format: `word [weight]` per line, or a Python list / di
 into the graph's tokens and compiled into a token-level Aho-Corasick automaton
 (csrc/hotwords.h) whose state travels with each search token: every matched token lowers
 the path cost by `bonus x weight` (log-posterior units: x the acoustic scale, see
-HotwordOptions), a prefix that fails gives its partial bonus back, a completed hotword keeps
+HotwordOptions in options.py), a prefix that fails gives its partial bonus back, a completed hotword keeps
 its bonus (at most `cap` per utterance). No graph recompilation.
 
 Spelling: the graph directory's lexicon.txt (the exact spellings the graph was compiled
@@ -29,27 +29,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from lm.errors import InputError
 from lm.textio import numbered_lines
 
+from asr.decoder.options import HotwordOptions  # noqa: F401  (its table: options.py)
+
 HotwordSpec = Union[str, os.PathLike, Sequence[str], Dict[str, float], "Hotwords"]
-
-
-@dataclass
-class HotwordOptions:
-    """Units. The search minimises acoustic_scale x (-ln posterior) + graph cost (the LM in
-    -ln). `bonus` and `cap` are in log-posterior units, like WeNet's context score, which is
-    added to the acoustic log-probability: a matched token lowers the path cost by
-    bonus x weight x acoustic_scale, as if its posterior were e^(bonus x weight) times larger.
-    So their effect does not shrink when the acoustic scale grows (the LM weight shrinks),
-    and tuning does not move when the LM weight is retuned. `oov_cost` stands for the LM's
-    probability of an unknown word and is in graph cost units (-ln), not scaled."""
-    bonus: float = 0.6           # per matched token, x the hotword's weight; tuned on the
-    #                              synthetic dev set (tools/bench/hotwords_eval.py --seed 7
-    #                              --control 300): the largest of 0.5/0.6/0.75 whose dev
-    #                              control WER rises by at most one word (0.03) at every
-    #                              acoustic scale 1-10, CTC and sync (1.0 and 1.5: up to
-    #                              +0.23 and +1.39 on 100 dev sentences; BENCHMARKS.md)
-    default_weight: float = 1.0  # weight of entries that give none
-    cap: float = 30.0            # most bonus kept per utterance (log-posterior units)
-    oov_cost: float = 10.0       # graph cost of entering an out-of-vocabulary hotword
 
 
 @dataclass

@@ -52,7 +52,7 @@ def main() -> None:
 
     report = {"model": args.model, "backend": args.backend}
     for mode, graph, decoder_mode in (("ctc", args.graph_ctc, "ctc"),
-                                      ("paraformer", args.graph_sync, "sync")):
+                                      ("paraformer", args.graph_sync, "paraformer")):
         am = load_acoustic_model(args.model, mode=mode, backend=args.backend)
         posteriors = {name: am.posteriors(waves) for name, (_, waves) in sets.items()}
         result = {}

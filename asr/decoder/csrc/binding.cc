@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "decoder.h"
 #include "graph.h"
@@ -28,23 +29,30 @@ namespace {
   throw py::error_already_set();
 }
 
-void CheckOptions(const DecoderOptions &o) {
-  auto bad = [](const std::string &m) { throw py::value_error("DecoderOptions: " + m); };
-  if (!(o.beam > 0) || !std::isfinite(o.beam)) bad("beam must be a positive number");
-  if (o.max_active < 2) bad("max_active must be at least 2");
-  if (o.min_active < 0 || o.min_active >= o.max_active)
-    bad("min_active must be >= 0 and < max_active");
-  if (!(o.beam_delta >= 0) || !std::isfinite(o.beam_delta)) bad("beam_delta must be >= 0");
-  if (!(o.lattice_beam > 0) || !std::isfinite(o.lattice_beam))
-    bad("lattice_beam must be a positive number");
-  if (!(o.acoustic_scale > 0) || !std::isfinite(o.acoustic_scale))
-    bad("acoustic_scale must be a positive number");
-  if (!std::isfinite(o.word_insertion_penalty)) bad("word_insertion_penalty must be finite");
-  if (o.blank_skip_threshold > 1 || std::isnan(o.blank_skip_threshold))
-    bad("blank_skip_threshold must be a probability in (0, 1], or off");
-  if (o.nbest < 1) bad("nbest must be >= 1");
-  if (o.lattice_max_states < 1 || o.lattice_max_arcs < 1)
-    bad("lattice_max_states and lattice_max_arcs must be >= 1");
+// DecoderOptions from {name: value}, every field given (asr/decoder/options.py checked the
+// values); a missing or unknown name is a ValueError, a value of the wrong type a TypeError.
+DecoderOptions OptionsFromDict(const py::dict &values) {
+  DecoderOptions o;
+  size_t used = 0;
+  o.Register([&](const char *name, auto *field) {
+    using T = std::remove_pointer_t<decltype(field)>;
+    if (!values.contains(name))
+      throw py::value_error(std::string("DecoderOptions: no value for ") + name);
+    py::handle value = values[name];
+    if (std::is_same_v<T, bool> ? !py::isinstance<py::bool_>(value)
+                                : py::isinstance<py::bool_>(value))
+      throw py::type_error(std::string("DecoderOptions: wrong type for ") + name);
+    *field = value.cast<T>();
+    ++used;
+  });
+  if (used != values.size()) throw py::value_error("DecoderOptions: unknown option names");
+  return o;
+}
+
+py::dict OptionsToDict(DecoderOptions o) {
+  py::dict d;
+  o.Register([&](const char *name, auto *field) { d[name] = *field; });
+  return d;
 }
 
 // A checked view of one [T, V] float32 posterior matrix.
@@ -97,9 +105,8 @@ Posteriors CheckPosteriors(py::handle obj, int32_t num_tokens, int32_t max_ilabe
 class NativeDecoder {
  public:
   NativeDecoder(const std::string &graph_path, std::vector<std::string> words,
-                std::vector<std::string> tokens, const DecoderOptions &opts)
-      : opts_(opts) {
-    CheckOptions(opts_);
+                std::vector<std::string> tokens, const py::dict &options)
+      : opts_(OptionsFromDict(options)) {
     if (tokens.empty()) throw py::value_error("the token table is empty");
     try {
       py::gil_scoped_release release;
@@ -406,23 +413,8 @@ py::dict WordLatticeArrays(const WordLattice &l) {
 PYBIND11_MODULE(_native, m) {
   m.doc() = "Tingxie's native WFST decoder (see asr/decoder/csrc/decoder.h)";
 
-  py::class_<DecoderOptions>(m, "DecoderOptions")
-      .def(py::init<>())
-      .def_readwrite("beam", &DecoderOptions::beam)
-      .def_readwrite("max_active", &DecoderOptions::max_active)
-      .def_readwrite("min_active", &DecoderOptions::min_active)
-      .def_readwrite("beam_delta", &DecoderOptions::beam_delta)
-      .def_readwrite("lattice_beam", &DecoderOptions::lattice_beam)
-      .def_readwrite("acoustic_scale", &DecoderOptions::acoustic_scale)
-      .def_readwrite("blank_skip_threshold", &DecoderOptions::blank_skip_threshold)
-      .def_readwrite("word_insertion_penalty", &DecoderOptions::word_insertion_penalty)
-      .def_readwrite("nbest", &DecoderOptions::nbest)
-      .def_readwrite("keep_lattice", &DecoderOptions::keep_lattice)
-      .def_readwrite("determinize_lattice", &DecoderOptions::determinize_lattice)
-      .def_readwrite("lattice_max_states", &DecoderOptions::lattice_max_states)
-      .def_readwrite("lattice_max_arcs", &DecoderOptions::lattice_max_arcs)
-      .def_readwrite("blank_column", &DecoderOptions::blank_column)
-      .def_readwrite("ctc", &DecoderOptions::ctc);
+  m.def("default_options", []() { return OptionsToDict(DecoderOptions()); },
+        "The C++ DecoderOptions defaults by name (tests hold them equal to the options table).");
 
   py::class_<Hypothesis>(m, "Hypothesis")
       .def_readonly("word_ids", &Hypothesis::word_ids)
@@ -666,7 +658,7 @@ PYBIND11_MODULE(_native, m) {
 
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,
-                    const DecoderOptions &>(),
+                    const py::dict &>(),
            py::arg("graph_path"), py::arg("words"), py::arg("tokens"), py::arg("options"))
       .def("decode", &NativeDecoder::Decode, py::arg("logp"), py::arg("hotwords") = nullptr)
       .def("decode_batch", &NativeDecoder::DecodeBatch, py::arg("batch"),

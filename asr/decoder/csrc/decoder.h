@@ -59,24 +59,48 @@
 
 namespace tingxie {
 
+// The search options. Their names, types, defaults, help and ranges are defined once, in
+// asr/decoder/options.py (the table every flag and check derives from); the defaults here
+// are the table's CTC-mode defaults (tests/test_decoder_options.py holds them equal), and
+// the binding fills the struct by name through Register and checks nothing itself: the
+// table's check runs before any options reach C++.
 struct DecoderOptions {
-  float beam = 13.0f;            // tokens costlier than best + beam are pruned
-  int32_t max_active = 7000;     // at most this many tokens per frame (histogram pruning)
-  int32_t min_active = 200;      // at least this many tokens per frame, beam permitting more
-  float beam_delta = 0.5f;       // added to the adaptive beam when max/min_active binds
-  float lattice_beam = 6.0f;     // lattice links within this of the best path are kept
-  float acoustic_scale = 2.0f;   // multiplies the log-posteriors (Python picks per mode)
-  float blank_skip_threshold = -1.0f;  // skip frames with P(blank) above this; <0: off
-  float word_insertion_penalty = 0.0f; // graph cost added per output word
-  int32_t nbest = 1;             // distinct word sequences returned, within lattice_beam of
-                                 // the best (1: no lattice needed)
-  bool keep_lattice = false;     // return the pruned lattice
-  bool determinize_lattice = true;   // keep_lattice: the determinised word lattice
-                                     // (determinize.h); false: the state-level one
-  int32_t lattice_max_states = 50000;  // determinisation guard: beyond this many states ...
-  int32_t lattice_max_arcs = 500000;   // ... or arcs, retry with half the lattice beam
+  float beam = 13.0f;
+  int32_t max_active = 7000;
+  int32_t min_active = 200;
+  float beam_delta = 0.5f;
+  float lattice_beam = 6.0f;
+  float acoustic_scale = 2.0f;
+  float blank_skip_threshold = -1.0f;  // <0: off
+  float word_insertion_penalty = 0.0f;
+  int32_t nbest = 1;
+  bool keep_lattice = false;
+  bool determinize_lattice = true;
+  int32_t lattice_max_states = 50000;
+  int32_t lattice_max_arcs = 500000;
+  // Set by the Decoder from the graph and the mode, not user options:
   int32_t blank_column = 0;      // posterior column of the CTC blank
   bool ctc = true;               // CTC (blank, collapsed alignment) or label-synchronous
+
+  // Every field by name (Kaldi's Register): visitor(name, pointer to the field).
+  template <class Visitor>
+  void Register(Visitor &&visit) {
+    visit("beam", &beam);
+    visit("max_active", &max_active);
+    visit("min_active", &min_active);
+    visit("beam_delta", &beam_delta);
+    visit("lattice_beam", &lattice_beam);
+    visit("acoustic_scale", &acoustic_scale);
+    visit("blank_skip_threshold", &blank_skip_threshold);
+    visit("word_insertion_penalty", &word_insertion_penalty);
+    visit("nbest", &nbest);
+    visit("keep_lattice", &keep_lattice);
+    visit("determinize_lattice", &determinize_lattice);
+    visit("lattice_max_states", &lattice_max_states);
+    visit("lattice_max_arcs", &lattice_max_arcs);
+    visit("blank_column", &blank_column);
+    visit("ctc", &ctc);
+  }
 };
 
 struct Hypothesis {
