@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ppl.add_argument("text")
     ppl.add_argument("--sentences", action="store_true", help="also print each sentence's")
 
+    binary = sub.add_parser("build-binary", help="convert an ARPA model to the memory-mapped "
+                            "binary format (lm.load and every LM option read either)")
+    binary.add_argument("arpa", help="IN.arpa or IN.arpa.gz")
+    binary.add_argument("output", help="OUT.bin")
+
     info = sub.add_parser("info", help="n-gram counts, vocabulary size, discounts")
     info.add_argument("model")
 
@@ -59,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    return {"train": _train, "ppl": _ppl, "info": _info, "prune": _prune,
+    return {"train": _train, "ppl": _ppl, "build-binary": _build_binary, "info": _info, "prune": _prune,
             "generate": _generate}[args.lm_command](args)
 
 
@@ -117,8 +122,26 @@ def _ppl(args) -> int:
     return 0
 
 
+def _build_binary(args) -> int:
+    from lm.binary import build_binary
+    started = time.monotonic()
+    model = build_binary(args.arpa, args.output)
+    print(f"wrote {args.output}: order {model.order}, n-grams {' '.join(map(str, model.counts))}, "
+          f"{model.bytes / 2**20:.1f} MiB ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    return 0
+
+
 def _info(args) -> int:
     from lm.arpa import read_arpa
+    from lm.binary import is_binary, load
+    if is_binary(args.model):
+        model = load(args.model)
+        print(f"order\t{model.order}")
+        print(f"vocabulary\t{model.vocab_size}")
+        for k, n in enumerate(model.counts, 1):
+            print(f"ngram {k}\t{n}")
+        print(f"binary\t{model.bytes} bytes")
+        return 0
     model = read_arpa(args.model)
     print(f"order\t{model.order}")
     print(f"vocabulary\t{len(model.vocab)}")

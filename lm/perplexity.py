@@ -74,8 +74,14 @@ def load_model(model: Union[str, os.PathLike, NgramModel]) -> NgramModel:
     return read_arpa(os.fspath(model))
 
 
-def scorer(model: Union[str, os.PathLike, NgramModel]):
-    """The native scorer of a model (cached on the model object)."""
+def scorer(model):
+    """The native scorer of a model: an NgramModel (cached on it), an `lm.binary.LanguageModel`,
+    or a path to an ARPA or binary file."""
+    from lm.binary import LanguageModel, is_binary, load
+    if isinstance(model, LanguageModel):
+        return model.native
+    if isinstance(model, (str, os.PathLike)) and is_binary(model):
+        return load(model).native
     model = load_model(model)
     cached = model.__dict__.get("_native_scorer")
     if cached is None:
@@ -87,9 +93,9 @@ def scorer(model: Union[str, os.PathLike, NgramModel]):
     return cached
 
 
-def perplexity(model: Union[str, os.PathLike, NgramModel],
-               text: Union[str, os.PathLike, Iterable[str]]) -> Perplexity:
-    """Score a text file (`.gz` too) or an iterable of sentence strings."""
+def perplexity(model, text: Union[str, os.PathLike, Iterable[str]]) -> Perplexity:
+    """Score a text file (`.gz` too) or an iterable of sentence strings with a model (a path
+    to an ARPA or binary file, an NgramModel or an `lm.binary.LanguageModel`)."""
     native = scorer(model)
     parts = []
     if isinstance(text, (str, os.PathLike)):

@@ -8,10 +8,10 @@ interchangeable; this keeps whole-lattice rescoring (lattice.py) from expanding 
 than the model can tell apart. A word not in the vocabulary is scored as `<unk>` (KenLM's
 rule); a model without `<unk>` gives it log10 -100.
 
-Backends: "python" reads the ARPA file with `lm.arpa.read_arpa` (validated, errors with file
-and line) and scores with lm's native scorer (KenLM's numbers; N-best scoring 1.1-1.3x the
-kenlm module's time, BENCHMARKS.md); "kenlm" uses the `kenlm` module, which also reads KenLM
-binaries (fast to load for big models). "auto" = kenlm for a binary file, python for ARPA.
+Backends: "python" reads the model with `lm.load` (an ARPA file, validated, errors with file
+and line, or Tingxie's memory-mapped binary, `tingxie lm build-binary`) and scores with lm's
+native scorer (KenLM's numbers); "kenlm" uses the `kenlm` module, which also reads KenLM
+binaries. "auto" = kenlm for a KenLM binary, python otherwise.
 """
 from __future__ import annotations
 
@@ -25,22 +25,21 @@ MEMO_LIMIT = 1 << 20
 
 
 class NgramQuery:
-    """Back-off queries over an `lm.model.NgramModel` through lm's native scorer (the one
-    `tingxie lm perplexity` uses, equal to KenLM's), in natural log, with minimal states:
-    id tuples, oldest word first."""
+    """Back-off queries over an `lm.binary.LanguageModel` (`lm.load`: ARPA or binary) through
+    lm's native scorer (the one `tingxie lm perplexity` uses, equal to KenLM's), in natural
+    log, with minimal states: id tuples, oldest word first."""
 
     def __init__(self, model):
-        from lm.perplexity import scorer
-
         self.model = model
         self.order = model.order
-        self.word_id = model.word_id
-        self.unk = model.word_id.get("<unk>")
-        self.bos = model.word_id.get("<s>")
-        self.eos = model.word_id.get("</s>")
-        if self.bos is None or self.eos is None:
-            raise InputError("the language model has no <s> or </s>")
-        self.native = scorer(model)
+        self.unk = model.unk
+        self.bos = model.bos
+        self.eos = model.eos
+        self.native = model.native
+        # word -> id, filled as words are met
+        self.word_id: Dict[str, int] = {"<s>": self.bos, "</s>": self.eos}
+        if self.unk is not None:
+            self.word_id["<unk>"] = self.unk
         # (state, word id) -> (ln P, next state): N-best lists share prefixes and lattices
         # share histories
         self.memo: Dict[Tuple[Tuple[int, ...], int], Tuple[float, Tuple[int, ...]]] = {}
@@ -49,7 +48,13 @@ class NgramQuery:
         return (self.bos,) if self.order > 1 else ()
 
     def word_index(self, word: str) -> int:
-        return self.word_id.get(word, -1 if self.unk is None else self.unk)
+        found = self.word_id.get(word)
+        if found is None:
+            found = self.native.index(word)
+            if found < 0 and self.unk is not None:
+                found = self.unk
+            self.word_id[word] = found
+        return found
 
     def advance(self, state: Tuple[int, ...], word: str) -> Tuple[float, Tuple[int, ...]]:
         """(ln P(word | state), next state)."""
@@ -116,9 +121,9 @@ def open_query(path: str, backend: str = "auto"):
         raise ValueError(f"unknown n-gram backend {backend!r} (python, kenlm, auto)")
     if _is_kenlm_binary(path):
         raise InputError("a KenLM binary needs backend 'kenlm'", path=path)
-    from lm.arpa import read_arpa
+    from lm.binary import load
 
-    return NgramQuery(read_arpa(path))
+    return NgramQuery(load(path))
 
 
 def sentence_logprob(query, words: Sequence[str]) -> float:
@@ -149,9 +154,7 @@ class NgramRescorer:
         if not hypotheses:
             return []
         if self._native is None:
-            from lm.perplexity import scorer
-
-            self._native = scorer(self.query.model)
+            self._native = self.query.native
         for words in hypotheses:
             if any(not w or any(c.isspace() for c in w) for w in words):
                 raise ValueError(f"a hypothesis word is empty or contains white space: {words!r}")

@@ -180,6 +180,47 @@ void FormatArpaPy(const std::vector<std::string> &vocab, const py::list &ids, co
 
 class Scorer {
  public:
+  explicit Scorer(std::unique_ptr<BackoffScorer> scorer) : scorer_(std::move(scorer)) {}
+  static Scorer Open(const std::string &path, bool populate) {
+    std::unique_ptr<BackoffScorer> scorer;
+    {
+      py::gil_scoped_release release;
+      scorer = BackoffScorer::Open(path, populate);
+    }
+    return Scorer(std::move(scorer));
+  }
+  void Write(const std::string &path) const {
+    py::gil_scoped_release release;
+    scorer_->Write(path);
+  }
+  // Model id of a word; -1 when unknown (not a unigram).
+  int64_t Index(const std::string &word) const {
+    WordId id = scorer_->Index(word);
+    if (id == scorer_->unk() && word != "<unk>") return -1;
+    return id;
+  }
+  std::string Word(int64_t id) const {
+    if (id < 0 || static_cast<size_t>(id) >= scorer_->vocab_size()) throw py::index_error("word id out of range");
+    return std::string(scorer_->Word(static_cast<WordId>(id)));
+  }
+  const BackoffScorer &native() const { return *scorer_; }
+  py::dict Info() const {
+    const ModelImageHeader &h = scorer_->header();
+    py::list counts;
+    for (uint32_t k = 0; k < h.order; ++k) counts.append(h.counts[k]);
+    py::dict out;
+    out["order"] = h.order;
+    out["vocab_size"] = h.vocab_size;
+    out["counts"] = counts;
+    out["bytes"] = h.image_bytes;
+    out["ngram_slots"] = h.ngram_slots;
+    out["mapped"] = scorer_->mapped();
+    out["bos"] = scorer_->bos();
+    out["eos"] = scorer_->eos();
+    out["unk"] = scorer_->unk_is_word() ? py::object(py::int_(scorer_->unk())) : py::object(py::none());
+    return out;
+  }
+
   Scorer(const std::vector<std::string> &vocab, const py::list &ids, const py::list &logprob,
          const py::list &backoff) {
     OrderArrays arrays(ids, logprob, backoff);
@@ -306,6 +347,17 @@ PYBIND11_MODULE(_native, m) {
   });
   py::class_<Scorer>(m, "Scorer")
       .def(py::init<const std::vector<std::string> &, const py::list &, const py::list &, const py::list &>())
+      .def_static("open", &Scorer::Open, py::arg("path"), py::arg("populate") = true,
+                  "Map a binary model (tingxie lm build-binary); validated, InputError when bad.")
+      .def("write", &Scorer::Write, py::arg("path"), "Write the model in the binary format.")
+      .def("index", &Scorer::Index, py::arg("word"))
+      .def("word", &Scorer::Word, py::arg("id"))
+      .def("info", &Scorer::Info)
+      // For another extension (the decoder's big-LM search): the C++ scorer, valid while this
+      // object lives.
+      .def("_capsule", [](const Scorer &s) {
+        return py::capsule(static_cast<const void *>(&s.native()), "tingxie.lm.BackoffScorer");
+      })
       .def("score_sentence", &Scorer::ScoreSentence, py::arg("sentence"), py::arg("bos") = true, py::arg("eos") = true)
       .def("score_text", &Scorer::ScoreText, py::arg("text"), py::arg("bos") = true, py::arg("eos") = true)
       .def("advance", &Scorer::Advance, py::arg("state"), py::arg("word"));
