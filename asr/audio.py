@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 
 # One fbank analysis window (25 ms); anything shorter yields no feature frame at all.
 MIN_SECONDS = 0.025

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from lm.errors import InputError
+from common.errors import InputError
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from asr.models.base import SPECIAL_TOKENS  # never part of a greedy transcript
-from lm.errors import InputError
+from common.errors import InputError
 
 from asr.decoder.options import MODES
 WORD_END = "|"           # letter-unit models: '|' closes every word

@@ -31,7 +31,9 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from lm.errors import InputError
+from common.errors import InputError
+from common.kaldi import read_wav_scp
+from common.textio import lines_with_problems
 
 AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "opus", "m4a", "sph")
 RESULTS = "results.jsonl"
@@ -80,7 +82,7 @@ def collect_inputs(inputs: Sequence[str], extensions: Sequence[str] = AUDIO_EXTE
         elif item.lower().endswith(suffixes):
             add(_key_from_path(os.path.basename(item)), item, item)
         else:
-            reader = _read_wav_scp if item.endswith(".scp") else _read_list
+            reader = read_wav_scp if item.endswith(".scp") else _read_list
             for number, key, path, problem in reader(item):
                 where = f"{item}:{number}"
                 add(key, path, where, problem and f"{where}: {problem}")
@@ -92,37 +94,8 @@ def _key_from_path(relative: str) -> str:
     return stem.replace(os.sep, "-")
 
 
-def _text_lines(path: str) -> Iterator[Tuple[int, str, Optional[str]]]:
-    """(line number, stripped line, problem) for non-blank lines; undecodable bytes are shown
-    as \\xNN escapes and flagged."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            problem = None
-            try:
-                line = raw.decode("utf-8").strip()
-            except UnicodeDecodeError as err:
-                line = raw.decode("utf-8", errors="backslashreplace").strip()
-                problem = f"not valid UTF-8 (byte {err.start + 1} of the line)"
-            if line:
-                yield number, line, problem
-
-
-def _read_wav_scp(path: str) -> Iterator[Tuple[int, str, str, Optional[str]]]:
-    for number, line, problem in _text_lines(path):
-        fields = line.split(maxsplit=1)
-        if len(fields) < 2:
-            raise InputError("expected 'key path'", path=path, line=number)
-        key, target = fields[0], fields[1].strip()
-        if problem is None and (target.endswith("|") or target.startswith("|")):
-            problem = ("pipe entries ('command |') are not supported: write the audio to "
-                       "files and list their paths")
-        elif problem is None and ".ark:" in target:
-            problem = "ark entries (file.ark:offset) are not supported: list audio file paths"
-        yield number, key, target, problem
-
-
 def _read_list(path: str) -> Iterator[Tuple[int, str, str, Optional[str]]]:
-    for number, line, problem in _text_lines(path):
+    for number, line, problem in lines_with_problems(path):
         yield number, _key_from_path(os.path.basename(line)), line, problem
 
 

@@ -26,14 +26,15 @@ import numpy as np
 import pywrapfst as fst
 
 from lm.arpa import read_arpa
-from lm.errors import InputError
+from common.errors import InputError
+from common.tokens import read_tokens
 from lm.model import NgramModel
 
 from graph import fstio
 from graph.grammar import build_grammar
 from graph.lexicon import Lexicon, Speller, add_disambiguation, read_lexicon, \
     read_seg_dict, read_word_list, spell_words
-from graph.symbols import LABEL_OFFSET, blank_index, read_tokens, write_symbol_table, \
+from graph.symbols import LABEL_OFFSET, blank_index, write_symbol_table, \
     write_tokens
 from graph.topology import TOPOLOGIES, build_token_fst
 

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 
 from graph.fstio import ArcArrays

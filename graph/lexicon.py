@@ -19,8 +19,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from lm.errors import InputError
-from lm.textio import numbered_lines
+from common.errors import InputError
+from common.textio import numbered_lines
 
 from graph.symbols import UNK_SYMBOLS
 

@@ -14,9 +14,9 @@ from typing import Dict, List
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel, NgramTable
-from lm.textio import numbered_lines
+from common.textio import numbered_lines
 
 _COUNT_LINE = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"^\\(\d+)-grams:$")
@@ -199,7 +199,7 @@ def format_float(value: float) -> str:
 def write_arpa(model: NgramModel, path: str) -> None:
     """Write `model` as an ARPA file (`.gz` by extension): every n-gram below the highest order
     carries a back-off column (0 when it has none), like lmplz's output."""
-    from lm.textio import open_text
+    from common.textio import open_text
     native = _native_module()
     if native is not None:
         opener = gzip.open if str(path).endswith(".gz") else open

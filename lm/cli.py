@@ -5,7 +5,7 @@ import argparse
 import sys
 import time
 
-from lm.errors import InputError
+from common.errors import InputError
 
 SMOOTHING = ["mkn", "kn", "kn-backoff", "katz", "absolute", "absolute-backoff", "add-k",
              "laplace", "jelinek-mercer", "mle"]
@@ -88,7 +88,7 @@ def _train(args) -> int:
     if args.discount is not None:
         options["discount"] = args.discount
     if args.heldout:
-        from lm.textio import numbered_lines
+        from common.textio import numbered_lines
         options["heldout"] = [line.split() for _, line in numbered_lines(args.heldout)]
     fallback = None
     if args.discount_fallback is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence
 
 from lm.counts import CountTable, NgramCounts
-from lm.errors import InputError
+from common.errors import InputError
 
 _CHUNK = 8 << 20
 DEFAULT_MEMORY = 1 << 30

@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Sequence
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 
 SPECIALS = ("<unk>", "<s>", "</s>")
 UNK, BOS, EOS = 0, 1, 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Sequence, Union
 
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 
 Source = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], Iterable[Sequence[str]]]

@@ -26,7 +26,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 from lm.query import ModelQuery
 

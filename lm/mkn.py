@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from lm.counting import Corpus, make_counter
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel, NgramTable
 
 LMPLZ_FALLBACK = (0.5, 1.0, 1.5)

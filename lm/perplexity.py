@@ -14,7 +14,7 @@ from typing import Iterable, Union
 import numpy as np
 
 from lm.counting import read_chunks
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 
 

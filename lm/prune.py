@@ -33,7 +33,7 @@ from typing import List
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel, NgramTable
 from lm.query import LOG10_ZERO, ModelQuery
 

@@ -15,12 +15,14 @@ pruning and generation; corpora are scored natively (lm.perplexity).
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import TYPE_CHECKING, List, Sequence
 
 import numpy as np
 
-from lm.errors import InputError
-from lm.model import NgramModel
+from common.errors import InputError
+
+if TYPE_CHECKING:  # lm.model builds its queries from this module
+    from lm.model import NgramModel
 
 LOG10_ZERO = -99.0  # log10 of a zero probability, as ARPA files write it (SRILM, KenLM)
 _SORT_NEEDLES_ABOVE = 1 << 16
@@ -103,7 +105,7 @@ class NgramIndex:
 class ModelQuery:
     """Back-off queries on an NgramModel (float64 arithmetic on its float32 values)."""
 
-    def __init__(self, model: NgramModel):
+    def __init__(self, model: "NgramModel"):
         self.model = model
         self.index = NgramIndex([t.ids for t in model.orders], len(model.vocab))
         # float64 views (no copy when the model already holds float64, as tests' exact models do)

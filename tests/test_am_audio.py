@@ -4,7 +4,7 @@ import pytest
 import soundfile
 
 from asr.audio import load_audio
-from lm.errors import InputError
+from common.errors import InputError
 
 
 def tone(seconds, rate, freq=440.0):

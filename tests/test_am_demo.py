@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
+from common.kaldi import read_kaldi_text, read_wav_scp
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, "resources", "demo")
 MODEL = os.path.join(DEMO, "model")
@@ -16,15 +18,10 @@ TEST = os.path.join(DEMO, "test")
 
 
 
-def read_kaldi(path):
-    with open(path, encoding="utf-8") as f:
-        return dict(line.rstrip("\n").split(" ", 1) for line in f if line.strip())
-
-
 @pytest.fixture(scope="module")
 def test_set():
-    text = read_kaldi(os.path.join(TEST, "text"))
-    scp = read_kaldi(os.path.join(TEST, "wav.scp"))
+    text = read_kaldi_text(os.path.join(TEST, "text"))
+    scp = {entry.key: entry.path for entry in read_wav_scp(os.path.join(TEST, "wav.scp"))}
     return text, scp
 
 

@@ -22,7 +22,7 @@ import onnxruntime  # noqa: F401
 from asr.models import load_acoustic_model  # noqa: E402
 from asr.models.base import cif_token_times, fire_frames, tokens_to_text  # noqa: E402
 from asr.models.model_dir import build_model, write_model_dir  # noqa: E402
-from lm.errors import InputError  # noqa: E402
+from common.errors import InputError  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKENS = ["<blank>", "'"] + [chr(c) for c in range(97, 123)] + ["|", "<s>", "</s>", "<unk>"]

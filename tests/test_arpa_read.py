@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from lm.arpa import read_arpa
-from lm.errors import InputError
+from common.errors import InputError
 
 KENLM = Path(__file__).resolve().parent / "data" / "kenlm"
 

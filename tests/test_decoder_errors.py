@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from asr.cli import main as tingxie
 from asr.decoder import Decoder, DecoderOptions
-from lm.errors import InputError
+from common.errors import InputError
 
 import kaldifst
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from asr.decoder import _native
-from lm.errors import InputError
+from common.errors import InputError
 
 import kaldifst
 import pynini

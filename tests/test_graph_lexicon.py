@@ -8,7 +8,8 @@ import pytest
 
 from graph.compile import CompileOptions, compile_graph
 from graph.lexicon import Entry, Speller, add_disambiguation, read_lexicon, spell_words
-from graph.symbols import LABEL_OFFSET, read_tokens
+from common.tokens import read_tokens
+from graph.symbols import LABEL_OFFSET
 from graph.verify import best_cost, best_output, ctc_frames
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -201,7 +201,7 @@ def test_a_moved_graph_directory_keeps_its_bpe_model(english, tmp_path):
         sentences = [s for s in english["sentences"] if 4 <= len(s) <= 10]
         check_names(decoder, sentences, EN_NAMES[:1], "sync", seed=11)
         (moved / "bpe.model").unlink()
-        from lm.errors import InputError
+        from common.errors import InputError
         with pytest.raises(InputError, match="bpe.model"):
             Decoder(moved).compile_hotwords(EN_NAMES)
     finally:
@@ -328,7 +328,7 @@ def test_a_graph_whose_spelling_record_is_broken_is_reported(english, tmp_path):
     moved = tmp_path / "g"
     shutil.copytree(english["graphs"]["sync"], moved)
     meta = json.loads((moved / "graph.json").read_text(encoding="utf-8"))
-    from lm.errors import InputError
+    from common.errors import InputError
     for broken in ("bpe", {"bpe_model": "bpe.model"}):
         meta["spelling"] = broken
         (moved / "graph.json").write_text(json.dumps(meta), encoding="utf-8")

@@ -6,7 +6,7 @@ import pytest
 
 from lm import _native
 from lm.arpa import format_float, read_arpa, read_arpa_python, write_arpa
-from lm.errors import InputError
+from common.errors import InputError
 from tests.lm_reference import KENLM
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lm.counts import count_sentences
-from lm.errors import InputError
+from common.errors import InputError
 from lm.generate import generate
 from lm.smoothing import estimate
 

@@ -6,7 +6,7 @@ import pytest
 
 from lm.arpa import read_arpa
 from lm.counts import count_sentences
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel, NgramTable
 from lm.prune import prune_relative_entropy, relative_entropy_costs
 from lm.smoothing import estimate

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from lm.counts import count_sentences
-from lm.errors import InputError
+from common.errors import InputError
 from lm.smoothing import ESTIMATORS, estimate
-from lm.query import ModelQuery
 
 KENLM = Path(__file__).resolve().parent / "data" / "kenlm"
 
@@ -272,18 +271,6 @@ def test_every_history_sums_to_one(name, order, small_corpus):
     for history in histories:
         total = np.power(10.0, model.distribution(list(history))).sum()
         assert abs(total - 1.0) < 1e-6, (name, history, total)
-
-
-def test_vectorised_query_agrees_with_the_model_query(small_corpus):
-    train, _ = small_corpus
-    model = estimate("kn", count_sentences(train, 3))
-    query = ModelQuery(model)
-    rng = np.random.default_rng(0)
-    ids = rng.integers(2, len(model.vocab), size=(300, 3))
-    ids[:100, :2] = model.orders[2].ids[:100, :2]  # some histories that exist
-    ours = query.logprob(ids)
-    theirs = [model.logprob(int(row[-1]), row[:-1].tolist()) for row in ids]
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 # --- options ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from lm.counting import count, parse_memory
 from lm.counts import count_sentences
-from lm.errors import InputError
+from common.errors import InputError
 from tests.lm_reference import KENLM
 
 

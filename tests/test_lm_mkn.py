@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lm.arpa import read_arpa, write_arpa
-from lm.errors import InputError
+from common.errors import InputError
 from lm.estimate import train
 from lm.perplexity import perplexity
 from tests.lm_reference import KENLM, assert_same_model, query_summaries

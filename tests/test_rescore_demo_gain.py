@@ -19,9 +19,10 @@ DATA = os.path.join(os.path.dirname(__file__), "data", "rescore_demo")
 
 
 def refs_of(part):
-    from asr.rescoring.nbest import read_kaldi_text
+    from common.kaldi import read_kaldi_text
 
-    return read_kaldi_text(os.path.join(ROOT, "tools", "demo", "data", f"{part}.txt"))
+    path = os.path.join(ROOT, "tools", "demo", "data", f"{part}.txt")
+    return {key: text.split() for key, text in read_kaldi_text(path).items()}
 
 
 @pytest.fixture(scope="module")

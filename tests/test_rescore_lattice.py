@@ -11,7 +11,7 @@ import kenlm
 from asr.rescoring.lattice import (Arc, LatticeRescoreOptions, WordLattice, nbest,  # noqa: E402
                                    read_kaldi_lattices, rescore_lattice)
 from asr.rescoring.ngram import KenlmQuery, open_query  # noqa: E402
-from lm.errors import InputError  # noqa: E402
+from common.errors import InputError  # noqa: E402
 
 REF = os.path.join(os.path.dirname(__file__), "data", "kenlm")
 OLD = os.path.join(REF, "tiny_o4_fallback.arpa")

@@ -11,7 +11,7 @@ import torch
 import transformers
 
 from asr.rescoring.llm import CausalLmRescorer, SpeechLlmRescorer, tiny_qwen2_audio  # noqa
-from lm.errors import InputError  # noqa: E402
+from common.errors import InputError  # noqa: E402
 
 HYPS = [["the", "lord"], ["he", "maketh", "me", "to", "lie", "down"], ["shepherd"], [],
         ["green", "pastures", "i", "shall", "not", "want"], ["the", "lord", "is", "my"]]

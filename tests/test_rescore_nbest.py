@@ -10,7 +10,7 @@ from asr.rescoring import load
 from asr.rescoring.combine import Rescorer, Weights, rerank
 from asr.rescoring.nbest import Hypothesis, NBest, from_decoder, read_nbest
 from asr.rescoring.tune import TuningData, grid_search, parse_grid, tune
-from lm.errors import InputError
+from common.errors import InputError
 
 REF = os.path.join(os.path.dirname(__file__), "data", "kenlm")
 TINY = os.path.join(REF, "tiny_o4_fallback.arpa")

@@ -7,7 +7,7 @@ import pytest
 import kenlm
 
 from asr.rescoring.ngram import NgramRescorer, open_query, sentence_logprob  # noqa: E402
-from lm.errors import InputError  # noqa: E402
+from common.errors import InputError  # noqa: E402
 
 REF = os.path.join(os.path.dirname(__file__), "data", "kenlm")
 LN10 = math.log(10)

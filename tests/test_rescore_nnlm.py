@@ -12,7 +12,7 @@ import torch
 
 from asr.rescoring.nnlm import (NeuralLmRescorer, TransformerLmConfig, build_model,  # noqa: E402
                                 load_model, save_model)
-from lm.errors import InputError  # noqa: E402
+from common.errors import InputError  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 VOCAB = ["<unk>", "<s>", "</s>", "the", "lord", "is", "my", "shepherd", "i", "shall", "not"]

@@ -258,7 +258,7 @@ def test_graph_decoding_with_worker_processes_equals_the_api(model_dir, ctc_grap
 
 
 def test_graph_topology_picks_the_mode_and_tokens_must_match(model_dir, ctc_graph, tmp_path):
-    from lm.errors import InputError
+    from common.errors import InputError
 
     model = Recognizer(model_dir).model  # ctc
     assert Recognizer(model, ctc_graph).mode == "ctc"

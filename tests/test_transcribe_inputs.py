@@ -5,7 +5,7 @@ import pytest
 
 from asr.recognizer import tokens_to_words
 from asr.transcribe import ResultJournal, collect_inputs, to_srt
-from lm.errors import InputError
+from common.errors import InputError
 
 
 def touch(path, data=b"RIFF"):
@@ -56,7 +56,7 @@ def test_repeated_key_and_missing_input(tmp_path):
         collect_inputs([str(tmp_path / "nope.wav")])
     scp = tmp_path / "bad.scp"
     scp.write_text("only-a-key\n")
-    with pytest.raises(InputError, match="expected 'key path'"):
+    with pytest.raises(InputError, match="expected '<key> <path>'"):
         collect_inputs([str(scp)])
 
 

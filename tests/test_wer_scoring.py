@@ -11,9 +11,9 @@ import kaldialign
 import pytest
 
 from asr.cli import main
-from asr.scoring import (align, align_many, count_edits, read_transcripts, score_texts,
-                         tokenize)
-from lm.errors import InputError
+from asr.scoring import align, align_many, count_edits, score_texts, tokenize
+from common.errors import InputError
+from common.kaldi import read_kaldi_text
 
 SCLITE = "/usr/lib/sctk/bin/sclite"
 
@@ -139,17 +139,17 @@ def test_bad_token_types_are_type_errors():
         count_edits([["a"]], [["a"]], costs="nist")
 
 
-def test_read_transcripts(tmp_path):
+def test_read_kaldi_text(tmp_path):
     path = tmp_path / "text"
     path.write_bytes("\ufeffu1 hello  world\n\nu2\nu3 你好\r\n".encode())
-    assert read_transcripts(str(path)) == {"u1": "hello world", "u2": "", "u3": "你好"}
+    assert read_kaldi_text(str(path)) == {"u1": "hello world", "u2": "", "u3": "你好"}
 
 
 def test_non_utf8_names_file_and_line(tmp_path):
     path = tmp_path / "hyp"
     path.write_bytes(b"u1 fine\nu2 also fine\nu3 caf\xe9\n" + b"u4 x\n" * 5000)
     with pytest.raises(InputError) as err:
-        read_transcripts(str(path))
+        read_kaldi_text(str(path))
     assert err.value.line == 3 and err.value.path == str(path) and "UTF-8" in err.value.message
 
 
@@ -157,7 +157,7 @@ def test_repeated_key(tmp_path):
     path = tmp_path / "ref"
     path.write_text("u1 a\nu2 b\nu1 c\n")
     with pytest.raises(InputError, match="repeats line 1") as err:
-        read_transcripts(str(path))
+        read_kaldi_text(str(path))
     assert err.value.line == 3
 
 

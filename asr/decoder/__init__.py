@@ -27,8 +27,8 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from lm.errors import InputError
-from lm.textio import numbered_lines
+from common.errors import InputError
+from common.textio import numbered_lines
 
 from asr.decoder.options import MODES, DecoderOptions, HotwordOptions, make_options
 
@@ -216,7 +216,8 @@ class Decoder:
 
     def __init__(self, graph_dir: str, options=None, mode: Optional[str] = None,
                  hotword_options=None):
-        from graph.symbols import blank_index, read_tokens
+        from common.tokens import read_tokens
+        from graph.symbols import blank_index
         from asr.decoder import _native
 
         self.graph_dir = str(graph_dir)

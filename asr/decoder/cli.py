@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 
 CHUNK = 32  # utterances handed to one decode_batch call
 

@@ -26,8 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from lm.errors import InputError
-from lm.textio import numbered_lines
+from common.errors import InputError
+from common.textio import numbered_lines
 
 from asr.decoder.options import HotwordOptions  # noqa: F401  (its table: options.py)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from asr.models.base import MODES, AcousticModel, AcousticOutput
-from lm.errors import InputError
+from common.errors import InputError
 
 __all__ = ["AcousticModel", "AcousticOutput", "load_acoustic_model"]
 

@@ -8,14 +8,13 @@ greedy decoding and the token-time rule below.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 
 MODES = ("ctc", "paraformer")
 # FunASR's CIF timestamp rule (funasr.utils.timestamp_tools.ts_prediction_lfr6_standard):
@@ -99,24 +98,6 @@ def tokens_to_text(tokens: Sequence[str]) -> str:
         else:
             pieces.append(token)
     return " ".join("".join(pieces).split())
-
-
-def read_tokens(model_dir: str) -> List[str]:
-    json_path = os.path.join(model_dir, "tokens.json")
-    txt_path = os.path.join(model_dir, "tokens.txt")
-    if os.path.exists(json_path):
-        try:
-            with open(json_path, encoding="utf-8") as f:
-                tokens = json.load(f)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise InputError(f"not a JSON token list: {err}", path=json_path) from None
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise InputError("expected a JSON list of strings", path=json_path)
-        return tokens
-    if os.path.exists(txt_path):
-        with open(txt_path, encoding="utf-8") as f:
-            return [line.split()[0] for line in f if line.strip()]
-    raise InputError("model directory has neither tokens.json nor tokens.txt", path=model_dir)
 
 
 def read_config(model_dir: str) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 
 
 def read_am_mvn(path: str) -> np.ndarray:

@@ -17,9 +17,9 @@ from typing import List
 import numpy as np
 
 from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, frame_shift_seconds,
-                             paraformer_positions,
-                             read_config, read_tokens)
-from lm.errors import InputError
+                             paraformer_positions, read_config)
+from common.errors import InputError
+from common.tokens import model_tokens
 
 
 class TorchAcousticModel(AcousticModel):
@@ -27,7 +27,7 @@ class TorchAcousticModel(AcousticModel):
         import torch
 
         config = read_config(model_dir)
-        self.tokens = read_tokens(model_dir)
+        self.tokens = model_tokens(model_dir)
         weights = os.path.join(model_dir, "model.pt")
         if not os.path.exists(weights):
             raise InputError("model directory has no model.pt", path=model_dir)

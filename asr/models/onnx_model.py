@@ -12,10 +12,10 @@ from typing import List
 import numpy as np
 
 from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, frame_shift_seconds,
-                             paraformer_positions,
-                             read_config, read_tokens)
+                             paraformer_positions, read_config)
 from asr.models.frontend import WavFrontend, read_am_mvn
-from lm.errors import InputError
+from common.errors import InputError
+from common.tokens import model_tokens
 
 FILES = {"paraformer": ("model_quant.onnx", "model.onnx"),
          "ctc": ("model_ctc_quant.onnx", "model_ctc.onnx")}
@@ -49,7 +49,7 @@ class OnnxAcousticModel(AcousticModel):
         cmvn = read_am_mvn(mvn_path) if os.path.exists(mvn_path) else None
         self.frontend = WavFrontend(config.get("frontend_conf") or {}, cmvn)
         self.mode = mode
-        self.tokens = read_tokens(model_dir)
+        self.tokens = model_tokens(model_dir)
         self.sample_rate = self.frontend.sample_rate
         self.frame_shift = frame_shift_seconds(config)
         vocab = self.session.get_outputs()[0].shape[-1]

@@ -19,8 +19,9 @@ import json
 import os
 import sys
 
-from lm.errors import InputError
-from lm.textio import numbered_lines, open_text
+from common.errors import InputError
+from common.kaldi import read_wav_scp
+from common.textio import numbered_lines, open_text
 
 from .combine import Rescorer, Weights, load, make_rescorer
 from .nbest import read_nbest, write_nbest
@@ -74,18 +75,6 @@ def _rescorer_from_args(args) -> Rescorer:
     return Rescorer(rescorers, weights)
 
 
-def _read_wav_scp(path: str) -> dict:
-    table = {}
-    for number, line in numbered_lines(path):
-        fields = line.split(None, 1)
-        if not fields:
-            continue
-        if len(fields) != 2:
-            raise InputError("expected '<key> <path>'", path=path, line=number)
-        table[fields[0]] = fields[1].strip()
-    return table
-
-
 def _done_keys(path: str) -> set:
     keys = set()
     if not path or not os.path.exists(path):
@@ -100,7 +89,8 @@ def _done_keys(path: str) -> set:
 
 def _run_nbest(args) -> int:
     rescorer = _rescorer_from_args(args)
-    audio_table = _read_wav_scp(args.wav_scp) if args.wav_scp else None
+    audio_table = ({entry.key: entry for entry in read_wav_scp(args.wav_scp)}
+                   if args.wav_scp else None)
     if rescorer.needs_audio and audio_table is None:
         raise InputError("a speech_llm rescorer needs --wav-scp")
     done = _done_keys(args.out) if args.resume else set()
@@ -120,9 +110,12 @@ def _run_nbest(args) -> int:
             if audio_table is not None and rescorer.needs_audio:
                 if nbest.key not in audio_table:
                     raise InputError(f"no audio for utterance {nbest.key!r}", path=args.wav_scp)
+                entry = audio_table[nbest.key]
+                if entry.problem:
+                    raise InputError(entry.problem, path=args.wav_scp, line=entry.line)
                 from asr.audio import load_audio
 
-                audio = load_audio(audio_table[nbest.key])
+                audio = load_audio(entry.path)
             nbest.hyps = rescorer.rescore(nbest, audio=audio)
             if out:
                 write_nbest(out, nbest)

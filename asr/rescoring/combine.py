@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from lm.errors import InputError
+from common.errors import InputError
 
 from .nbest import Hypothesis, NBest, from_decoder
 

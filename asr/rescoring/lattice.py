@@ -35,8 +35,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from lm.errors import InputError
-from lm.textio import numbered_lines
+from common.errors import InputError
+from common.textio import numbered_lines
 
 EPSILON_SYMBOLS = ("<eps>", "0")
 

@@ -21,7 +21,7 @@ import copy
 import os
 from typing import List, Optional, Sequence
 
-from lm.errors import InputError
+from common.errors import InputError
 
 # Qwen2-Audio base model's own ASR prompt (its model card); the transcript follows it.
 QWEN2_AUDIO_ASR_PROMPT = ("<|audio_bos|><|AUDIO|><|audio_eos|>"

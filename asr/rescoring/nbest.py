@@ -22,8 +22,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional
 
-from lm.errors import InputError
-from lm.textio import numbered_lines, open_text
+from common.errors import InputError
+from common.textio import numbered_lines
 
 
 @dataclass
@@ -158,22 +158,3 @@ def read_nbest(path: str) -> Iterator[NBest]:
 
 def write_nbest(handle, nbest: NBest) -> None:
     handle.write(json.dumps(nbest.to_json(), ensure_ascii=False) + "\n")
-
-
-def read_kaldi_text(path: str) -> Dict[str, List[str]]:
-    """`<uttid> <words...>` per line -> {uttid: words}."""
-    texts: Dict[str, List[str]] = {}
-    for number, line in numbered_lines(path):
-        fields = line.split()
-        if not fields:
-            continue
-        if fields[0] in texts:
-            raise InputError(f"utterance {fields[0]!r} appears twice", path=path, line=number)
-        texts[fields[0]] = fields[1:]
-    return texts
-
-
-def write_kaldi_text(path: str, best: Dict[str, List[str]]) -> None:
-    with open_text(path, "w") as handle:
-        for key, words in best.items():
-            handle.write(" ".join([key] + list(words)) + "\n")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Sequence, Tuple
 
-from lm.errors import InputError
+from common.errors import InputError
 
 LN10 = math.log(10.0)
 MEMO_LIMIT = 1 << 20

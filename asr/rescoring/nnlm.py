@@ -21,7 +21,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import List, Sequence
 
-from lm.errors import InputError
+from common.errors import InputError
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 
@@ -70,7 +70,7 @@ def build_model(config: TransformerLmConfig):
 
 
 def read_vocab(path: str) -> List[str]:
-    from lm.textio import numbered_lines
+    from common.textio import numbered_lines
 
     words = []
     for number, line in numbered_lines(path):

@@ -20,10 +20,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
+from common.kaldi import read_kaldi_text
 
 from .combine import Weights, add_scores, make_rescorer, write_config
-from .nbest import NBest, read_kaldi_text, read_nbest
+from .nbest import NBest, read_nbest
 
 
 def parse_grid(text: str, what: str) -> List[float]:
@@ -172,7 +173,7 @@ def run(args) -> int:
                          "whose hypotheses already carry its scores")
     rescorers = {name: make_rescorer(kind, path) for name, kind, path in specs}
     nbests = list(read_nbest(args.nbest))
-    refs = read_kaldi_text(args.ref)
+    refs = {key: text.split() for key, text in read_kaldi_text(args.ref).items()}
     weights, summary = tune(
         nbests, refs, rescorers, args.acoustic_scale,
         parse_grid(args.first_pass_weights, "--first-pass-weights"),
@@ -181,7 +182,7 @@ def run(args) -> int:
                  {"tuned_on": {"nbest": args.nbest, "ref": args.ref,
                                **{k: v for k, v in summary.items() if k != "top"}}})
     if args.scored_nbest:
-        from lm.textio import open_text
+        from common.textio import open_text
 
         from .nbest import write_nbest
 

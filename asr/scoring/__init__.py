@@ -7,9 +7,9 @@ Kaldi compute-wer's; per-utterance alignments, confusion pairs, sentence error r
 """
 from asr.scoring.align import Alignment, align, align_many, count_edits, error_rate
 from asr.scoring.report import ErrorTotals, WerReport, score_files, score_texts
-from asr.scoring.text import normalize_text, read_transcripts, tokenize
+from asr.scoring.text import normalize_text, tokenize
 
 __all__ = [
     "Alignment", "align", "align_many", "count_edits", "error_rate", "ErrorTotals",
-    "WerReport", "score_files", "score_texts", "normalize_text", "read_transcripts", "tokenize",
+    "WerReport", "score_files", "score_texts", "normalize_text", "tokenize",
 ]

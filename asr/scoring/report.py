@@ -17,10 +17,11 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
+from common.kaldi import read_kaldi_text
 
 from asr.scoring.align import Alignment, align_many, count_edits
-from asr.scoring.text import few_keys, read_transcripts, tokenize
+from asr.scoring.text import few_keys, tokenize
 
 MODES = ("strict", "present", "all")
 
@@ -207,5 +208,5 @@ def score_texts(refs: Dict[str, str], hyps: Dict[str, str], *, unit: str = "word
 
 
 def score_files(ref_path: str, hyp_path: str, **options) -> WerReport:
-    return score_texts(read_transcripts(ref_path), read_transcripts(hyp_path),
+    return score_texts(read_kaldi_text(ref_path), read_kaldi_text(hyp_path),
                        hyp_path=hyp_path, **options)

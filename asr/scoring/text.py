@@ -1,8 +1,5 @@
-"""Transcripts for scoring: Kaldi `text` files in, token lists out.
-
-A Kaldi text file has one utterance per line: the key, whitespace, then the words (possibly
-none). Blank lines are skipped; a repeated key or bytes that are not UTF-8 are an InputError
-naming the file and line.
+"""Transcripts for scoring: text in (Kaldi `text` files are read by `common.kaldi`), token
+lists out.
 
 Tokens are words (split on whitespace) or, for CER, characters: every character that is not
 whitespace is one token, so Chinese is scored per character (as AISHELL and FunASR report CER)
@@ -19,47 +16,11 @@ Nothing else changes: no number or tag rewriting, no traditional/simplified conv
 """
 from __future__ import annotations
 
-import gzip
-import os
 import unicodedata
-from typing import Dict, List, Optional
-
-from lm.errors import InputError
+from typing import List, Optional
 
 NORMALIZERS = ("none", "aishell")
 UNITS = ("word", "char")
-
-
-def read_transcripts(path: str) -> Dict[str, str]:
-    """Key -> transcript (words joined by single spaces), in file order."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputError("no such file", path=path)
-    transcripts: Dict[str, str] = {}
-    first_line: Dict[str, int] = {}
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise InputError(f"not valid UTF-8 (byte {err.start + 1} of the line)",
-                                     path=path, line=number) from None
-                if number == 1:
-                    line = line.lstrip("\ufeff")
-                fields = line.split()
-                if not fields:
-                    continue
-                key = fields[0]
-                if key in transcripts:
-                    raise InputError(f"key '{key}' repeats line {first_line[key]}",
-                                     path=path, line=number)
-                transcripts[key] = " ".join(fields[1:])
-                first_line[key] = number
-    except (OSError, EOFError) as err:
-        raise InputError(f"cannot read: {err}", path=path) from None
-    return transcripts
 
 
 def normalize_text(text: str, normalize: str = "none") -> str:

@@ -1,5 +1,5 @@
 // Python bindings of the native LM core (module lm._native). Every C++ InputError becomes
-// lm.errors.InputError with its file and line; arrays cross as numpy arrays.
+// common.errors.InputError with its file and line; arrays cross as numpy arrays.
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -297,7 +297,7 @@ class Scorer {
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "Tingxie's native n-gram LM core: counting, modified Kneser-Ney, ARPA text, scoring.";
-  static py::object input_error = py::module_::import("lm.errors").attr("InputError");
+  static py::object input_error = py::module_::import("common.errors").attr("InputError");
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

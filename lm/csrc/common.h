@@ -16,7 +16,7 @@ constexpr WordId kBos = 1;
 constexpr WordId kEos = 2;
 constexpr int kMaxOrder = 6;
 
-// Bad input (corpus, ARPA file, options). The Python binding turns it into lm.errors.InputError,
+// Bad input (corpus, ARPA file, options). The Python binding turns it into common.errors.InputError,
 // keeping the file and line; line 0 means "no particular line".
 struct InputError : std::runtime_error {
   std::string path;

@@ -31,7 +31,7 @@ import inspect
 from typing import Callable, Dict
 
 from lm.counts import NgramCounts
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 from lm.smoothing import absolute, additive, jelinek_mercer, katz, kneser_ney, mle
 

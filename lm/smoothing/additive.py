@@ -15,7 +15,7 @@ of V. At orders >= 2 the back-off form cannot hold the formula for every (h, w) 
 from __future__ import annotations
 
 from lm.counts import NgramCounts
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 from lm.smoothing.backoff_form import BackoffBuilder, CountLayout
 

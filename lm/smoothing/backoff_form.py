@@ -28,7 +28,7 @@ from typing import List, Sequence
 import numpy as np
 
 from lm.counts import NgramCounts
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel, NgramTable
 from lm.query import LOG10_ZERO, NgramIndex
 

@@ -26,10 +26,10 @@ from typing import List, Sequence
 import numpy as np
 
 from lm.counts import NgramCounts, SPECIALS
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 from lm.smoothing.backoff_form import BackoffBuilder, CountLayout
-from lm.textio import numbered_lines
+from common.textio import numbered_lines
 
 _MAX_BUCKET = 24
 _LAMBDA_CAP = 1.0 - 1e-6  # keep every seen history able to back off

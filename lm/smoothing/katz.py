@@ -18,7 +18,7 @@ from typing import List, Tuple
 import numpy as np
 
 from lm.counts import NgramCounts
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 from lm.smoothing.backoff_form import BackoffBuilder, CountLayout
 

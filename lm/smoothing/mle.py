@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from lm.counts import CountTable, NgramCounts
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel
 from lm.smoothing.backoff_form import BackoffBuilder, CountLayout
 

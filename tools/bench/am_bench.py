@@ -22,8 +22,9 @@ import numpy as np
 
 
 def read_scp(path):
-    with open(path) as f:
-        return [tuple(line.split(None, 1)) for line in f if line.strip()]
+    from common.kaldi import read_wav_scp
+
+    return [(entry.key, entry.path) for entry in read_wav_scp(path)]
 
 
 def wall(fn):

@@ -33,7 +33,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, ROOT)
 
 from asr.rescoring.combine import Weights, make_rescorer, rerank  # noqa: E402
-from asr.rescoring.nbest import read_kaldi_text, read_nbest  # noqa: E402
+from asr.rescoring.nbest import read_nbest  # noqa: E402
+from common.kaldi import read_kaldi_text  # noqa: E402
 from asr.rescoring.tune import TuningData, grid_search, parse_grid, parse_rescorer_arg  # noqa
 from asr.scoring import error_rate  # noqa: E402
 
@@ -183,7 +184,8 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     dev, test = list(read_nbest(args.dev_nbest)), list(read_nbest(args.test_nbest))
-    dev_refs, test_refs = read_kaldi_text(args.dev_ref), read_kaldi_text(args.test_ref)
+    dev_refs, test_refs = ({k: t.split() for k, t in read_kaldi_text(path).items()}
+                           for path in (args.dev_ref, args.test_ref))
     grids = {"lm": parse_grid(args.lm_weights, "lm"),
              "first_pass": parse_grid(args.first_pass_weights, "fp"),
              "bonus": parse_grid(args.word_bonus, "bonus")}

@@ -40,7 +40,7 @@ def main(argv=None):
 
     torch.set_num_threads(1)
     from asr.recognizer import Recognizer
-    from asr.rescoring.nbest import read_kaldi_text
+    from common.kaldi import read_kaldi_text, read_wav_scp
     from asr.scoring import error_rate
 
     from asr.decoder import Decoder, DecoderOptions
@@ -50,14 +50,11 @@ def main(argv=None):
     sets = {}
     parts = [("dev", args.dev), ("test", args.test)] + ([("eval", args.eval)] if args.eval else [])
     for part, directory in parts:
-        refs = read_kaldi_text(os.path.join(directory, "text"))
+        refs = {k: t.split() for k, t in read_kaldi_text(os.path.join(directory, "text")).items()}
         posts = {}
-        with open(os.path.join(directory, "wav.scp"), encoding="utf-8") as handle:
-            for line in handle:
-                key, path = line.split(None, 1)
-                path = path.strip()
-                path = path if os.path.isabs(path) else os.path.join(ROOT, path)
-                posts[key] = recognizer.posteriors(path).logp
+        for entry in read_wav_scp(os.path.join(directory, "wav.scp")):
+            path = entry.path if os.path.isabs(entry.path) else os.path.join(ROOT, entry.path)
+            posts[entry.key] = recognizer.posteriors(path).logp
         sets[part] = (refs, posts)
     summary = {}
     refs, posts = sets["dev"]

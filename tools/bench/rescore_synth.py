@@ -77,14 +77,9 @@ def synthesize(words, rng, confusion, noise=1.0):
 
 
 def read_kaldi(path):
-    from lm.textio import numbered_lines
+    from common.kaldi import read_kaldi_text
 
-    out = {}
-    for _, line in numbered_lines(path):
-        fields = line.split()
-        if fields:
-            out[fields[0]] = fields[1:]
-    return out
+    return {key: text.split() for key, text in read_kaldi_text(path).items()}
 
 
 def extra_sentences(args, out):

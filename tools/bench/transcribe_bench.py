@@ -82,8 +82,8 @@ def main():
         model = make.make_test_model(os.path.join(work, "model"), full_size=True)
     if args.wav_scp:
         import soundfile
-        with open(args.wav_scp, encoding="utf-8") as handle:
-            paths = [line.split(maxsplit=1)[1].strip() for line in handle if line.strip()]
+        from common.kaldi import read_wav_scp
+        paths = [entry.path for entry in read_wav_scp(args.wav_scp)]
         paths = paths[:args.utts]
         audio_seconds = sum(soundfile.info(p).duration for p in paths)
     else:

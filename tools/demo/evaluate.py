@@ -15,11 +15,6 @@ import os
 SCALES = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 
-def read_kaldi(path):
-    with open(path, encoding="utf-8") as f:
-        return [tuple(line.rstrip("\n").split(" ", 1)) for line in f if line.strip()]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="resources/demo/model")
@@ -35,12 +30,13 @@ def main() -> None:
     from asr.decoder import Decoder, DecoderOptions
     from asr.models import load_acoustic_model
     from asr.scoring.align import count_edits
+    from common.kaldi import read_kaldi_text, read_wav_scp
 
     sets = {}
     for name, directory in (("dev", args.dev), ("test", args.test)):
-        text = dict(read_kaldi(os.path.join(directory, "text")))
-        scp = read_kaldi(os.path.join(directory, "wav.scp"))
-        sets[name] = ([text[k] for k, _ in scp], [load_audio(p.strip()) for _, p in scp])
+        text = read_kaldi_text(os.path.join(directory, "text"))
+        scp = list(read_wav_scp(os.path.join(directory, "wav.scp")))
+        sets[name] = ([text[e.key] for e in scp], [load_audio(e.path) for e in scp])
 
     def wer(refs, hyps):
         counts = count_edits([r.split() for r in refs], [h.split() for h in hyps])

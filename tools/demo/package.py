@@ -26,7 +26,7 @@ def package_model(src: str, dst: str, onnx: bool) -> None:
     import torch
     import yaml
 
-    from asr.models.base import read_tokens
+    from common.tokens import model_tokens
     from asr.models.frontend import read_am_mvn
     from asr.models.model_dir import write_model_dir
 
@@ -34,7 +34,7 @@ def package_model(src: str, dst: str, onnx: bool) -> None:
         config = yaml.safe_load(f)
     state = torch.load(os.path.join(src, "model.pt"), map_location="cpu", weights_only=True)
     shift, scale = read_am_mvn(os.path.join(src, "am.mvn"))
-    write_model_dir(dst, config, state, read_tokens(src), -shift, scale, half=True)
+    write_model_dir(dst, config, state, model_tokens(src), -shift, scale, half=True)
     if onnx:
         from asr.models.export import export_onnx
 

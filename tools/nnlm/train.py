@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 from asr.rescoring.nnlm import (BOS, EOS, UNK, TransformerLmConfig, build_model,  # noqa: E402
                                 save_model)
-from lm.textio import numbered_lines  # noqa: E402
+from common.textio import numbered_lines  # noqa: E402
 
 
 def read_sentences(path, max_words, kaldi_text):

@@ -1,5 +1,5 @@
 // asr.decoder._native: the Python face of the search. Every input is checked here, at the
-// boundary; bad graphs and posteriors raise lm.errors.InputError, API misuse ValueError.
+// boundary; bad graphs and posteriors raise common.errors.InputError, API misuse ValueError.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -24,7 +24,7 @@ using namespace tingxie;
 namespace {
 
 [[noreturn]] void RaiseInputError(const std::string &message) {
-  py::object cls = py::module_::import("lm.errors").attr("InputError");
+  py::object cls = py::module_::import("common.errors").attr("InputError");
   PyErr_SetObject(cls.ptr(), cls(message).ptr());
   throw py::error_already_set();
 }

@@ -50,7 +50,7 @@ struct ArcRange {
   uint16_t num_arcs;
 };
 
-// Bad or unreadable graph files: the binding turns this into lm.errors.InputError.
+// Bad or unreadable graph files: the binding turns this into common.errors.InputError.
 struct GraphError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
