@@ -8,7 +8,7 @@ import pytest
 from asr.decoder import _native, options
 from asr.decoder.options import DECODER_TABLE, HOTWORD_TABLE, DecoderOptions, HotwordOptions
 from asr.cli import build_parser
-from lm.errors import InputError
+from common.errors import InputError
 
 
 def test_the_cpp_struct_has_the_tables_fields_and_ctc_defaults():

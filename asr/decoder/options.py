@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from lm.errors import InputError
+from common.errors import InputError
 
 # The model's modes (asr.models): "ctc", one posterior row per frame with a blank column;
 # "paraformer", one row per output token (label-synchronous search, the graph's "sync"
