@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence, Union
 
-from lm.errors import InputError
+from common.errors import InputError
 
 MAGIC = b"TXLMBIN\x1a"
 KENLM_MAGIC = b"mmap lm "

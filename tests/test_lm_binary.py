@@ -11,7 +11,7 @@ import lm
 from asr.cli import main
 from lm.arpa import write_arpa
 from lm.binary import build_binary, is_binary
-from lm.errors import InputError
+from common.errors import InputError
 from lm.estimate import train
 from lm.perplexity import perplexity
 from tests.lm_reference import KENLM
