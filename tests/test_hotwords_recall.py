@@ -28,11 +28,12 @@ def evaluation_set(graphs):
     refs = read_refs(BENCH / "refs_test.txt")
     sentences = [refs[k] for k in sorted(refs)[:NUM_UTTS]]
     rare = hotwords_eval.rare_words(words - {w for s in sentences for w in s}, 24, SEED,
-                                    set("abcdefghijklmnopqrstuvwxyz'"))
+                                    set("abcdefghijklmnopqrstuvwxyz'"), BENCH / "lm3.arpa.gz")
     names = hotwords_eval.names(6, SEED, vocab)
     hot_list = rare + names
     hot = [s for s, _ in hotwords_eval.with_hotwords(sentences, hot_list, SEED)]
-    data = hotwords_eval.make_set(hot, sentences[:10], set(hot_list), SEED)
+    data = hotwords_eval.make_set(hot, sentences[:10], set(hot_list), SEED,
+                                  BENCH / "units.txt")
     return hot_list, rare, names, data
 
 
@@ -40,13 +41,15 @@ def test_the_set_is_deterministic_and_its_hotwords_are_what_they_claim(graphs, e
     hot_list, rare, names, data = evaluation_set
     graph_words = set(open(Path(graphs["ctc"]) / "words.txt", encoding="utf-8").read().split()[::2])
     vocab = set(open(BENCH / "vocab.txt", encoding="utf-8").read().split())
-    probs = hotwords_eval.unigram_log10()
+    probs = hotwords_eval.unigram_log10(BENCH / "lm3.arpa.gz")
     median = sorted(probs[w] for w in graph_words if w in probs)[len(graph_words) // 2]
     assert len(rare) == 24 and all(w in graph_words and probs[w] < median for w in rare)
     assert len(names) == 6 and not set(names) & vocab
     assert hotwords_eval.names(6, SEED, vocab) == names
-    again = hotwords_eval.make_set([["a", names[0]]], [["a"]], set(names), SEED)
-    once = hotwords_eval.make_set([["a", names[0]]], [["a"]], set(names), SEED)
+    again = hotwords_eval.make_set([["a", names[0]]], [["a"]], set(names), SEED,
+                                   BENCH / "units.txt")
+    once = hotwords_eval.make_set([["a", names[0]]], [["a"]], set(names), SEED,
+                                  BENCH / "units.txt")
     assert (again["ctc"]["hot"][0][2] == once["ctc"]["hot"][0][2]).all()
 
 

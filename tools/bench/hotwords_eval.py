@@ -70,9 +70,9 @@ def unigram_log10(arpa_path=BENCH / "lm3.arpa.gz"):
     return probs
 
 
-def rare_words(candidates, n, seed, letters):
+def rare_words(candidates, n, seed, letters, arpa_path=BENCH / "lm3.arpa.gz"):
     """n words from the rarest quarter of candidates (by unigram probability), seeded."""
-    probs = unigram_log10()
+    probs = unigram_log10(arpa_path)
     pool = sorted((w for w in candidates if w in probs and len(w) >= 4
                    and all(ch in letters for ch in w)), key=lambda w: (probs[w], w))
     pool = pool[:max(n, len(pool) // 4)]
@@ -136,10 +136,10 @@ def sync_utterance(rng, columns, weak, v):
     return log_softmax(np.array(rows) / temp).astype(np.float32)
 
 
-def make_set(sentences_hot, sentences_control, hotwords, seed):
+def make_set(sentences_hot, sentences_control, hotwords, seed, units_path=BENCH / "units.txt"):
     """{'ctc'|'sync': {'hot'|'control': [(key, ref words, logp)]}}; hotwords: set of words
     whose letters are made weak."""
-    units = [l.split()[0] for l in open(BENCH / "units.txt", encoding="utf-8") if l.strip()]
+    units = [l.split()[0] for l in open(units_path, encoding="utf-8") if l.strip()]
     col = {u: i for i, u in enumerate(units)}
     out = {}
     for mode, make in (("ctc", ctc_utterance), ("sync", sync_utterance)):
