@@ -13,6 +13,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Developers rebuilding one extension while others work in the same tree:
 #   TINGXIE_NATIVE_ONLY=lm python setup.py build_ext --inplace -t build/lm
 ONLY = set(filter(None, os.environ.get("TINGXIE_NATIVE_ONLY", "").split(",")))
+# A sanitizer build for the native fuzz tests (tools/sanitize.sh): TINGXIE_SANITIZE=address,undefined
+SANITIZE = os.environ.get("TINGXIE_SANITIZE", "")
+SANITIZE_FLAGS = ([f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all", "-g"]
+                  if SANITIZE else [])
 
 
 def native_extensions():
@@ -35,7 +39,9 @@ def native_extensions():
                 depends=headers,
                 include_dirs=[csrc],
                 cxx_std=17,
-                extra_compile_args=["-O3", "-Wall", "-Wno-sign-compare"],
+                extra_compile_args=["-O1" if SANITIZE else "-O3", "-Wall", "-Wno-sign-compare"]
+                + SANITIZE_FLAGS,
+                extra_link_args=SANITIZE_FLAGS,
             )
         )
     return extensions
