@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from asr.models.base import SPECIAL_TOKENS  # never part of a greedy transcript
 from common.errors import InputError
+from common.token_words import TokenWords
 
 from asr.decoder.options import MODES
-WORD_END = "|"           # letter-unit models: '|' closes every word
-SPIECE_SPACE = "\u2581"  # sentencepiece: '▁' opens a word
-BPE_CONTINUES = "@@"     # FunASR seg_dict BPE: 'ab@@' continues into the next token
 
 
 @dataclass
@@ -61,48 +59,6 @@ class Transcript:
 
 def _round(seconds: Optional[float]) -> Optional[float]:
     return None if seconds is None else round(float(seconds), 3)
-
-
-def tokens_to_words(tokens: Sequence[str]) -> List[Tuple[str, int, int]]:
-    """Group modelling units into words: (word, first token index, last token index).
-
-    Sentencepiece '▁x' opens a word; 'x@@' continues into the next token; '|' closes a word;
-    a CJK character is a word by itself; other tokens (whole words) stand alone."""
-    pieced = any(t.startswith(SPIECE_SPACE) or t == WORD_END for t in tokens)
-    words: List[Tuple[str, int, int]] = []
-    pieces: List[str] = []
-    first = 0
-
-    def close(last: int) -> None:
-        text = "".join(pieces)
-        if text:
-            words.append((text, first, last))
-        pieces.clear()
-
-    for index, token in enumerate(tokens):
-        if token == WORD_END:
-            close(index - 1)
-            continue
-        if token.startswith(SPIECE_SPACE):
-            close(index - 1)
-            token = token[len(SPIECE_SPACE):]
-        if not pieces:
-            first = index
-        if token.endswith(BPE_CONTINUES):
-            pieces.append(token[:-len(BPE_CONTINUES)])
-            continue
-        pieces.append(token)
-        if not pieced or _is_cjk(token):
-            close(index)
-    close(len(tokens) - 1)
-    return words
-
-
-def _is_cjk(token: str) -> bool:
-    return len(token) == 1 and (
-        "\u4e00" <= token <= "\u9fff" or "\u3400" <= token <= "\u4dbf"
-        or "\uf900" <= token <= "\ufaff" or "\u3040" <= token <= "\u30ff"
-        or "\uac00" <= token <= "\ud7af")
 
 
 class Recognizer:
@@ -164,6 +120,8 @@ class Recognizer:
             raise InputError(_token_mismatch(list(self.decoder.tokens), self.tokens),
                              path=os.fspath(graph))
         self.blank = self.tokens.index("<blank>") if "<blank>" in self.tokens else 0
+        self.token_words = (self.decoder.graph.token_words() if self.decoder is not None
+                            else TokenWords(self.tokens))
 
     # --- audio -> posteriors -------------------------------------------------------------
     def load(self, path: str) -> np.ndarray:
@@ -257,7 +215,7 @@ class Recognizer:
         spans = [s for s in spans if self.tokens[s[0]] not in SPECIAL_TOKENS]
         tokens = [self.tokens[unit] for unit, _, _ in spans]
         words = []
-        for text, first, last in tokens_to_words(tokens):
+        for text, first, last in self.token_words.group(tokens):
             start, end = self._span_seconds(spans[first][1], spans[last][2], token_times)
             words.append(Word(text, start, end))
         score = float(logp[np.arange(len(best)), best].sum())

@@ -5,9 +5,10 @@
                              words="vocab.txt", spelling="chars", word_boundary="|")
     write_graph(compile_graph(options), options)
 
-Modules, one idea each: `symbols` (token lists, label = column + 1), `lexicon` (reading,
+Modules, one idea each: `symbols` (symbol tables, label = column + 1), `lexicon` (reading,
 spelling, disambiguation), `grammar` (G from ARPA arrays), `topology` (T), `fstio` (arrays to
-OpenFst), `compile` (the pipeline), `verify` (path costs for tests and diagnosis), `cli`.
+OpenFst), `compile` (the pipeline), `directory` (the graph directory and its graph.json, the
+contract with the decoder), `cli`.
 """
 from graph.compile import CompileOptions, CompiledGraph, compile_graph, write_graph
 

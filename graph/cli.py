@@ -44,12 +44,12 @@ def run(args: argparse.Namespace) -> int:
         map_unspellable_to_unk=args.map_unspellable_to_unk, const=args.const,
         write_lg=args.write_lg, blank=args.blank)
     graph = compile_graph(options)
-    info = write_graph(graph, options)
-    summary = {"output_dir": args.output_dir, "sizes": info["sizes"],
-               "lexicon_dropped": info["lexicon"]["dropped"],
-               "lm_words_not_in_lexicon": info["lm"]["words_not_in_lexicon"],
-               "cpu_seconds": info["cpu_seconds"]}
-    for warning in info["warnings"]:
+    details = write_graph(graph, options).details
+    summary = {"output_dir": args.output_dir, "sizes": details["sizes"],
+               "lexicon_dropped": details["lexicon"]["dropped"],
+               "lm_words_not_in_lexicon": details["lm"]["words_not_in_lexicon"],
+               "cpu_seconds": details["cpu_seconds"]}
+    for warning in details["warnings"]:
         print(f"tingxie: warning: {warning}", file=sys.stderr)
     json.dump(summary, sys.stderr, indent=1)
     sys.stderr.write("\n")

@@ -15,9 +15,8 @@ Costs are natural-log (−ln P); token column c has input label c + 1.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
@@ -25,12 +24,15 @@ from typing import Dict, List, Optional
 import numpy as np
 import pywrapfst as fst
 
-from lm.arpa import read_arpa
 from common.errors import InputError
 from common.tokens import read_tokens
+from lm.arpa import read_arpa
 from lm.model import NgramModel
 
 from graph import fstio
+from graph.directory import (BPE_MODEL_NAME, FST_NAME, LEXICON_NAME, LG_NAME, SEG_DICT_NAME,
+                             TOKENS_NAME, WORDS_NAME, GraphInfo, sha256,
+                             write_graph_directory)
 from graph.grammar import build_grammar
 from graph.lexicon import Lexicon, Speller, add_disambiguation, read_lexicon, \
     read_seg_dict, read_word_list, spell_words
@@ -38,7 +40,6 @@ from graph.symbols import LABEL_OFFSET, blank_index, write_symbol_table, \
     write_tokens
 from graph.topology import TOPOLOGIES, build_token_fst
 
-GRAPH_FORMAT_VERSION = 1
 EXACT_CTC_TOKEN_WARNING = 1000  # beyond this many tokens exact CTC's T and TLG grow large
 EXACT_CTC_TOKEN_LIMIT = 4000    # beyond this T alone (V² arcs) would take gigabytes
 
@@ -68,6 +69,7 @@ class CompiledGraph:
     words: List[str]
     tokens: List[str]
     lexicon: Lexicon
+    blank: Optional[str]                 # the blank token (None for a sync graph)
     info: Dict = field(default_factory=dict)
 
 
@@ -80,14 +82,6 @@ class _Timer:
         now = time.process_time()
         self.seconds[stage] = round(now - self._last, 3)
         self._last = now
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build_lexicon(options: CompileOptions, tokens: List[str], model: NgramModel) -> Lexicon:
@@ -259,11 +253,6 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     timer.lap("compose_TLG")
 
     info = {
-        "format_version": GRAPH_FORMAT_VERSION,
-        "topology": options.topology,
-        "label_offset": LABEL_OFFSET,
-        "blank": tokens[blank] if blank >= 0 else None,
-        "blank_label": blank + LABEL_OFFSET if blank >= 0 else None,
         "cost_unit": "natural log (-ln P)",
         "semiring": "tropical",
         "num_tokens": len(tokens),
@@ -283,7 +272,9 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
         "cpu_seconds": timer.seconds,
         "warnings": warnings,
     }
-    return CompiledGraph(tlg, lg, words, tokens, lexicon, info)
+    return CompiledGraph(tlg, lg, words, tokens, lexicon,
+                         tokens[blank] if blank >= 0 and options.topology != "sync" else None,
+                         info)
 
 
 def _versions() -> Dict[str, str]:
@@ -298,21 +289,15 @@ def _versions() -> Dict[str, str]:
     return found
 
 
-# What the decoder needs to spell new words (out-of-vocabulary hotwords) the way the graph's
-# words were spelled, copied into the graph directory under these names.
-BPE_MODEL_NAME = "bpe.model"
-SEG_DICT_NAME = "seg_dict"
+PATH_OPTIONS = ("tokens", "lm", "output_dir", "lexicon", "words", "bpe_model", "seg_dict")
 
 
-def _copy_spelling_rule(options: CompileOptions, out: str) -> Dict:
+def _spelling_rule(options: CompileOptions, out: str) -> Dict:
     """graph.json "spelling": the rule, with the sentencepiece model and seg_dict copied into
-    the graph directory and recorded by their names there (the directory stays movable)."""
-    import shutil
-
+    the graph directory under fixed names (the directory stays movable)."""
     if not options.spelling:
-        return {"rule": "lexicon"}
-    rule = {"rule": options.spelling, "word_boundary": options.word_boundary,
-            "bpe_model": None, "seg_dict": None}
+        return {"rule": "lexicon", "bpe_model": None, "seg_dict": None}
+    rule = {"rule": options.spelling, "bpe_model": None, "seg_dict": None}
     for key, name, source in (("bpe_model", BPE_MODEL_NAME, options.bpe_model),
                               ("seg_dict", SEG_DICT_NAME, options.seg_dict)):
         if source:
@@ -321,31 +306,30 @@ def _copy_spelling_rule(options: CompileOptions, out: str) -> Dict:
     return rule
 
 
-def write_graph(graph: CompiledGraph, options: CompileOptions) -> Dict:
-    """Write TLG.fst, tokens.txt, words.txt, lexicon.txt, graph.json (and LG.fst; bpe.model
-    and seg_dict when the words were spelled with them)."""
-    out = options.output_dir
-    os.makedirs(out, exist_ok=True)
-    fstio.write_fst(graph.tlg, os.path.join(out, "TLG.fst"), const=options.const)
-    if options.write_lg:
-        fstio.write_fst(graph.lg, os.path.join(out, "LG.fst"))
-    write_tokens(graph.tokens, os.path.join(out, "tokens.txt"))
-    write_symbol_table(graph.words, os.path.join(out, "words.txt"))
-    graph.lexicon.write(os.path.join(out, "lexicon.txt"))
-    spelling = _copy_spelling_rule(options, out)
-    inputs = {name: {"path": os.path.abspath(path), "sha256": _sha256(path)}
-              for name, path in (("tokens", options.tokens), ("lm", options.lm),
-                                 ("lexicon", options.lexicon), ("words", options.words),
-                                 ("bpe_model", options.bpe_model), ("seg_dict", options.seg_dict))
-              if path}
-    info = dict(graph.info)
-    info["fst_type"] = "const" if options.const else "vector"
-    info["options"] = {k: v for k, v in asdict(options).items()
-                       if k not in ("tokens", "lm", "output_dir")}
-    info["inputs"] = inputs
-    info["spelling"] = spelling
-    info["versions"] = _versions()
-    with open(os.path.join(out, "graph.json"), "w", encoding="utf-8") as handle:
-        json.dump(info, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-    return info
+def write_graph(graph: CompiledGraph, options: CompileOptions) -> GraphInfo:
+    """Write the graph directory (graph/directory.py) whole: TLG.fst, tokens.txt, words.txt,
+    lexicon.txt, graph.json, and LG.fst, bpe.model and seg_dict when there are."""
+    def fill(out: str) -> GraphInfo:
+        fstio.write_fst(graph.tlg, os.path.join(out, FST_NAME), const=options.const)
+        if options.write_lg:
+            fstio.write_fst(graph.lg, os.path.join(out, LG_NAME))
+        write_tokens(graph.tokens, os.path.join(out, TOKENS_NAME))
+        write_symbol_table(graph.words, os.path.join(out, WORDS_NAME))
+        graph.lexicon.write(os.path.join(out, LEXICON_NAME))
+        details = dict(graph.info)
+        details["fst_type"] = "const" if options.const else "vector"
+        details["options"] = {k: v for k, v in asdict(options).items()
+                              if k not in PATH_OPTIONS}
+        details["sources"] = {  # by name and content only: graph.json holds no outside path
+            name: {"name": os.path.basename(path), "sha256": sha256(path)}
+            for name, path in (("tokens", options.tokens), ("lm", options.lm),
+                               ("lexicon", options.lexicon), ("words", options.words),
+                               ("bpe_model", options.bpe_model),
+                               ("seg_dict", options.seg_dict)) if path}
+        details["versions"] = _versions()
+        return GraphInfo(topology=options.topology, blank=graph.blank,
+                         word_boundary=options.word_boundary,
+                         spelling=_spelling_rule(options, out),
+                         lm_order=graph.info["lm"]["order"], details=details)
+
+    return write_graph_directory(options.output_dir, fill)

@@ -20,7 +20,8 @@ import torch
 import onnxruntime  # noqa: F401
 
 from asr.models import load_acoustic_model  # noqa: E402
-from asr.models.base import cif_token_times, fire_frames, tokens_to_text  # noqa: E402
+from asr.models.base import cif_token_times, fire_frames  # noqa: E402
+from common.token_words import TokenWords  # noqa: E402
 from asr.models.model_dir import build_model, write_model_dir  # noqa: E402
 from common.errors import InputError  # noqa: E402
 
@@ -280,8 +281,11 @@ def test_cif_token_times_follow_funasr_rule():
     assert len(cif_token_times(alphas, np.zeros(20), 3, 0.04)) == 3
 
 
-def test_tokens_to_text():
-    assert tokens_to_text(list("the|lord|")) == "the lord"
-    assert tokens_to_text(["▁he", "llo", "▁world"]) == "hello world"
-    assert tokens_to_text(["he@@", "llo", "wor@@", "ld"]) == "hello world"
-    assert tokens_to_text(list("你好")) == "你好"
+def test_greedy_text_follows_the_token_word_rule():
+    letters = list("abdehlortw|")
+    assert TokenWords(letters).text(list("the|lord|")) == "the lord"
+    assert TokenWords(letters, word_boundary="w").text(list("thewlordw")) == "the lord"
+    assert TokenWords(["▁he", "llo", "▁world"]).text(["▁he", "llo", "▁world"]) == "hello world"
+    bpe = ["he@@", "llo", "wor@@", "ld"]
+    assert TokenWords(bpe).text(bpe) == "hello world"
+    assert TokenWords(list("你好")).text(list("你好")) == "你 好"

@@ -134,15 +134,27 @@ def test_mode_and_directory_errors(tiny, tmp_path):
     with pytest.raises(InputError, match="graph.json"):
         Decoder(str(broken))
     (broken / "graph.json").write_text(json.dumps({"topology": "ctc"}))
+    with pytest.raises(InputError, match="graph.json: graph format version None"):
+        Decoder(str(broken))
+    shutil.copy(os.path.join(tiny, "graph.json"), broken / "graph.json")
     (broken / "words.txt").write_text("<eps> 0\na\n")
+    with pytest.raises(InputError, match="words.txt: this file is not the one"):
+        Decoder(str(broken))
+    from graph.directory import GraphDirectory, seal
+    seal(str(broken), GraphDirectory(tiny).info)  # hand-made: its own files, sealed
     with pytest.raises(InputError, match="words.txt:2"):
         Decoder(str(broken))
 
 
 def _graph_dir_with(tmp_path, tiny, fst_bytes):
+    """The tiny graph directory with another TLG.fst, sealed (its checksum recorded), so that
+    the FST reader itself meets the bytes."""
+    from graph.directory import GraphDirectory, seal
+
     d = tmp_path / "g"
     shutil.copytree(tiny, d, dirs_exist_ok=True)
     (d / "TLG.fst").write_bytes(fst_bytes)
+    seal(str(d), GraphDirectory(tiny).info)
     return str(d)
 
 

@@ -71,8 +71,14 @@ def test_graph_directory_contract(small_graph):
     assert words_txt[0] == ["<eps>", "0"]
     assert [int(i) for _, i in words_txt] == list(range(len(words_txt)))
     import json
-    info = json.load(open(os.path.join(out, "graph.json")))
-    assert info["label_offset"] == 1 and info["blank"] == "<blank>" and info["blank_label"] == 1
+    record = json.load(open(os.path.join(out, "graph.json")))
+    assert record["format_version"] == 2 and record["topology"] == "ctc"
+    assert record["blank"] == "<blank>" and record["word_boundary"] == "|"
+    assert record["spelling"] == {"rule": "chars", "bpe_model": None, "seg_dict": None}
+    assert record["lm_order"] == 3
+    assert sorted(record["files"]) == ["LG.fst", "TLG.fst", "lexicon.txt", "tokens.txt",
+                                       "words.txt"]
+    info = record["details"]
     letters = set(graph.tokens)
     spellable = [w for w in frequent_words(1500) if set(w) <= letters]
     assert info["lexicon"]["dropped"] == {
@@ -83,7 +89,7 @@ def test_graph_directory_contract(small_graph):
     for fst_name in ("L", "G", "LG", "TLG"):
         assert info["sizes"][fst_name]["states"] > 0 and info["sizes"][fst_name]["arcs"] > 0
     assert info["lg_input_deterministic"] is True
-    assert set(info["inputs"]) == {"tokens", "lm", "words"}
+    assert set(info["sources"]) == {"tokens", "lm", "words"}
     import pywrapfst as fst
     tlg = fst.Fst.read(os.path.join(out, "TLG.fst"))
     assert tlg.properties(fst.I_LABEL_SORTED, True) == fst.I_LABEL_SORTED

@@ -93,7 +93,7 @@ def test_arpa_words_missing_from_lexicon_are_reported(tmp_path, capsys):
     n = write_lexicon(lexicon, words[: len(words) // 2])
     out = tmp_path / "g"
     assert main(compile_args(out, "--lexicon", lexicon)) == 0
-    info = json.load(open(out / "graph.json"))
+    info = json.load(open(out / "graph.json"))["details"]
     lm_words = 124 - 3  # <unk>, <s>, </s> are not lexicon words
     assert info["lm"]["words_not_in_lexicon"] == lm_words - n + 1  # + <unk>
     assert sum(info["lm"]["g_ngrams"]["dropped_out_of_lexicon"]) > 0
@@ -106,7 +106,7 @@ def test_unspellable_words_dropped_or_mapped_to_unk(tmp_path):
     out = tmp_path / "g"
     assert main(compile_args(out, "--words", words, "--spelling", "chars",
                              "--word-boundary", "|")) == 0
-    info = json.load(open(out / "graph.json"))
+    info = json.load(open(out / "graph.json"))["details"]
     assert info["lexicon"]["dropped"] == {"unspellable with the model's tokens": 2}
     assert sorted(info["lexicon"]["dropped_examples"]["unspellable with the model's tokens"]) \
         == ["naïve", "x-ray"]
@@ -202,7 +202,7 @@ def test_exact_ctc_over_many_tokens(tmp_path, capsys, monkeypatch):
     out = tmp_path / "g"
     assert main(compile_args(out, "--spelling", "chars", "--word-boundary", "|")) == 0
     assert "tingxie: warning: exact ctc topology over" in capsys.readouterr().err
-    assert "compact" in json.load(open(out / "graph.json"))["warnings"][0]
+    assert "compact" in json.load(open(out / "graph.json"))["details"]["warnings"][0]
     monkeypatch.setattr(graph.compile, "EXACT_CTC_TOKEN_LIMIT", 10)
     err = run_error(capsys, compile_args(tmp_path / "g2", "--spelling", "chars",
                                          "--word-boundary", "|"))

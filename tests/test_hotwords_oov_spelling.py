@@ -188,8 +188,8 @@ def test_chinese_names_are_decoded_between_words(chinese, topology):
 def test_a_moved_graph_directory_keeps_its_bpe_model(english, tmp_path):
     src = Path(english["graphs"]["sync"])
     meta = json.loads((src / "graph.json").read_text(encoding="utf-8"))
-    assert meta["spelling"] == {"rule": "bpe", "word_boundary": None, "bpe_model": "bpe.model",
-                                "seg_dict": None}
+    assert meta["spelling"] == {"rule": "bpe", "bpe_model": "bpe.model", "seg_dict": None}
+    assert meta["word_boundary"] is None
     assert (src / "bpe.model").read_bytes() == (english["root"] / "sp.model").read_bytes()
     moved = tmp_path / "elsewhere" / "graph"
     shutil.copytree(src, moved)
@@ -305,7 +305,8 @@ def test_a_lexicon_graph_has_no_rule_for_new_words(tmp_path):
     out = tmp_path / "g"
     assert tingxie(["graph", "compile", "--tokens", str(tmp_path / "tokens.txt"), "--lm",
                     str(lm), "--lexicon", str(tmp_path / "lexicon.txt"), "-o", str(out)]) == 0
-    assert json.loads((out / "graph.json").read_text())["spelling"] == {"rule": "lexicon"}
+    assert json.loads((out / "graph.json").read_text())["spelling"] == {"rule": "lexicon", "bpe_model": None,
+                                                                  "seg_dict": None}
     (tmp_path / "hot.txt").write_text("ab\nba\n", encoding="utf-8")
     with pytest.warns(UserWarning, match="hot.txt:2"):
         hot = Decoder(out).compile_hotwords(str(tmp_path / "hot.txt"))
@@ -329,13 +330,17 @@ def test_a_graph_whose_spelling_record_is_broken_is_reported(english, tmp_path):
     shutil.copytree(english["graphs"]["sync"], moved)
     meta = json.loads((moved / "graph.json").read_text(encoding="utf-8"))
     from common.errors import InputError
-    for broken in ("bpe", {"bpe_model": "bpe.model"}):
+    from graph.directory import GraphInfo, seal
+    for broken in ("bpe", {"bpe_model": "bpe.model"}, {"rule": "bpe", "bpe_model": "/abs/bpe"}):
         meta["spelling"] = broken
         (moved / "graph.json").write_text(json.dumps(meta), encoding="utf-8")
         with pytest.raises(InputError, match="graph.json"):
             Decoder(moved).compile_hotwords(EN_NAMES)
-    meta["spelling"]["rule"] = "bpe"
+    meta["spelling"] = {"rule": "bpe", "bpe_model": "bpe.model", "seg_dict": None}
     (moved / "bpe.model").write_bytes(b"not a sentencepiece model")
     (moved / "graph.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(InputError, match="bpe.model: this file is not the one"):
+        Decoder(moved)
+    seal(str(moved), GraphInfo.from_json(meta, "graph.json"))  # a hand-made directory
     with pytest.raises(InputError, match="sentencepiece"):
         Decoder(moved).compile_hotwords(EN_NAMES)

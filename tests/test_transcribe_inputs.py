@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from asr.recognizer import tokens_to_words
 from asr.transcribe import ResultJournal, collect_inputs, to_srt
 from common.errors import InputError
+from common.token_words import TokenWords
 
 
 def touch(path, data=b"RIFF"):
@@ -92,12 +92,16 @@ def test_srt_cues_split_on_pauses():
                              "2\n00:00:03,000 --> 00:00:03,250\nagain\n")
 
 
-def test_tokens_to_words():
-    assert tokens_to_words(list("ab|c|")) == [("ab", 0, 1), ("c", 3, 3)]
-    assert tokens_to_words(["\u2581he", "llo", "\u2581w", "or"]) == [("hello", 0, 1),
-                                                                     ("wor", 2, 3)]
-    assert tokens_to_words(["今", "天", "good@@", "ness"]) == [("今", 0, 0), ("天", 1, 1),
-                                                              ("goodness", 2, 3)]
+def test_tokens_group_into_words():
+    def group(tokens, **kwargs):
+        return TokenWords(tokens, **kwargs).group(tokens)
+
+    assert group(list("ab|c|")) == [("ab", 0, 1), ("c", 3, 3)]
+    assert group(list("ab#c#"), word_boundary="#") == [("ab", 0, 1), ("c", 3, 3)]
+    assert group(list("abc")) == [("a", 0, 0), ("b", 1, 1), ("c", 2, 2)]  # whole-word units
+    assert group(["\u2581he", "llo", "\u2581w", "or"]) == [("hello", 0, 1), ("wor", 2, 3)]
+    assert group(["今", "天", "good@@", "ness"]) == [("今", 0, 0), ("天", 1, 1),
+                                                    ("goodness", 2, 3)]
 
 
 def test_one_run_at_a_time_per_output_directory(tmp_path):

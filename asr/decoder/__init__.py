@@ -6,10 +6,8 @@
     r.words, r.word_frames, r.total_cost, r.nbest, r.lattice
 
 The search itself is C++ (asr/decoder/csrc/decoder.h explains the algorithm). A graph
-directory holds TLG.fst (OpenFst vector or const binary, tropical, costs -ln; input label k
-is posterior column k-1, 0 is epsilon), words.txt (Kaldi symbol table), tokens.txt (tokens
-by column) and graph.json ("topology": "ctc" | "compact" | "sync"), as written by
-`tingxie graph compile`. For the fastest load, `convert_graph(src, dst)` rewrites TLG.fst as
+directory is what `tingxie graph compile` writes; graph/directory.py defines it (TLG.fst,
+tokens.txt, words.txt, graph.json with the topology, blank, word boundary and checksums). For the fastest load, `convert_graph(src, dst)` rewrites TLG.fst as
 an aligned OpenFst const FST that is memory-mapped in place.
 
 Hotwords (asr/decoder/hotwords.py): `decode(logp, hotwords=["name", ...])` biases the search
@@ -20,7 +18,6 @@ graph beside TLG, entered at word boundaries.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple, Union
@@ -194,13 +191,20 @@ def convert_graph(src_dir: str, dst_dir: str) -> None:
     decoder never writes caches on its own."""
     import shutil
     from asr.decoder import _native
+    from graph.directory import FST_NAME, GraphDirectory, write_graph_directory
 
-    os.makedirs(dst_dir, exist_ok=True)
-    for name in os.listdir(src_dir):
-        if name != "TLG.fst" and os.path.isfile(os.path.join(src_dir, name)):
-            shutil.copyfile(os.path.join(src_dir, name), os.path.join(dst_dir, name))
-    _native.convert_to_aligned_const(os.path.join(src_dir, "TLG.fst"),
-                                     os.path.join(dst_dir, "TLG.fst"))
+    source = GraphDirectory(src_dir)
+
+    def fill(out: str):
+        for name in source.info.files:
+            if name != FST_NAME:
+                shutil.copyfile(source.file(name), os.path.join(out, name))
+        _native.convert_to_aligned_const(source.file(FST_NAME), os.path.join(out, FST_NAME))
+        info = source.info
+        info.details = dict(info.details, fst_type="const")
+        return info
+
+    write_graph_directory(dst_dir, fill)
 
 
 class Decoder:
@@ -216,29 +220,16 @@ class Decoder:
 
     def __init__(self, graph_dir: str, options=None, mode: Optional[str] = None,
                  hotword_options=None):
-        from common.tokens import read_tokens
-        from graph.symbols import blank_index
         from asr.decoder import _native
+        from graph.directory import FST_NAME, WORDS_NAME, GraphDirectory
 
-        self.graph_dir = str(graph_dir)
+        self.graph = GraphDirectory(graph_dir)
+        self.graph_dir = self.graph.path
         options = make_options(DecoderOptions, options)
         self.hotword_options = make_options(HotwordOptions, hotword_options).check()
         self._spellings = None
         self._oov_speller = None
-        meta_path = os.path.join(self.graph_dir, "graph.json")
-        if not os.path.isdir(self.graph_dir):
-            raise InputError("graph directory not found", self.graph_dir)
-        try:
-            with open(meta_path, encoding="utf-8") as f:
-                self.meta = json.load(f)
-        except FileNotFoundError:
-            raise InputError("missing graph.json (is this a `tingxie graph compile` output?)",
-                             meta_path) from None
-        except json.JSONDecodeError as err:
-            raise InputError(f"not valid JSON: {err.msg}", meta_path, err.lineno) from None
-        topology = self.meta.get("topology")
-        if topology not in ("ctc", "compact", "sync"):
-            raise InputError(f"unknown topology {topology!r} (ctc, compact or sync)", meta_path)
+        topology = self.graph.topology
         if mode is None:
             mode = "paraformer" if topology == "sync" else "ctc"
         if mode not in MODES:
@@ -246,18 +237,16 @@ class Decoder:
         if (mode == "paraformer") != (topology == "sync"):
             raise InputError(f"mode {mode!r} does not match the graph's {topology!r} topology "
                              f"(paraformer mode needs a sync graph, ctc mode a ctc or compact "
-                             f"one)", meta_path)
+                             f"one)", self.graph.file("graph.json"))
         self.mode = mode
         self.options = options.effective(mode)
-        self.tokens = read_tokens(os.path.join(self.graph_dir, "tokens.txt"))
+        self.tokens = self.graph.tokens
         self._token_column = {t: i for i, t in enumerate(self.tokens)}
-        self.words = read_symbol_table(os.path.join(self.graph_dir, "words.txt"))
-        self.blank_column = blank_index(self.tokens)
-        if mode == "ctc" and self.blank_column < 0:
-            raise InputError("CTC mode needs a blank token (<blank>)",
-                             os.path.join(self.graph_dir, "tokens.txt"))
-        self._native = _native.NativeDecoder(os.path.join(self.graph_dir, "TLG.fst"),
-                                             self.words, self.tokens,
+        self.words = read_symbol_table(self.graph.file(WORDS_NAME))
+        self.blank_column = self.graph.blank_column
+        token_text, token_kind = self.graph.token_words().kinds(self.tokens)
+        self._native = _native.NativeDecoder(self.graph.file(FST_NAME), self.words, token_text,
+                                             token_kind,
                                              self.options.native(mode, self.blank_column))
 
     @property
@@ -311,8 +300,8 @@ class Decoder:
         compiled = compile_hotwords(spec, self._spell, len(self.tokens), _native,
                                     self.hotword_options, spell_oov=self._spell_oov,
                                     first_oov_label=len(self.words),
-                                    compact_topology=self.meta.get("topology") == "compact",
-                                    unigram_lm=(self.meta.get("lm") or {}).get("order") == 1,
+                                    compact_topology=self.graph.topology == "compact",
+                                    unigram_lm=self.graph.info.lm_order == 1,
                                     acoustic_scale=self.acoustic_scale)
         if compiled.problems and compiled is not spec:
             for problem in compiled.problems:
@@ -344,26 +333,13 @@ class Decoder:
         """The graph's Speller, or False when its rule cannot be applied here."""
         from graph.lexicon import Speller, read_seg_dict
 
-        rule = self.meta.get("spelling")
-        if rule is not None and not (isinstance(rule, dict) and isinstance(rule.get("rule"), str)):
-            raise InputError('"spelling" must be an object with a "rule"',
-                             os.path.join(self.graph_dir, "graph.json"))
-        if rule is None:  # graphs compiled before graph.json recorded it: characters
-            opts = self.meta.get("options") or {}
-            if opts.get("spelling", "chars") != "chars":
-                return False
-            rule = {"rule": "chars", "word_boundary": opts.get("word_boundary")}
-        if rule.get("rule") not in ("chars", "bpe"):
+        rule = self.graph.info.spelling
+        if rule["rule"] == "lexicon":
             return False  # a lexicon-only graph: no rule for new words
-        bpe_model = seg_dict = None
-        if rule.get("bpe_model"):
-            bpe_model = os.path.join(self.graph_dir, rule["bpe_model"])
-            if not os.path.isfile(bpe_model):
-                raise InputError("the graph's sentencepiece model is missing (needed to spell "
-                                 "out-of-vocabulary hotwords)", bpe_model)
-        if rule.get("seg_dict"):
-            seg_dict = read_seg_dict(os.path.join(self.graph_dir, rule["seg_dict"]))
-        return Speller(self.tokens, rule["rule"], rule.get("word_boundary"), bpe_model, seg_dict)
+        seg_dict = read_seg_dict(self.graph.file(rule["seg_dict"])) if rule["seg_dict"] else None
+        bpe_model = self.graph.file(rule["bpe_model"]) if rule["bpe_model"] else None
+        return Speller(self.tokens, rule["rule"], self.graph.info.word_boundary, bpe_model,
+                       seg_dict)
 
     def _spell(self, word: str):
         """Token columns of a word as the graph spells it (lexicon.txt), None if absent."""

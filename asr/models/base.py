@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from common.errors import InputError
+from common.token_words import TokenWords
 
 MODES = ("ctc", "paraformer")
 # FunASR's CIF timestamp rule (funasr.utils.timestamp_tools.ts_prediction_lfr6_standard):
@@ -68,7 +69,8 @@ class AcousticModel:
         return [self.tokens[i] for i in best if self.tokens[i] not in SPECIAL_TOKENS]
 
     def greedy_text(self, outputs: Sequence[AcousticOutput]) -> List[str]:
-        return [tokens_to_text(self.greedy_tokens(o)) for o in outputs]
+        words = TokenWords(self.tokens)
+        return [words.text(self.greedy_tokens(o)) for o in outputs]
 
 
 def paraformer_positions(logp: np.ndarray, token_num: int, tokens: Sequence[str]) -> int:
@@ -80,24 +82,6 @@ def paraformer_positions(logp: np.ndarray, token_num: int, tokens: Sequence[str]
     if n and "</s>" in tokens and int(np.argmax(logp[n - 1])) == tokens.index("</s>"):
         n -= 1
     return n
-
-
-def tokens_to_text(tokens: Sequence[str]) -> str:
-    """Join tokens into words: `|` ends a word, `▁` starts one; in `@@` BPE (FunASR's English
-    models) `x@@` continues a word and any other token ends it; anything else (Chinese
-    characters, letters without a word-boundary unit) is concatenated."""
-    at_at_bpe = any(t.endswith("@@") for t in tokens)
-    pieces = []
-    for token in tokens:
-        if token == "|":
-            pieces.append(" ")
-        elif token.startswith("▁"):
-            pieces.append(" " + token[1:])
-        elif at_at_bpe:
-            pieces.append(token[:-2] if token.endswith("@@") else token + " ")
-        else:
-            pieces.append(token)
-    return " ".join("".join(pieces).split())
 
 
 def read_config(model_dir: str) -> dict:

@@ -51,15 +51,10 @@ def aligned_copy(graph_dir, out_dir):
 
 
 def const_copy(graph_dir, out_dir):
-    import kaldifst
-    out = Path(out_dir)
-    if not (out / "TLG.fst").exists():
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("words.txt", "tokens.txt", "graph.json"):
-            (out / name).write_bytes((Path(graph_dir) / name).read_bytes())
-        kaldifst.StdConstFst(kaldifst.StdVectorFst.read(f"{graph_dir}/TLG.fst")).write(
-            str(out / "TLG.fst"))
-    return str(out)
+    from asr.decoder import convert_graph
+    if not (Path(out_dir) / "TLG.fst").exists():
+        convert_graph(graph_dir, out_dir)
+    return str(out_dir)
 
 
 def read_refs(path):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import math
 import os
 import sys
@@ -191,8 +190,13 @@ def build_tlg(arpa, units_path, out_dir, topology="compact", keep=None, const=Fa
     with open(os.path.join(out_dir, "tokens.txt"), "w", encoding="utf-8") as f:
         for i, u in enumerate(units):
             f.write(f"{u} {i}\n")
-    with open(os.path.join(out_dir, "graph.json"), "w") as f:
-        json.dump({"topology": topology, "built_by": "tools/bench/decoder_graph.py"}, f)
+    from graph.directory import GraphInfo, seal
+    seal(out_dir, GraphInfo(topology=topology,
+                            blank=None if topology == "sync" else "<blank>",
+                            word_boundary="|" if "|" in units else None,
+                            spelling={"rule": "chars", "bpe_model": None, "seg_dict": None},
+                            lm_order=max(ngrams), details={
+                                "built_by": "tools/bench/decoder_graph.py"}))
     return TLG
 
 

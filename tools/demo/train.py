@@ -46,8 +46,9 @@ def text_to_ids(sentence: str) -> list[int]:
 
 
 def ids_to_text(ids) -> str:
-    letters = "".join(TOKENS[i] for i in ids if 0 < i < TOKEN_ID["<s>"])
-    return " ".join(letters.replace(WORD_END, " ").split())
+    from common.token_words import TokenWords
+
+    return TokenWords(TOKENS, WORD_END).text([TOKENS[i] for i in ids if i > 0])
 
 
 def edit_distance(a, b) -> int:

@@ -105,9 +105,14 @@ Posteriors CheckPosteriors(py::handle obj, int32_t num_tokens, int32_t max_ilabe
 class NativeDecoder {
  public:
   NativeDecoder(const std::string &graph_path, std::vector<std::string> words,
-                std::vector<std::string> tokens, const py::dict &options)
+                std::vector<std::string> token_text, std::vector<uint8_t> token_kind,
+                const py::dict &options)
       : opts_(OptionsFromDict(options)) {
-    if (tokens.empty()) throw py::value_error("the token table is empty");
+    if (token_text.empty()) throw py::value_error("the token table is empty");
+    if (token_kind.size() != token_text.size())
+      throw py::value_error("token_text and token_kind differ in length");
+    for (uint8_t kind : token_kind)
+      if (kind > Vocabulary::kNoLetters) throw py::value_error("unknown token kind");
     try {
       py::gil_scoped_release release;
       graph_ = std::make_unique<Graph>(graph_path);
@@ -117,10 +122,12 @@ class NativeDecoder {
     if (graph_->max_olabel() >= static_cast<int32_t>(words.size()))
       RaiseInputError(graph_path + ": output label " + std::to_string(graph_->max_olabel()) +
                       " is not in words.txt (" + std::to_string(words.size()) + " entries)");
-    if (graph_->max_ilabel() > static_cast<int32_t>(tokens.size()))
+    if (graph_->max_ilabel() > static_cast<int32_t>(token_text.size()))
       RaiseInputError(graph_path + ": input label " + std::to_string(graph_->max_ilabel()) +
-                      " has no token (tokens.txt has " + std::to_string(tokens.size()) + ")");
-    vocab_ = std::make_unique<Vocabulary>(std::move(words), std::move(tokens));
+                      " has no token (tokens.txt has " + std::to_string(token_text.size()) +
+                      ")");
+    vocab_ = std::make_unique<Vocabulary>(std::move(words), std::move(token_text),
+                                          std::move(token_kind));
   }
 
   DecodeResult Decode(py::handle logp, const HotwordAutomaton *hot) {
@@ -658,8 +665,9 @@ PYBIND11_MODULE(_native, m) {
 
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,
-                    const py::dict &>(),
-           py::arg("graph_path"), py::arg("words"), py::arg("tokens"), py::arg("options"))
+                    std::vector<uint8_t>, const py::dict &>(),
+           py::arg("graph_path"), py::arg("words"), py::arg("token_text"),
+           py::arg("token_kind"), py::arg("options"))
       .def("decode", &NativeDecoder::Decode, py::arg("logp"), py::arg("hotwords") = nullptr)
       .def("decode_batch", &NativeDecoder::DecodeBatch, py::arg("batch"),
            py::arg("num_threads") = 0, py::arg("hotwords") = py::none())

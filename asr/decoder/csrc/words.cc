@@ -13,27 +13,10 @@ bool StartsWith(const std::string &s, const std::string &prefix) {
 
 }  // namespace
 
-Vocabulary::Vocabulary(std::vector<std::string> words, std::vector<std::string> tokens)
-    : words_(std::move(words)) {
-  static const std::string kPieceStart = "\xe2\x96\x81";  // U+2581 ▁
-  for (std::string text : tokens) {
-    uint8_t kind = kLetters;
-    if (text == "|") {
-      kind = kWordEnd;
-      text.clear();
-    } else if (text.size() >= 2 && text.front() == '<' && text.back() == '>') {
-      kind = kNoLetters;
-      text.clear();
-    } else {
-      if (StartsWith(text, kPieceStart)) text = text.substr(kPieceStart.size());
-      if (text.size() >= 2 && text.compare(text.size() - 2, 2, "@@") == 0)
-        text.resize(text.size() - 2);
-      if (text.empty()) kind = kNoLetters;
-    }
-    token_text_.push_back(text);
-    token_kind_.push_back(kind);
-  }
-}
+Vocabulary::Vocabulary(std::vector<std::string> words, std::vector<std::string> token_text,
+                       std::vector<uint8_t> token_kind)
+    : words_(std::move(words)), token_text_(std::move(token_text)),
+      token_kind_(std::move(token_kind)) {}
 
 size_t Vocabulary::WordLength(size_t k, const Hypothesis &hyp) const {
   const int32_t id = hyp.word_ids[k];
@@ -58,7 +41,7 @@ void Vocabulary::SplitWords(Hypothesis *hyp, const std::vector<std::string> *ext
   for (; i < num_tokens && w < num_words; ++i) {
     const int32_t tok = hyp->tokens[i];
     const auto frames = hyp->token_frames[i];
-    const uint8_t kind = tok >= 0 && tok < num_tokens_() ? token_kind_[tok] : kNoLetters;
+    const uint8_t kind = tok >= 0 && tok < static_cast<int32_t>(token_kind_.size()) ? token_kind_[tok] : kNoLetters;
     if (kind == kWordEnd) {
       if (spelled.empty() && w > 0) hyp->word_frames[w - 1].second = frames.second;
       continue;
@@ -82,7 +65,7 @@ void Vocabulary::SplitWords(Hypothesis *hyp, const std::vector<std::string> *ext
   if (w == num_words) {  // trailing word-end tokens
     for (; i < num_tokens; ++i) {
       const int32_t tok = hyp->tokens[i];
-      if (w > 0 && tok >= 0 && tok < num_tokens_() && token_kind_[tok] == kWordEnd)
+      if (w > 0 && tok >= 0 && tok < static_cast<int32_t>(token_kind_.size()) && token_kind_[tok] == kWordEnd)
         hyp->word_frames[w - 1].second = hyp->token_frames[i].second;
       else
         break;
