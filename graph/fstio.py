@@ -16,7 +16,6 @@ import pywrapfst as fst
 _MAGIC = 2125659606  # OpenFst's binary FST magic number
 _VECTOR_VERSION = 2
 _PROPERTIES_EXPANDED_MUTABLE = 0x3  # kExpanded | kMutable; OpenFst computes the rest on demand
-INFINITY = np.float32(np.inf)
 
 
 @dataclass

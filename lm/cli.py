@@ -5,8 +5,6 @@ import argparse
 import sys
 import time
 
-from common.errors import InputError
-
 SMOOTHING = ["mkn", "kn", "kn-backoff", "katz", "absolute", "absolute-backoff", "add-k",
              "laplace", "jelinek-mercer", "mle"]
 
@@ -157,10 +155,7 @@ def _info(args) -> int:
 
 
 def _prune(args) -> int:
-    try:
-        from lm.prune import prune_relative_entropy
-    except ImportError:
-        raise InputError("relative-entropy pruning is not available (lm.prune is missing)")
+    from lm.prune import prune_relative_entropy
     from lm.arpa import read_arpa, write_arpa
     model = read_arpa(args.model)
     pruned = prune_relative_entropy(model, args.threshold)
@@ -171,10 +166,7 @@ def _prune(args) -> int:
 
 
 def _generate(args) -> int:
-    try:
-        from lm.generate import generate
-    except ImportError:
-        raise InputError("generation is not available (lm.generate is missing)")
+    from lm.generate import generate
     from lm.arpa import read_arpa
     model = read_arpa(args.model)
     sentences = generate(model, method=args.method, n=args.n, beam=args.beam,

@@ -40,11 +40,7 @@ def train(source: Source, order: int, smoothing: str = "mkn", *, chars: bool = F
                             progress=progress)
     if prune or discount_fallback:
         raise InputError("--prune and --discount-fallback apply to modified Kneser-Ney only")
-    try:
-        from lm.smoothing import ESTIMATORS
-    except ImportError:
-        raise InputError(f"smoothing method {smoothing!r} is not available "
-                         "(lm.smoothing is not installed)") from None
+    from lm.smoothing import ESTIMATORS
     if smoothing not in ESTIMATORS:
         known = ", ".join(["mkn"] + sorted(ESTIMATORS))
         raise InputError(f"unknown smoothing method {smoothing!r} (known: {known})")

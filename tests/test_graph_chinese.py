@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from graph.compile import CompileOptions, compile_graph
-from graph.grammar import BackoffWalker, build_grammar
+from graph.grammar import build_grammar
 from graph import fstio
 from graph.symbols import LABEL_OFFSET
-from graph.verify import best_cost, ctc_frames, sample_sentences
+from tests.graph_reference import BackoffWalker, best_cost, ctc_frames, sample_sentences
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_LINES = 1000

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from graph.compile import CompileOptions, compile_graph, write_graph
-from graph.grammar import BackoffWalker
 from graph.symbols import LABEL_OFFSET
-from graph.verify import best_cost, best_output, ctc_frames, sample_sentences
+from tests.graph_reference import (BackoffWalker, best_cost, best_output, ctc_frames,
+                                   sample_sentences)
 
 import kenlm
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from graph import fstio
-from graph.grammar import BackoffWalker, build_grammar
-from graph.verify import best_cost
+from graph.grammar import build_grammar
+from tests.graph_reference import BackoffWalker, best_cost
 from lm.arpa import read_arpa
 
 import kenlm

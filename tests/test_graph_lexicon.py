@@ -10,7 +10,7 @@ from graph.compile import CompileOptions, compile_graph
 from graph.lexicon import Entry, Speller, add_disambiguation, read_lexicon, spell_words
 from common.tokens import read_tokens
 from graph.symbols import LABEL_OFFSET
-from graph.verify import best_cost, best_output, ctc_frames
+from tests.graph_reference import best_cost, best_output, ctc_frames
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KENLM_DIR = os.path.join(ROOT, "tests", "data", "kenlm")

@@ -4,9 +4,10 @@ import gzip
 import numpy as np
 import pytest
 
-from lm import _native
-from lm.arpa import format_float, read_arpa, read_arpa_python, write_arpa
 from common.errors import InputError
+from lm import _native
+from lm.arpa import format_float, read_arpa, write_arpa
+from tests.arpa_reference import read_arpa_python
 from tests.lm_reference import KENLM
 
 

@@ -93,8 +93,8 @@ def test_best_path_and_nbest_match_brute_force(lms, seed):
 def test_rescoring_with_the_same_lm_changes_nothing(lms):
     old, _, _, _ = lms
     lattice = random_lattice(random.Random(99))
-    before = nbest(lattice, n=3, search_factor=50)
-    after = nbest(rescore_lattice(lattice, old, old), n=3, search_factor=50)
+    before = nbest(lattice, n=3)
+    after = nbest(rescore_lattice(lattice, old, old), n=3)
     assert [p.words for p in before] == [p.words for p in after]
     assert [p.cost for p in before] == pytest.approx([p.cost for p in after], abs=1e-9)
 
@@ -110,9 +110,8 @@ def test_states_are_shared_when_histories_coincide(lms):
 def test_kenlm_backend_gives_the_same_lattice(lms):
     old, new, _, _ = lms
     lattice = random_lattice(random.Random(5))
-    ours = nbest(rescore_lattice(lattice, new, old), n=3, search_factor=50)
-    theirs = nbest(rescore_lattice(lattice, KenlmQuery(NEW), KenlmQuery(OLD)), n=3,
-                   search_factor=50)
+    ours = nbest(rescore_lattice(lattice, new, old), n=3)
+    theirs = nbest(rescore_lattice(lattice, KenlmQuery(NEW), KenlmQuery(OLD)), n=3)
     assert [p.words for p in ours] == [p.words for p in theirs]
     assert [p.cost for p in ours] == pytest.approx([p.cost for p in theirs], abs=2e-3)
 
@@ -133,15 +132,27 @@ def test_kaldi_text_round_trip_and_errors(tmp_path, lms):
         rescore_lattice(cyclic, lms[1])
 
 
-def test_kbest_fallback_agrees_with_openfst_unique_nbest(lms):
-    from asr.rescoring.lattice import _kbest_nbest
+@pytest.mark.parametrize("scale", [1.0, 0.3])
+def test_determinisation_keeps_each_sequence_best_path_and_its_cost_split(scale):
+    """The decoder's determiniser: one path per word sequence, with the graph and acoustic
+    costs of that sequence's best path (at the acoustic scale) in the input, not merged."""
+    from asr.rescoring.lattice import determinize_words
 
     for seed in range(5):
         lattice = random_lattice(random.Random(100 + seed), num_states=8, num_arcs=20)
-        exact = nbest(lattice, 6)
-        kbest = _kbest_nbest(lattice, 6, 1.0, search_factor=100)
-        assert [p.words for p in exact] == [p.words for p in kbest]
-        assert [p.cost for p in exact] == pytest.approx([p.cost for p in kbest], abs=1e-5)
+        best = {}
+        for words, graph, acoustic in all_paths(lattice):
+            cost = graph + scale * acoustic
+            if tuple(words) not in best or cost < best[tuple(words)][0]:
+                best[tuple(words)] = (cost, graph, acoustic)
+        compact = determinize_words(lattice, scale)
+        assert not any(a.word is None for a in compact.arcs)
+        paths = list(all_paths(compact))
+        assert sorted(tuple(w) for w, _, _ in paths) == sorted(best)  # each sequence once
+        for words, graph, acoustic in paths:
+            _, want_graph, want_acoustic = best[tuple(words)]
+            assert graph == pytest.approx(want_graph, abs=1e-4)
+            assert acoustic == pytest.approx(want_acoustic, abs=1e-4)
 
 
 def test_cli_lattice_mode_matches_the_api(tmp_path, lms):
@@ -185,6 +196,6 @@ def test_determinised_rescoring_keeps_every_sequence_cost(lms, seed):
     options = LatticeRescoreOptions(determinize=True, acoustic_scale=scale)
     compact = rescore_lattice(lattice, new, old, options)
     assert not any(a.word is None for a in compact.arcs)  # epsilon-free
-    fast = nbest(compact, 6)
+    fast = nbest(compact, 6, acoustic_scale=scale)
     assert [p.words for p in fast] == [p.words for p in plain]
     assert [p.cost for p in fast] == pytest.approx([p.cost for p in plain], abs=1e-3)

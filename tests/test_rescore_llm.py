@@ -10,8 +10,9 @@ import pytest
 import torch
 import transformers
 
-from asr.rescoring.llm import CausalLmRescorer, SpeechLlmRescorer, tiny_qwen2_audio  # noqa
-from common.errors import InputError  # noqa: E402
+from asr.rescoring.llm import CausalLmRescorer, SpeechLlmRescorer
+from common.errors import InputError
+from tests.tiny_qwen2_audio import tiny_qwen2_audio
 
 HYPS = [["the", "lord"], ["he", "maketh", "me", "to", "lie", "down"], ["shepherd"], [],
         ["green", "pastures", "i", "shall", "not", "want"], ["the", "lord", "is", "my"]]

@@ -19,13 +19,13 @@ histories the LMs cannot tell apart are not split. `old_lm` may be None (then no
 removed: use it for lattices whose graph cost holds no LM). Costs stay separate; a path's total
 is graph + acoustic_scale * acoustic, lower is better.
 
-The best path is found by dynamic programming in topological order. `nbest` gives the n best
-distinct word sequences exactly through OpenFst (pynini's unique shortest paths). The decoder's
-lattice (`Result.lattice` with keep_lattice=True) is already determinised on words and pruned
-by its lattice_beam (asr/decoder WordLattice): one path per word sequence, so it is rescored
-as it comes. State-level lattices (the decoder's with determinize_lattice=False, or raw Kaldi
-lattices) hold many alignments per word sequence: `determinize=True` determinises them on
-words with OpenFst first.
+The best path is found by dynamic programming in topological order; `nbest` gives the n best
+distinct word sequences. The decoder's lattice (`Result.lattice` with keep_lattice=True) is
+already determinised on words and pruned by its lattice_beam (asr.decoder.WordLattice): one
+path per word sequence, so it is rescored as it comes. State-level lattices (the decoder's with
+determinize_lattice=False, or raw Kaldi lattices) hold many alignments per word sequence:
+`determinize=True` first determinises them on words with the decoder's own determiniser
+(asr/decoder/csrc/determinize.h), which keeps graph and acoustic costs apart.
 """
 from __future__ import annotations
 
@@ -199,32 +199,60 @@ class LatticeRescoreOptions:
     # Determinise first (`determinize_words`): for state-level lattices (the decoder's with
     # determinize_lattice=False, raw Kaldi lattices), whose many alignments of one word
     # sequence would otherwise each be expanded; the decoder's default lattice is already
-    # determinised and needs none of it. The
-    # rescored lattice then carries each path's total cost (at `acoustic_scale`) as graph
-    # cost, acoustic 0; best paths and costs are unchanged.
+    # determinised and needs none of it. Each word sequence keeps its best path's graph and
+    # acoustic costs (best at `acoustic_scale`); best paths and costs are unchanged.
     determinize: bool = False
     acoustic_scale: float = 1.0
 
 
-def determinize_words(lattice: WordLattice, acoustic_scale: float = 1.0) -> WordLattice:
-    """An epsilon-free deterministic word lattice (OpenFst rmepsilon, determinize, minimize in
-    the tropical semiring) holding, for every word sequence, its lowest total cost
-    graph + acoustic_scale * acoustic, as graph cost (acoustic 0)."""
-    import pynini
+def determinize_words(lattice: WordLattice, acoustic_scale: float = 1.0,
+                      max_states: int = 1_000_000) -> WordLattice:
+    """An epsilon-free word lattice with one path per word sequence, that sequence's best path
+    in `lattice` (lowest graph + acoustic_scale * acoustic), its graph and acoustic costs kept
+    apart: the decoder's own determiniser (asr/decoder/csrc/determinize.h, Kaldi's
+    DeterminizeLatticePruned), unpruned."""
+    from asr.decoder import _native
 
-    fst, _, words_of = _to_fst(lattice, acoustic_scale)
-    fst = pynini.determinize(pynini.rmepsilon(fst)).minimize()
-    zero = pynini.Weight.zero(fst.weight_type())
-    arcs, finals = [], {}
-    for state in fst.states():
-        final = fst.final(state)
-        if final != zero:
-            finals[state] = (float(str(final)), 0.0)
-        for arc in fst.arcs(state):
-            arcs.append(Arc(state, arc.nextstate, words_of[arc.ilabel] if arc.ilabel else None,
-                            float(str(arc.weight)), 0.0))
-    start = fst.start()
-    return WordLattice(0 if start < 0 else start, arcs, finals, lattice.key)
+    order = lattice.topological_order()  # the reachable states; InputError on a cycle
+    state_of = {state: i for i, state in enumerate(order)}
+    label: Dict[str, int] = {}
+    words_of: List[str] = ["<eps>"]
+    columns = {name: [] for name in ("src", "dst", "word", "graph", "acoustic")}
+    for arc in lattice.arcs:
+        if arc.src not in state_of:
+            continue
+        word = 0
+        if arc.word is not None:
+            word = label.setdefault(arc.word, len(words_of))
+            if word == len(words_of):
+                words_of.append(arc.word)
+        for name, value in (("src", state_of[arc.src]), ("dst", state_of[arc.dst]),
+                            ("word", word), ("graph", arc.graph),
+                            ("acoustic", acoustic_scale * arc.acoustic)):
+            columns[name].append(value)
+    final_graph = [math.inf] * len(order)
+    final_acoustic = [0.0] * len(order)
+    for state, (graph, acoustic) in lattice.finals.items():
+        if state in state_of:
+            final_graph[state_of[state]] = graph
+            final_acoustic[state_of[state]] = acoustic_scale * acoustic
+    try:
+        out = _native.determinize_lattice(
+            len(order), 0, columns["src"], columns["dst"], columns["word"], columns["graph"],
+            columns["acoustic"], [0] * (len(columns["src"]) + 1), [], final_graph,
+            final_acoustic, beam=math.inf, max_states=max_states, max_arcs=8 * max_states,
+            max_retries=0)
+    except ValueError as err:
+        raise InputError(f"lattice {lattice.key!r}: {err}") from None
+    unscale = 1.0 / acoustic_scale if acoustic_scale else 0.0
+    determinised = from_decoder_lattice(out, lattice.key, words_of)
+    for arc in determinised.arcs:
+        arc.acoustic *= unscale
+    determinised.finals = {state: (graph, acoustic * unscale)
+                           for state, (graph, acoustic) in determinised.finals.items()}
+    if out.start < 0:  # no path reaches a final state
+        determinised.finals = {}
+    return determinised
 
 
 def rescore_lattice(lattice: WordLattice, new_lm, old_lm=None,
@@ -281,106 +309,24 @@ class LatticePath:
 
 
 def nbest(lattice: WordLattice, n: int = 1, acoustic_scale: float = 1.0,
-          search_factor: int = 4) -> List[LatticePath]:
+          determinize: bool = True) -> List[LatticePath]:
     """The n lowest-cost distinct word sequences (cost = graph + acoustic_scale * acoustic),
-    each with its best path's graph/acoustic split. Exact through OpenFst (pynini: remove
-    epsilons, then `shortestpath(unique=True)`, which determinises on the fly) when n > 1 and
-    pynini is installed; otherwise the k-best dynamic programme below."""
-    if n > 1:
-        try:
-            import pynini  # noqa: F401
-        except ImportError:
-            pass
-        else:
-            return _unique_nbest(lattice, n, acoustic_scale)
-    return _kbest_nbest(lattice, n, acoustic_scale, search_factor)
+    each with its best path's graph/acoustic split. With `determinize` (needed for n > 1 on a
+    lattice that may hold a word sequence twice) the lattice is first determinised on words
+    (`determinize_words`), where the k best paths are k distinct sequences."""
+    if determinize and n > 1:
+        lattice = determinize_words(lattice, acoustic_scale)
+    return _kbest_nbest(lattice, n, acoustic_scale)
 
 
-def _unique_nbest(lattice: WordLattice, n: int, acoustic_scale: float) -> List[LatticePath]:
-    import pynini
-
-    fst, order, words_of = _to_fst(lattice, acoustic_scale)
-    shortest = pynini.shortestpath(pynini.rmepsilon(fst), nshortest=n, unique=True)
-    if shortest.start() == pynini.NO_STATE_ID:
-        return []
-    sequences = []
-    paths = shortest.paths()
-    while not paths.done():
-        sequences.append([words_of[i] for i in paths.ilabels() if i])
-        paths.next()
-    found = [_best_alignment(lattice, order, words, acoustic_scale) for words in sequences]
-    return sorted(found)[:n]
-
-
-def _to_fst(lattice: WordLattice, acoustic_scale: float):
-    """(pynini acceptor over word ids, weight graph + acoustic_scale * acoustic; the states in
-    topological order; id -> word, 0 = epsilon)."""
-    import pynini
-
-    order = lattice.topological_order()
-    label: Dict[str, int] = {}
-    words_of: List[str] = [""]
-    fst = pynini.Fst()
-    state_of = {state: fst.add_state() for state in order}
-    fst.set_start(state_of[lattice.start])
-    for state, (graph, acoustic) in lattice.finals.items():
-        if state in state_of:
-            fst.set_final(state_of[state], graph + acoustic_scale * acoustic)
-    for arc in lattice.arcs:
-        if arc.src not in state_of:
-            continue
-        ilabel = 0
-        if arc.word is not None:
-            ilabel = label.setdefault(arc.word, len(words_of))
-            if ilabel == len(words_of):
-                words_of.append(arc.word)
-        fst.add_arc(state_of[arc.src], pynini.Arc(
-            ilabel, ilabel, arc.graph + acoustic_scale * arc.acoustic, state_of[arc.dst]))
-    return fst, order, words_of
-
-
-def _best_alignment(lattice: WordLattice, order: List[int], words: List[str],
-                    acoustic_scale: float) -> LatticePath:
-    """The cheapest path reading exactly `words`: Viterbi over (state, words read)."""
-    outgoing: Dict[int, List[Arc]] = {}
-    for arc in lattice.arcs:
-        outgoing.setdefault(arc.src, []).append(arc)
-    best: Dict[Tuple[int, int], Tuple[float, float, float]] = {(lattice.start, 0): (0., 0., 0.)}
-    for state in order:
-        for read in range(len(words) + 1):
-            here = best.get((state, read))
-            if here is None:
-                continue
-            for arc in outgoing.get(state, []):
-                step = read
-                if arc.word is not None:
-                    if read == len(words) or arc.word != words[read]:
-                        continue
-                    step = read + 1
-                cost = here[0] + arc.graph + acoustic_scale * arc.acoustic
-                key = (arc.dst, step)
-                if key not in best or cost < best[key][0]:
-                    best[key] = (cost, here[1] + arc.graph, here[2] + arc.acoustic)
-    finish = None
-    for state, (graph, acoustic) in lattice.finals.items():
-        here = best.get((state, len(words)))
-        if here is not None:
-            candidate = LatticePath(here[0] + graph + acoustic_scale * acoustic, list(words),
-                                    here[1] + graph, here[2] + acoustic)
-            if finish is None or candidate.cost < finish.cost:
-                finish = candidate
-    return finish
-
-
-def _kbest_nbest(lattice: WordLattice, n: int, acoustic_scale: float,
-                 search_factor: int) -> List[LatticePath]:
-    """k best paths per state (k = n * search_factor), then the distinct sequences among the
-    start state's; exact for n = 1 and for determinised lattices."""
+def _kbest_nbest(lattice: WordLattice, n: int, acoustic_scale: float) -> List[LatticePath]:
+    """The n best paths (n best per state, backwards), their distinct word sequences: exact
+    for n = 1 and for lattices with one path per word sequence."""
     order = lattice.topological_order()
     outgoing: Dict[int, List[Arc]] = {}
     for arc in lattice.arcs:
         outgoing.setdefault(arc.src, []).append(arc)
-    keep = max(1, n * search_factor)
+    keep = max(1, n)
     # best[s] = up to `keep` (cost to a final state, arc or None for "stop here", rank in dst)
     best: Dict[int, List[Tuple[float, Optional[Arc], int]]] = {}
     for state in reversed(order):

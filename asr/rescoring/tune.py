@@ -44,16 +44,10 @@ def parse_grid(text: str, what: str) -> List[float]:
 
 def edit_errors(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]]) -> np.ndarray:
     """Word errors (S + D + I) of each hypothesis against its reference."""
-    try:
-        from asr.scoring import count_edits
+    from asr.scoring import count_edits
 
-        counts = count_edits([list(r) for r in refs], [list(h) for h in hyps])
-        return counts[:, 1:].sum(axis=1).astype(np.int64)
-    except ImportError:  # the native scorer not built: Kaldi's counts, same totals
-        import kaldialign
-
-        return np.array([kaldialign.edit_distance(list(r), list(h))["total"]
-                         for r, h in zip(refs, hyps)], dtype=np.int64)
+    counts = count_edits([list(r) for r in refs], [list(h) for h in hyps])
+    return counts[:, 1:].sum(axis=1).astype(np.int64)
 
 
 class TuningData:

@@ -143,7 +143,8 @@ def lattice_rescoring(path, new_lm_path, old_lm_path, refs):
 
 def speech_llm_timing(nbests, limit=10):
     nbests = [nb for nb in nbests if len(nb.hyps) == 10] or nbests
-    from asr.rescoring.llm import SpeechLlmRescorer, tiny_qwen2_audio
+    from asr.rescoring.llm import SpeechLlmRescorer
+    from tests.tiny_qwen2_audio import tiny_qwen2_audio
 
     rng = np.random.default_rng(0)
     out = {}

@@ -86,11 +86,6 @@ struct HotwordAutomaton {
   bool OovHasChildren(int32_t node) const {
     return oov_edge_begin[node] < oov_edge_begin[node + 1];
   }
-  int32_t OovGoto(int32_t node, int32_t token) const {
-    for (int32_t e = oov_edge_begin[node]; e < oov_edge_begin[node + 1]; ++e)
-      if (oov_edge_token[e] == token) return oov_edge_next[e];
-    return -1;
-  }
 
   // Builds the dense transition table: delta[node * stride + token] = Next(node, token) with
   // the failure links resolved, so that a search token moves in one lookup. Filled in

@@ -1,11 +1,11 @@
-"""Checking a compiled graph against its language model: the cost of a word sequence through
-G, LG and TLG, and frame sequences a CTC model could emit for a token sequence. Used by the
-tests and for diagnosing a graph; all path searches are OpenFst's."""
+"""Checking a compiled graph against its language model, for the tests: the cost of a word
+sequence through G, LG and TLG (OpenFst's path searches, and a back-off walk over G), and
+frame sequences a CTC model could emit for a token sequence."""
 from __future__ import annotations
 
 import collections
 import math
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pywrapfst as fst
@@ -98,3 +98,41 @@ def sample_sentences(model, allowed, n: int, seed: int) -> List[List[str]]:
             history.append(word)
         sentences.append(words)
     return sentences
+
+
+class BackoffWalker:
+    """Scores word-label sequences on G the way a back-off model does: take the word's arc if
+    the state has one, else the back-off arc and try again; end with the final weight (backing
+    off until a final state). Arc tables are cached per state."""
+
+    def __init__(self, g, backoff_label: int):
+        self.g, self.backoff_label = g, backoff_label
+        self._arcs: Dict[int, Dict[int, tuple]] = {}
+
+    def _out(self, state: int) -> Dict[int, tuple]:
+        table = self._arcs.get(state)
+        if table is None:
+            table = {a.ilabel: (float(a.weight.to_string()), a.nextstate)
+                     for a in self.g.arcs(state)}
+            self._arcs[state] = table
+        return table
+
+    def cost(self, labels: Sequence[int]) -> float:
+        """-ln P of the sequence (with </s>), +inf if G cannot accept it."""
+        state, total = self.g.start(), 0.0
+        for label in list(labels) + [None]:
+            while True:
+                out = self._out(state)
+                if label is None:
+                    final = float(self.g.final(state).to_string())
+                    if math.isfinite(final):
+                        return total + final
+                elif label in out:
+                    weight, state = out[label]
+                    total += weight
+                    break
+                if self.backoff_label not in out:
+                    return math.inf
+                weight, state = out[self.backoff_label]
+                total += weight
+        return total
