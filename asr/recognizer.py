@@ -14,13 +14,15 @@ users who bring their own acoustic model. Options are the `tingxie transcribe` o
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from asr.models.base import SPECIAL_TOKENS  # never part of a greedy transcript
+from asr.hypothesis import Hypothesis, utterance_json
 from common.errors import InputError
 from common.token_words import TokenWords
 
@@ -28,37 +30,23 @@ from asr.decoder.options import MODES
 
 
 @dataclass
-class Word:
-    word: str
-    start: Optional[float]  # seconds from the start of the audio, None when unknown
-    end: Optional[float]
-
-
-@dataclass
-class Transcript:
-    text: str
-    words: List[Word]
-    tokens: List[str]
-    scores: Dict[str, Any] = field(default_factory=dict)
-    nbest: Optional[List[Dict[str, Any]]] = None
-    duration: Optional[float] = None  # seconds of audio, when the input was audio
+class Transcript(Hypothesis):
+    """The recogniser's answer for one utterance: its best hypothesis (words with `times` in
+    seconds, tokens, costs), and what came with it."""
+    nbest: Optional[List[Hypothesis]] = None   # the N best, best first, when nbest > 1
+    duration: Optional[float] = None           # seconds of audio, when the input was audio
+    reached_final: Optional[bool] = None       # False: the search's best non-final path
 
     def to_json(self, key: Optional[str] = None) -> Dict[str, Any]:
-        out: Dict[str, Any] = {} if key is None else {"key": key}
-        out["text"] = self.text
-        out["words"] = [{"word": w.word, "start": _round(w.start), "end": _round(w.end)}
-                        for w in self.words]
-        out["tokens"] = list(self.tokens)
-        out["scores"] = self.scores
-        if self.nbest is not None:
-            out["nbest"] = self.nbest
+        if key is None and not self.nbest and self.duration is None \
+                and self.reached_final is None:
+            return Hypothesis.to_json(self)
+        fields: Dict[str, Any] = {}
         if self.duration is not None:
-            out["duration"] = _round(self.duration)
-        return out
-
-
-def _round(seconds: Optional[float]) -> Optional[float]:
-    return None if seconds is None else round(float(seconds), 3)
+            fields["duration"] = round(float(self.duration), 3)
+        if self.reached_final is not None:
+            fields["reached_final"] = self.reached_final
+        return utterance_json(key, self, self.nbest, **fields)
 
 
 class Recognizer:
@@ -158,32 +146,26 @@ class Recognizer:
         if self.decoder is None:
             return self._greedy(logp, token_times)
         result = self.decoder.decode(logp, hotwords=hotwords or self.hotwords)
-        transcript = self._from_decoder_result(result, token_times)
-        candidates = [self._from_decoder_result(h, token_times)
-                      for h in list(getattr(result, "nbest", None) or [])]
+        best = self._timed(result, token_times)
+        candidates = [self._timed(h, token_times) for h in result.nbest]
         if self.rescorer is not None and candidates:
-            transcript, candidates = self._rescore(transcript, candidates[:self.rescore_nbest],
-                                                   audio)
+            candidates = self._rescore(candidates[:self.rescore_nbest], audio)
+            best = candidates[0]
+        transcript = Transcript(**{f.name: getattr(best, f.name)
+                                   for f in dataclasses.fields(Hypothesis)},
+                                reached_final=bool(result.reached_final))
         if self.nbest > 1 and candidates:
-            transcript.nbest = [c.to_json() for c in candidates[:self.nbest]]
+            transcript.nbest = candidates[:self.nbest]
         return transcript
 
-    def _rescore(self, first_best: Transcript, candidates: List[Transcript], audio):
-        """Rerank the first pass's candidates; the winner keeps its word times and carries
-        the rescoring scores (and its first-pass rank) under scores["rescore"]."""
+    def _rescore(self, candidates: List[Hypothesis], audio) -> List[Hypothesis]:
+        """The first pass's candidates reranked, best first, with their rescoring `scores`
+        and `total`, and their first-pass rank (extra["first_pass_rank"])."""
         if getattr(self.rescorer, "needs_audio", False) and audio is None:
             raise ValueError("this rescorer scores with the audio: pass audio= to decode()")
-        tagged = [dict(c.to_json(), first_pass_rank=rank) for rank, c in enumerate(candidates)]
-        reranked = self.rescorer.rescore(tagged, audio=audio)
-        order = [int(h.extra["first_pass_rank"]) for h in reranked]
-        for hyp, rank in zip(reranked, order):
-            candidates[rank].scores["rescore"] = {
-                "total": round(float(hyp.total), 4), "first_pass_rank": rank,
-                "lm": {name: round(float(v), 4) for name, v in hyp.scores.items()}}
-        best = candidates[order[0]]
-        if "reached_final" in first_best.scores:
-            best.scores["reached_final"] = first_best.scores["reached_final"]
-        return best, [candidates[rank] for rank in order]
+        for rank, hyp in enumerate(candidates):
+            hyp.extra["first_pass_rank"] = rank
+        return self.rescorer.rescore(candidates, audio=audio)
 
     def transcribe(self, audio, hotwords: Optional[Any] = None, batch_size: int = 8):
         """Path, array, or a list of them -> Transcript (or a list of Transcripts). A list
@@ -214,13 +196,13 @@ class Recognizer:
             spans = [(unit, row, row) for row, unit in enumerate(best.tolist())]
         spans = [s for s in spans if self.tokens[s[0]] not in SPECIAL_TOKENS]
         tokens = [self.tokens[unit] for unit, _, _ in spans]
-        words = []
+        words, times = [], []
         for text, first, last in self.token_words.group(tokens):
-            start, end = self._span_seconds(spans[first][1], spans[last][2], token_times)
-            words.append(Word(text, start, end))
+            words.append(text)
+            times.append(self._span_seconds(spans[first][1], spans[last][2], token_times))
         score = float(logp[np.arange(len(best)), best].sum())
-        return Transcript(" ".join(w.word for w in words), words, tokens,
-                          {"acoustic_logprob": round(score, 4)})
+        return Transcript(words, acoustic_cost=-score, acoustic_scale=1.0, tokens=tokens,
+                          times=times, token_columns=[unit for unit, _, _ in spans])
 
     def _span_seconds(self, first_row: int, last_row: int, token_times):
         """Times of posterior rows first_row..last_row (inclusive): frames (CTC), or token
@@ -232,18 +214,11 @@ class Recognizer:
             return None, None
         return float(token_times[first_row][0]), float(token_times[last_row][1])
 
-    def _from_decoder_result(self, result, token_times) -> Transcript:
-        """A decoder Result (or one of its N-best Hypotheses) as a Transcript."""
-        timed = []
-        for word, (first, last) in zip(result.words, result.word_frames):
-            start, end = self._span_seconds(int(first), int(last), token_times)
-            timed.append(Word(word, start, end))
-        scores = {name: round(float(getattr(result, name)), 4)
-                  for name in ("total_cost", "acoustic_cost", "graph_cost")}
-        if hasattr(result, "reached_final"):  # the best path only
-            scores["reached_final"] = bool(result.reached_final)
-        tokens = [self.tokens[column] for column in result.tokens]
-        return Transcript(" ".join(result.words), timed, tokens, scores)
+    def _timed(self, hyp: Hypothesis, token_times) -> Hypothesis:
+        """A decoder hypothesis with its words' times in seconds."""
+        times = [self._span_seconds(int(first), int(last), token_times)
+                 for first, last in hyp.word_frames]
+        return dataclasses.replace(hyp, times=times, scores={}, extra={})
 
 
 def _token_mismatch(graph_tokens: List[str], model_tokens: List[str]) -> str:

@@ -369,27 +369,28 @@ def write_views(outdir: str, utterances: Sequence[Utterance], journal: ResultJou
         for record in ordered:
             with open(os.path.join(srt_dir, record["key"] + ".srt"), "w",
                       encoding="utf-8") as handle:
-                handle.write(to_srt(record.get("words", [])))
+                handle.write(to_srt(record.get("words", []), record.get("times", [])))
 
 
-def to_srt(words: Sequence[Dict[str, Any]], max_words: int = 12, max_seconds: float = 5.0,
-           max_gap: float = 0.8) -> str:
-    """Words with times -> SubRip cues: a new cue after a pause, or when one grows too long."""
-    cues: List[List[Dict[str, Any]]] = []
-    for word in words:
-        if word.get("start") is None or word.get("end") is None:
+def to_srt(words: Sequence[str], times: Sequence[Sequence[Optional[float]]],
+           max_words: int = 12, max_seconds: float = 5.0, max_gap: float = 0.8) -> str:
+    """Words with times ([start, end] seconds each) -> SubRip cues: a new cue after a pause,
+    or when one grows too long. Words without times are left out."""
+    cues: List[List[Tuple[str, float, float]]] = []
+    for word, (start, end) in zip(words, times):
+        if start is None or end is None:
             continue
         if cues:
             cue = cues[-1]
-            if (len(cue) < max_words and word["end"] - cue[0]["start"] <= max_seconds
-                    and word["start"] - cue[-1]["end"] <= max_gap):
-                cue.append(word)
+            if (len(cue) < max_words and end - cue[0][1] <= max_seconds
+                    and start - cue[-1][2] <= max_gap):
+                cue.append((word, start, end))
                 continue
-        cues.append([word])
+        cues.append([(word, start, end)])
     blocks = []
     for number, cue in enumerate(cues, 1):
-        text = " ".join(w["word"] for w in cue)
-        blocks.append(f"{number}\n{_srt_time(cue[0]['start'])} --> {_srt_time(cue[-1]['end'])}"
+        text = " ".join(w for w, _, _ in cue)
+        blocks.append(f"{number}\n{_srt_time(cue[0][1])} --> {_srt_time(cue[-1][2])}"
                       f"\n{text}\n")
     return "\n".join(blocks)
 

@@ -23,7 +23,7 @@ def test_decode_npz(graphs, tmp_path, capsys):
     assert [r["key"] for r in records] == list(utts)
     for line, rec in zip(lines, records):
         assert " ".join(line.split()[1:]) == rec["text"]
-        assert rec["nbest"][0]["text"] == rec["text"]
+        assert rec["hyps"][0]["words"] == rec["words"] == rec["text"].split()
         assert len(rec["word_frames"]) == len(rec["words"])
     assert "5/5 utterances" in capsys.readouterr().err
 

@@ -60,7 +60,7 @@ def test_tiny_graph_decodes(tiny):
     r = dec.decode(frames(0, 1, 1, 0, 3, 0, 2, 3, 0))
     assert r.words == ["a", "b"]
     assert r.word_frames == [(1, 4), (6, 7)]
-    assert r.tokens == [1, 3, 2, 3]
+    assert r.token_columns == [1, 3, 2, 3] and r.tokens == ["a", "|", "b", "|"]
 
 
 def test_repeat_survives_blank_skipping(tiny):

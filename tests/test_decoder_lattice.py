@@ -407,7 +407,7 @@ def test_kaldi_lattice_form_read_by_kaldi(graphs, tmp_path):
             assert len(ilabels) == len(logp)
             collapsed = [k - 1 for i, k in enumerate(ilabels)
                          if k - 1 != dec.blank_column and (i == 0 or ilabels[i - 1] != k)]
-            assert collapsed == h.tokens
+            assert collapsed == h.token_columns
         for extra in kaldi_paths[len(ours):]:  # Kaldi's go on past the beam; ours stop
             _, _, _, weight = kaldifst.get_linear_symbol_sequence(extra)
             assert weight.value1 + weight.value2 > ours[0].total_cost + dec.options.lattice_beam

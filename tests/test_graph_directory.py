@@ -64,7 +64,7 @@ def test_a_custom_blank_and_word_boundary_decode(custom):
     #                          _   a  a  _   |  _  b  |  _     (_ blank, | the boundary `_`)
     result = decoder.decode(frames(1, 0, 0, 1, 3, 1, 2, 3, 1))
     assert result.words == ["a", "b"]
-    assert result.tokens == [0, 3, 2, 3]
+    assert result.tokens == ["a", "_", "b", "_"]
     # each word's frames run through its boundary token: words.cc knows `_` ends words
     assert result.word_frames == [(1, 4), (6, 7)]
     # the same frames with `a` and the blank swapped are another sentence

@@ -97,7 +97,7 @@ def test_decoder_nbest_goes_straight_into_the_rescorer(decoded):
         assert sorted(map(tuple, (h.words for h in ranked))) == sorted(
             map(tuple, (h.words for h in result.nbest)))
         for hyp in ranked:
-            expected = kenlm.Model(NEW).score(" ".join(hyp.words)) * math.log(10) - hyp.am
+            expected = kenlm.Model(NEW).score(" ".join(hyp.words)) * math.log(10) - hyp.acoustic_cost
             assert hyp.total == pytest.approx(expected, abs=1e-3)
         assert [h.total for h in ranked] == sorted((h.total for h in ranked), reverse=True)
 

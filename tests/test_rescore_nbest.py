@@ -8,7 +8,8 @@ import pytest
 from asr.cli import main
 from asr.rescoring import load
 from asr.rescoring.combine import Rescorer, Weights, rerank
-from asr.rescoring.nbest import Hypothesis, NBest, from_decoder, read_nbest
+from asr.hypothesis import Hypothesis
+from asr.rescoring.nbest import NBest, read_nbest
 from asr.rescoring.tune import TuningData, grid_search, parse_grid, tune
 from common.errors import InputError
 
@@ -24,15 +25,18 @@ def write_jsonl(path, records):
 def test_read_both_formats_and_keep_extra_fields(tmp_path):
     ours = {"key": "u1", "dur": 2.0, "hyps": [{"words": ["a", "b"], "am": 1.5, "lm": 2.0,
                                                "id": 7}, {"words": "a c", "am": 1, "lm": 3}]}
-    transcribe = {"key": "u2", "text": "x", "words": [], "nbest": [
-        {"text": "x y", "words": [], "tokens": [], "scores": {
-            "total_cost": 3.0, "acoustic_cost": 1.0, "graph_cost": 2.0}}]}
+    # a `tingxie transcribe --nbest` line: the best hypothesis's fields beside its N-best
+    transcribe = {"key": "u2", "text": "x", "words": ["x"], "am": 0.5, "lm": 1.5,
+                  "times": [[0.0, 0.3]], "duration": 1.0, "hyps": [
+                      {"words": ["x", "y"], "am": 1.0, "lm": 2.0, "acoustic_scale": 2.0,
+                       "tokens": ["x", "y"], "times": [[0.0, 0.3], [0.4, 0.9]]}]}
     path = write_jsonl(tmp_path / "n.jsonl", [ours, transcribe])
     first, second = read_nbest(path)
     assert first.hyps[1].words == ["a", "c"] and first.hyps[0].extra == {"id": 7}
     assert first.to_json()["dur"] == 2.0 and first.to_json()["hyps"][0]["id"] == 7
-    assert second.hyps[0].words == ["x", "y"]
-    assert (second.hyps[0].am, second.hyps[0].lm) == (1.0, 2.0)
+    assert second.hyps[0].words == ["x", "y"] and second.extra["duration"] == 1.0
+    assert (second.hyps[0].acoustic_cost, second.hyps[0].graph_cost) == (1.0, 2.0)
+    assert second.hyps[0].acoustic_scale == 2.0 and second.hyps[0].times[1] == (0.4, 0.9)
 
 
 @pytest.mark.parametrize("line, message", [
@@ -52,7 +56,8 @@ def test_bad_lines_name_file_and_line(tmp_path, line, message):
 
 
 def test_total_follows_the_formula():
-    hyp = Hypothesis(["a", "b", "c"], am=10.0, lm=4.0, scores={"ngram": -7.0, "nnlm": -6.0})
+    hyp = Hypothesis(["a", "b", "c"], acoustic_cost=10.0, graph_cost=4.0,
+                     scores={"ngram": -7.0, "nnlm": -6.0})
     weights = Weights(acoustic_scale=0.5, first_pass_weight=0.25, word_bonus=0.75,
                       lm_weights={"ngram": 0.5, "nnlm": 2.0})
     assert weights.total(hyp) == pytest.approx(-5.0 - 1.0 + 0.5 * -7.0 + 2.0 * -6.0 + 2.25)
@@ -95,7 +100,8 @@ def test_tune_finds_weights_that_fix_the_errors():
 
 def test_grid_search_counts_match_a_direct_evaluation():
     nbests, refs, table = synthetic_dev()
-    nbests[0].hyps.append(Hypothesis(["w0", "good", "y"], 1.0, 9.0, {"table": -3.0}))
+    nbests[0].hyps.append(Hypothesis(["w0", "good", "y"], 1.0, 9.0,
+                                              scores={"table": -3.0}))
     for nb in nbests:
         for h in nb.hyps:
             h.scores.setdefault("table", table.get(" ".join(h.words), -3.0))
@@ -114,22 +120,16 @@ def test_grid_search_counts_match_a_direct_evaluation():
 
 
 def test_rescorer_accepts_decoder_results():
-    class DecoderHyp:
-        def __init__(self, words, am, lm):
-            self.words, self.acoustic_cost, self.graph_cost = words, am, lm
-
     rescorer = Rescorer({"table": TableScorer({"a": -1.0, "b": -9.0})},
                         Weights(1.0, 0.0, 0.0, {"table": 1.0}))
-    ranked = rescorer.rescore([DecoderHyp(["b"], 1.0, 1.0), DecoderHyp(["a"], 2.0, 5.0)])
+    first_pass = [Hypothesis(["b"], 1.0, 1.0, acoustic_scale=2.0, word_ids=[4]),
+                  Hypothesis(["a"], 2.0, 5.0, acoustic_scale=2.0, word_ids=[3])]
+    ranked = rescorer.rescore(first_pass)
     assert [h.words for h in ranked] == [["a"], ["b"]]
     assert ranked[0].total == pytest.approx(-3.0)
-    assert from_decoder("k", ranked).hyps[0].scores == {"table": -1.0}
-    # Transcript.to_json() dicts, as `transcribe --nbest` keeps them
-    ranked = rescorer.rescore([{"text": "b", "words": [], "scores": {"acoustic_cost": 1.0,
-                                                                     "graph_cost": 1.0}},
-                               {"text": "a", "words": [], "scores": {"acoustic_cost": 2.0,
-                                                                     "graph_cost": 5.0}}])
-    assert [h.words for h in ranked] == [["a"], ["b"]] and ranked[0].extra["text"] == "a"
+    assert ranked[0].scores == {"table": -1.0} and ranked[0].word_ids == [3]
+    assert first_pass[1].scores == {} and first_pass[1].total is None  # copies, not edits
+    assert rescorer.rescore(NBest("k", first_pass))[0].words == ["a"]
 
 
 def test_cli_rescore_tune_and_load(tmp_path, capsys):
@@ -159,8 +159,7 @@ def test_cli_rescore_tune_and_load(tmp_path, capsys):
         totals = [h["total"] for h in record["hyps"]]
         assert totals == sorted(totals, reverse=True)
         for h in record["hyps"]:
-            expected = rescorer.weights.total(Hypothesis(h["words"], h["am"], h["lm"],
-                                                         h["scores"]))
+            expected = rescorer.weights.total(Hypothesis.from_json(h))
             assert h["total"] == pytest.approx(expected)
             assert math.isfinite(h["scores"]["ngram"])
 

@@ -85,10 +85,9 @@ def test_journal_refuses_a_damaged_middle(tmp_path):
 
 
 def test_srt_cues_split_on_pauses():
-    words = [{"word": "hello", "start": 0.0, "end": 0.5},
-             {"word": "world", "start": 0.6, "end": 1.0},
-             {"word": "again", "start": 3.0, "end": 3.25}]
-    assert to_srt(words) == ("1\n00:00:00,000 --> 00:00:01,000\nhello world\n\n"
+    words = ["hello", "world", "untimed", "again"]
+    times = [[0.0, 0.5], [0.6, 1.0], [None, None], [3.0, 3.25]]
+    assert to_srt(words, times) == ("1\n00:00:00,000 --> 00:00:01,000\nhello world\n\n"
                              "2\n00:00:03,000 --> 00:00:03,250\nagain\n")
 
 

@@ -20,28 +20,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
+from asr.hypothesis import Hypothesis
 from common.errors import InputError
 from common.textio import numbered_lines
 
 from asr.decoder.options import MODES, DecoderOptions, HotwordOptions, make_options
 
 @dataclass
-class Hypothesis:
-    words: List[str]
-    word_ids: List[int]
-    tokens: List[int]                       # posterior columns of the collapsed token sequence
-    word_frames: List[Tuple[int, int]]      # first and last frame (or position) of each word
-    total_cost: float
-    acoustic_cost: float
-    graph_cost: float
-
-
-@dataclass
 class Result(Hypothesis):
+    """The decoder's answer for one utterance: its best hypothesis, and what came with it."""
     reached_final: bool = True              # False: best non-final path used as the fallback
     token_frames: np.ndarray = None         # [n_tokens, 2] int32: first/last frame per token
     nbest: List[Hypothesis] = field(default_factory=list)
@@ -357,10 +348,11 @@ class Decoder:
 
     def _hypothesis(self, h, cls=Hypothesis, words=None, **extra):
         words = self.words if words is None else words
-        word_ids = h.word_ids  # each access converts a C++ vector: read every field once
-        return cls(words=[words[i] for i in word_ids], word_ids=word_ids, tokens=h.tokens,
-                   word_frames=h.word_frames, total_cost=h.total_cost,
-                   acoustic_cost=h.acoustic_cost, graph_cost=h.graph_cost, **extra)
+        word_ids, columns = h.word_ids, h.tokens  # each access converts a C++ vector
+        return cls(words=[words[i] for i in word_ids], acoustic_cost=h.acoustic_cost,
+                   graph_cost=h.graph_cost, acoustic_scale=self.acoustic_scale,
+                   tokens=[self.tokens[c] for c in columns], word_ids=word_ids,
+                   token_columns=columns, word_frames=h.word_frames, **extra)
 
     def _result(self, native, words=None) -> Result:
         words = self.words if words is None else words

@@ -16,6 +16,7 @@ import zipfile
 
 import numpy as np
 
+from asr.hypothesis import utterance_json
 from common.errors import InputError
 
 CHUNK = 32  # utterances handed to one decode_batch call
@@ -125,20 +126,8 @@ def _report(path, key, message) -> int:
 
 
 def _record(key, r) -> dict:
-    return {
-        "key": key,
-        "text": " ".join(r.words),
-        "words": r.words,
-        "word_frames": [list(f) for f in r.word_frames],
-        "tokens": r.tokens,
-        "total_cost": r.total_cost,
-        "acoustic_cost": r.acoustic_cost,
-        "graph_cost": r.graph_cost,
-        "reached_final": r.reached_final,
-        "nbest": [{"text": " ".join(h.words), "total_cost": h.total_cost,
-                   "acoustic_cost": h.acoustic_cost, "graph_cost": h.graph_cost}
-                  for h in r.nbest],
-    }
+    return utterance_json(key, r, r.nbest, word_frames=[list(f) for f in r.word_frames],
+                          reached_final=r.reached_final)
 
 
 class _Null:

@@ -15,7 +15,9 @@ Modules, one idea each:
   cli.py      `tingxie rescore`
 Every rescorer has `score(hypotheses, audio=None) -> list of natural-log probabilities`.
 """
+from asr.hypothesis import Hypothesis
+
 from .combine import Rescorer, Weights, load
-from .nbest import Hypothesis, NBest, read_nbest
+from .nbest import NBest, read_nbest
 
 __all__ = ["Rescorer", "Weights", "load", "Hypothesis", "NBest", "read_nbest"]

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence
 
 from common.errors import InputError
 
-from .nbest import Hypothesis, NBest, from_decoder
+from asr.hypothesis import Hypothesis
+
+from .nbest import NBest
 
 RESCORER_TYPES = ("ngram", "nnlm", "llm", "speech_llm")
 
@@ -43,7 +45,7 @@ class Weights:
     lm_weights: Dict[str, float] = field(default_factory=dict)  # rescorer name -> lambda
 
     def total(self, hyp: Hypothesis) -> float:
-        value = (-self.acoustic_scale * hyp.am - self.first_pass_weight * hyp.lm
+        value = (-self.acoustic_scale * hyp.acoustic_cost - self.first_pass_weight * hyp.graph_cost
                  + self.word_bonus * len(hyp.words))
         for name, weight in self.lm_weights.items():
             if weight:
@@ -105,10 +107,11 @@ class Rescorer:
         self.weights = weights
 
     def rescore(self, nbest, audio=None, key: str = "") -> List[Hypothesis]:
-        """Rerank one utterance's N-best (an NBest, or the decoder's `result.nbest`); returns
-        new Hypothesis objects, best first, with `scores` and `total` filled in."""
-        work = from_decoder(nbest.key if isinstance(nbest, NBest) else key,
-                            nbest.hyps if isinstance(nbest, NBest) else nbest)
+        """Rerank one utterance's N-best (an NBest, or a list of Hypothesis such as the
+        decoder's `result.nbest`); returns copies, best first, with `scores` and `total`."""
+        hyps = nbest.hyps if isinstance(nbest, NBest) else nbest
+        work = NBest(nbest.key if isinstance(nbest, NBest) else key,
+                     [replace(h, scores=dict(h.scores), total=None) for h in hyps])
         add_scores(work, self.rescorers, audio)
         return rerank(work, self.weights).hyps
 

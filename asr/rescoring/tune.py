@@ -71,7 +71,7 @@ class TuningData:
         flat_refs, flat_hyps, where = [], [], []
         for u, nb in enumerate(nbests):
             for h, hyp in enumerate(nb.hyps):
-                self.features[u, h, :3] = (-hyp.am, -hyp.lm, len(hyp.words))
+                self.features[u, h, :3] = (-hyp.acoustic_cost, -hyp.graph_cost, len(hyp.words))
                 self.features[u, h, 3:] = [hyp.scores[n] for n in names]
                 flat_refs.append(refs[nb.key])
                 flat_hyps.append(hyp.words)

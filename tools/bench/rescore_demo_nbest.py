@@ -44,6 +44,7 @@ def main(argv=None):
     from asr.scoring import error_rate
 
     from asr.decoder import Decoder, DecoderOptions
+    from asr.rescoring.nbest import NBest
 
     recognizer = Recognizer(args.model, mode="ctc")
     os.makedirs(args.out, exist_ok=True)
@@ -79,9 +80,7 @@ def main(argv=None):
                 open(os.path.join(args.out, f"{part}_lat.txt"), "w", encoding="utf-8") as lat, \
                 open(os.path.join(args.out, f"{part}_ref.txt"), "w", encoding="utf-8") as ref:
             for key, result in zip(keys, results):
-                hyps = [{"words": h.words, "am": h.acoustic_cost, "lm": h.graph_cost}
-                        for h in result.nbest]
-                nb.write(json.dumps({"key": key, "hyps": hyps}) + "\n")
+                nb.write(json.dumps(NBest(key, result.nbest).to_json()) + "\n")
                 one = os.path.join(args.out, "one_lat.txt")
                 result.lattice.write_text(one, key)
                 with open(one, encoding="utf-8") as handle:

@@ -163,6 +163,7 @@ def main(argv=None):
             np.savez(out(f"{part}_post.npz"), **posts)
 
     from asr.decoder import Decoder, DecoderOptions
+    from asr.rescoring.nbest import NBest
 
     posts = {part: dict(np.load(out(f"{part}_post.npz"))) for part in parts}
     best_scale, best_wer = None, None
@@ -182,9 +183,7 @@ def main(argv=None):
         summary[f"{part}_first_pass_wer"] = round(100 * wer, 2)
         with open(out(f"{part}_nbest.jsonl"), "w", encoding="utf-8") as handle:
             for key, result in zip(keys, results):
-                hyps = [{"words": h.words, "am": h.acoustic_cost, "lm": h.graph_cost}
-                        for h in result.nbest]
-                handle.write(json.dumps({"key": key, "hyps": hyps}) + "\n")
+                handle.write(json.dumps(NBest(key, result.nbest).to_json()) + "\n")
         with open(out(f"{part}_lat.txt"), "w", encoding="utf-8") as handle:
             for key, result in zip(keys, results):
                 result.lattice.write_text(out("one_lat.txt"), key)
