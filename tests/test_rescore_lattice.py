@@ -8,7 +8,7 @@ import pytest
 
 import kenlm
 
-from asr.rescoring.lattice import (Arc, LatticeRescoreOptions, WordLattice, nbest,  # noqa: E402
+from asr.rescoring.lattice import (Arc, LatticeRescoreOptions, ArcLattice, nbest,  # noqa: E402
                                    read_kaldi_lattices, rescore_lattice)
 from asr.rescoring.ngram import KenlmQuery, open_query  # noqa: E402
 from common.errors import InputError  # noqa: E402
@@ -37,7 +37,7 @@ def random_lattice(rng, num_states=7, num_arcs=14):
     finals = {num_states - 1: (rng.uniform(0, 1), 0.0)}
     if rng.random() < 0.5:
         finals[num_states - 3] = (rng.uniform(0, 2), rng.uniform(0, 1))
-    return WordLattice(0, arcs, finals, "utt")
+    return ArcLattice(0, arcs, finals, "utt")
 
 
 def all_paths(lattice):
@@ -103,7 +103,7 @@ def test_states_are_shared_when_histories_coincide(lms):
     # two parallel arcs with the same word -> one expanded state, not two
     _, new, _, _ = lms
     arcs = [Arc(0, 1, "the", 1.0, 1.0), Arc(0, 1, "the", 2.0, 1.0), Arc(1, 2, "lord", 0, 0)]
-    rescored = rescore_lattice(WordLattice(0, arcs, {2: (0.0, 0.0)}), new)
+    rescored = rescore_lattice(ArcLattice(0, arcs, {2: (0.0, 0.0)}), new)
     assert rescored.num_states() == 3
 
 
@@ -127,7 +127,7 @@ def test_kaldi_text_round_trip_and_errors(tmp_path, lms):
     bad.write_text("utt\n0 1 the 1.0\n")
     with pytest.raises(InputError, match=r"bad.txt:2: expected a 'graph,acoustic'"):
         list(read_kaldi_lattices(str(bad)))
-    cyclic = WordLattice(0, [Arc(0, 1, "a", 0, 0), Arc(1, 0, "b", 0, 0)], {1: (0, 0)}, "c")
+    cyclic = ArcLattice(0, [Arc(0, 1, "a", 0, 0), Arc(1, 0, "b", 0, 0)], {1: (0, 0)}, "c")
     with pytest.raises(InputError, match="cycle"):
         rescore_lattice(cyclic, lms[1])
 

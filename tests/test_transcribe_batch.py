@@ -84,7 +84,8 @@ def test_bad_files_are_reported_and_the_rest_transcribed(model_dir, tmp_path, ca
     assert records["narrow"]["duration"] == pytest.approx(1.0)  # resampled, not rejected
     assert records["stereo"]["duration"] == pytest.approx(1.0)  # mixed down, not rejected
     for record in records.values():
-        assert set(record) >= {"key", "text", "words", "tokens", "scores", "path"}
+        assert set(record) >= {"key", "text", "words", "times", "tokens", "am", "lm",
+                               "acoustic_scale", "path"}
         assert record["text"] == " ".join(record["words"])
         assert len(record["times"]) == len(record["words"])
         for start, end in record["times"]:

@@ -51,7 +51,10 @@ class Arc:
 
 
 @dataclass
-class WordLattice:
+class ArcLattice:
+    """A word lattice as a list of arcs, the form rescoring works on: the decoder's lattices
+    (`from_decoder_lattice`, from asr.decoder.WordLattice or Lattice) and Kaldi lattice text
+    (`read_kaldi_lattices`) both become one."""
     start: int
     arcs: List[Arc]
     finals: Dict[int, Tuple[float, float]]  # state -> (graph, acoustic) final costs
@@ -108,8 +111,8 @@ class WordLattice:
 
 
 def from_decoder_lattice(lattice, key: str = "", words: Optional[Sequence[str]] = None
-                         ) -> WordLattice:
-    """A WordLattice from `asr.decoder` (`Result.lattice`, kept with `keep_lattice=True`):
+                         ) -> ArcLattice:
+    """An ArcLattice from `asr.decoder` (`Result.lattice`, kept with `keep_lattice=True`):
     its arcs' words (0 = epsilon; the token strings are not needed) and their graph and
     acoustic costs (acoustic scale already applied) are kept. The decoder's word lattice
     (the default) has (graph, acoustic) final weights; a state-level lattice's final costs
@@ -129,7 +132,7 @@ def from_decoder_lattice(lattice, key: str = "", words: Optional[Sequence[str]] 
     finals = {state: (float(graph), float(acoustic))
               for state, (graph, acoustic) in enumerate(zip(final_graph, final_acoustic))
               if math.isfinite(graph)}
-    return WordLattice(max(0, int(lattice.start)), arcs, finals, key)
+    return ArcLattice(max(0, int(lattice.start)), arcs, finals, key)
 
 
 def _weight(text: str, path: str, line: int) -> Tuple[float, float]:
@@ -149,7 +152,7 @@ def _state(text: str, path: str, line: int) -> int:
 
 
 def read_kaldi_lattices(path: str, symbols: Optional[Sequence[str]] = None
-                        ) -> Iterator[WordLattice]:
+                        ) -> Iterator[ArcLattice]:
     """Read a Kaldi text lattice archive (`lattice-copy ark:- ark,t:-`): per lattice a key line,
     then `src dst word graph,acoustic[,transition-ids]` (compact) or
     `src dst ilabel word graph,acoustic` arcs, `state [graph,acoustic]` finals, a blank line.
@@ -167,7 +170,7 @@ def read_kaldi_lattices(path: str, symbols: Optional[Sequence[str]] = None
         fields = text.split()
         if not fields:
             if key is not None:
-                yield WordLattice(start if start is not None else 0, arcs, finals, key)
+                yield ArcLattice(start if start is not None else 0, arcs, finals, key)
             key, arcs, finals, start = None, [], {}, None
             continue
         if key is None:
@@ -188,7 +191,7 @@ def read_kaldi_lattices(path: str, symbols: Optional[Sequence[str]] = None
         arcs.append(Arc(src, dst, word_of(fields[-2], number), graph, acoustic))
         start = src if start is None else start
     if key is not None:
-        yield WordLattice(start if start is not None else 0, arcs, finals, key)
+        yield ArcLattice(start if start is not None else 0, arcs, finals, key)
 
 
 @dataclass
@@ -205,8 +208,8 @@ class LatticeRescoreOptions:
     acoustic_scale: float = 1.0
 
 
-def determinize_words(lattice: WordLattice, acoustic_scale: float = 1.0,
-                      max_states: int = 1_000_000) -> WordLattice:
+def determinize_words(lattice: ArcLattice, acoustic_scale: float = 1.0,
+                      max_states: int = 1_000_000) -> ArcLattice:
     """An epsilon-free word lattice with one path per word sequence, that sequence's best path
     in `lattice` (lowest graph + acoustic_scale * acoustic), its graph and acoustic costs kept
     apart: the decoder's own determiniser (asr/decoder/csrc/determinize.h, Kaldi's
@@ -255,8 +258,8 @@ def determinize_words(lattice: WordLattice, acoustic_scale: float = 1.0,
     return determinised
 
 
-def rescore_lattice(lattice: WordLattice, new_lm, old_lm=None,
-                    options: LatticeRescoreOptions = LatticeRescoreOptions()) -> WordLattice:
+def rescore_lattice(lattice: ArcLattice, new_lm, old_lm=None,
+                    options: LatticeRescoreOptions = LatticeRescoreOptions()) -> ArcLattice:
     """The lattice with the old LM's score replaced by the new LM's (see the module doc).
     `new_lm`/`old_lm` are ngram.NgramQuery or KenlmQuery objects (`begin/advance/end`)."""
     lattice.topological_order()  # cycle check
@@ -297,7 +300,7 @@ def rescore_lattice(lattice: WordLattice, new_lm, old_lm=None,
                 index[target] = len(index)
                 queue.append(target)
             arcs.append(Arc(here, index[target], arc.word, graph, arc.acoustic))
-    return WordLattice(0, arcs, finals, lattice.key)
+    return ArcLattice(0, arcs, finals, lattice.key)
 
 
 @dataclass(order=True)
@@ -308,7 +311,7 @@ class LatticePath:
     acoustic: float = field(compare=False)
 
 
-def nbest(lattice: WordLattice, n: int = 1, acoustic_scale: float = 1.0,
+def nbest(lattice: ArcLattice, n: int = 1, acoustic_scale: float = 1.0,
           determinize: bool = True) -> List[LatticePath]:
     """The n lowest-cost distinct word sequences (cost = graph + acoustic_scale * acoustic),
     each with its best path's graph/acoustic split. With `determinize` (needed for n > 1 on a
@@ -319,7 +322,7 @@ def nbest(lattice: WordLattice, n: int = 1, acoustic_scale: float = 1.0,
     return _kbest_nbest(lattice, n, acoustic_scale)
 
 
-def _kbest_nbest(lattice: WordLattice, n: int, acoustic_scale: float) -> List[LatticePath]:
+def _kbest_nbest(lattice: ArcLattice, n: int, acoustic_scale: float) -> List[LatticePath]:
     """The n best paths (n best per state, backwards), their distinct word sequences: exact
     for n = 1 and for lattices with one path per word sequence."""
     order = lattice.topological_order()
