@@ -50,13 +50,6 @@ def aligned_copy(graph_dir, out_dir):
     return str(out_dir)
 
 
-def const_copy(graph_dir, out_dir):
-    from asr.decoder import convert_graph
-    if not (Path(out_dir) / "TLG.fst").exists():
-        convert_graph(graph_dir, out_dir)
-    return str(out_dir)
-
-
 def read_refs(path):
     return {l.split()[0]: l.split()[1:] for l in open(path, encoding="utf-8") if l.strip()}
 
@@ -116,7 +109,7 @@ def main(argv=None):
     work = Path(args.work_dir)
     ctc_dir = compile_graph(work / "ctc", "ctc")
     sync_dir = compile_graph(work / "sync", "sync")
-    const_dir = const_copy(ctc_dir, work / "ctc_const")
+    const_dir = aligned_copy(ctc_dir, work / "ctc_const")
     aligned_dir = aligned_copy(ctc_dir, work / "ctc_aligned")
     report = {"graph_mb": os.path.getsize(f"{ctc_dir}/TLG.fst") / 2 ** 20}
 
