@@ -1,0 +1,335 @@
+"""Multi-voice recipe, stage V3: fine-tune the demo model on many voices, augmented on the fly.
+
+Starts from a FunASR model directory (default: the shipped resources/demo/model) and keeps its
+architecture, tokens and CMVN, so the shipped graphs stay valid. Each step draws utterances
+from the clean shards of tools/demo/voices_synth.py (re-scanned every `--rescan-steps`, so new
+shards join while synthesis is still running), one voice at a time with `--espeak-weight` for
+espeak and 1 for every other training voice, augments them (tools/demo/augment.py: speed,
+pitch/tempo, reverberation, noise of four colours incl. babble, telephone band, gain), computes
+fbank+LFR features with funasr's WavFrontend and trains funasr's Paraformer (CTC + attention +
+predictor losses, SpecAugLFR) with Adam.
+
+Resumable: every `--checkpoint-minutes` it writes <exp>/checkpoint.pt (model, optimizer,
+scheduler, step), exports the model to <exp>/models/step_NNNNNN (FunASR model directory, float32),
+logs greedy CER of the CTC head and the Paraformer decoder on the TTS dev set (training voices)
+and the real-speech dev set to <exp>/train.log (JSON lines), and mirrors <exp> (all but the
+shards) to `--mirror`. The same command continues from the checkpoint; if <exp> is gone but the
+mirror is there, it resumes from the mirror.
+
+    python tools/demo/train_voices.py --shards exp/demo/voices/shards --exp exp/demo/voices/train
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import shutil
+import time
+import zlib
+
+import numpy as np
+import soundfile
+import torch
+import yaml
+
+import augment
+from train import TOKENS, edit_distance, ids_to_text, text_to_ids
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SAMPLE_RATE = 16000
+
+
+class Frontend:
+    def __init__(self, config):
+        from funasr.frontends.wav_frontend import WavFrontend
+
+        conf = config["frontend_conf"]
+        self.frontend = WavFrontend(cmvn_file=None, fs=SAMPLE_RATE, window=conf["window"],
+                                    n_mels=conf["n_mels"], frame_length=conf["frame_length"],
+                                    frame_shift=conf["frame_shift"], lfr_m=conf["lfr_m"],
+                                    lfr_n=conf["lfr_n"], dither=0.0)
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        samples = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.float32) / 32768.0
+        wave = torch.from_numpy(samples)[None]
+        feats, lengths = self.frontend(wave, torch.tensor([wave.shape[1]]))
+        return feats[0, : int(lengths[0])].numpy()
+
+
+class ShardPool:
+    """The finished shards of a directory, memory-mapped; utterances grouped by voice."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.loaded: set[str] = set()
+        self.by_voice: dict[str, list[tuple[np.ndarray, int, int, str]]] = {}
+
+    def rescan(self) -> int:
+        for meta_path in sorted(glob.glob(os.path.join(self.directory, "*.json"))):
+            name = os.path.basename(meta_path)[:-5]
+            if name in self.loaded:
+                continue
+            with open(meta_path) as f:
+                meta = json.load(f)
+            samples = np.load(os.path.join(self.directory, name + ".npy"), mmap_mode="r")
+            utts = self.by_voice.setdefault(meta["voice"], [])
+            for (start, length), text in zip(meta["offsets"], meta["texts"]):
+                utts.append((samples, start, length, text))
+            self.loaded.add(name)
+        return sum(len(u) for u in self.by_voice.values())
+
+    def draw(self, rng: np.random.Generator, espeak_weight: float):
+        voices = sorted(self.by_voice)
+        weights = np.array([espeak_weight if v == "espeak" else 1.0 for v in voices])
+        voice = voices[rng.choice(len(voices), p=weights / weights.sum())]
+        samples, start, length, text = self.by_voice[voice][rng.integers(len(self.by_voice[voice]))]
+        return voice, samples[start:start + length].astype(np.float32) / 32767.0, text
+
+
+class FeatureSet:
+    """Features and transcripts of a Kaldi directory, in memory (for dev evaluation)."""
+
+    def __init__(self, directory: str, frontend: Frontend):
+        with open(os.path.join(directory, "text"), encoding="utf-8") as f:
+            texts = dict(line.rstrip("\n").split(" ", 1) for line in f if line.strip())
+        with open(os.path.join(directory, "wav.scp"), encoding="utf-8") as f:
+            scp = [line.split(None, 1) for line in f if line.strip()]
+        self.texts, self.feats = [], []
+        for uttid, path in scp:
+            path = path.strip()
+            path = path if os.path.isabs(path) else os.path.join(ROOT, path)
+            audio, _ = soundfile.read(path, dtype="float32")
+            self.feats.append(frontend(audio))
+            self.texts.append(texts[uttid])
+
+
+def pad_batch(feats_list, mean, inv_std, texts=None):
+    lengths = [len(f) for f in feats_list]
+    speech = torch.zeros(len(feats_list), max(lengths), feats_list[0].shape[1])
+    for k, f in enumerate(feats_list):
+        speech[k, : len(f)] = torch.from_numpy((f - mean) * inv_std)
+    if texts is None:
+        return speech, torch.tensor(lengths)
+    targets = [text_to_ids(t) for t in texts]
+    text = torch.full((len(targets), max(len(t) for t in targets)), -1, dtype=torch.long)
+    for k, t in enumerate(targets):
+        text[k, : len(t)] = torch.tensor(t)
+    return speech, torch.tensor(lengths), text, torch.tensor([len(t) for t in targets])
+
+
+@torch.no_grad()
+def greedy_cer(model, feature_set: FeatureSet, mean, inv_std, batch_frames=4000):
+    model.eval()
+    errors = {"ctc": 0, "paraformer": 0}
+    total = 0
+    order = sorted(range(len(feature_set.feats)), key=lambda i: len(feature_set.feats[i]))
+    batches, current = [], []
+    for i in order:
+        if current and (len(current) + 1) * len(feature_set.feats[i]) > batch_frames:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    for rows in batches:
+        speech, lengths = pad_batch([feature_set.feats[r] for r in rows], mean, inv_std)
+        enc, enc_lens = model.encode(speech, lengths)
+        ctc_best = model.ctc.log_softmax(enc).argmax(-1)
+        emb, token_num, _, _ = model.calc_predictor(enc, enc_lens)
+        token_num = token_num.round().long().clamp(min=1)
+        dec, _ = model.cal_decoder_with_predictor(enc, enc_lens, emb, token_num)
+        dec_best = dec.argmax(-1)
+        for k, r in enumerate(rows):
+            frames = ctc_best[k, : enc_lens[k]].tolist()
+            collapsed = [t for i, t in enumerate(frames)
+                         if t != 0 and (i == 0 or t != frames[i - 1])]
+            reference = feature_set.texts[r]
+            errors["ctc"] += edit_distance(ids_to_text(collapsed), reference)
+            errors["paraformer"] += edit_distance(
+                ids_to_text(dec_best[k, : token_num[k]].tolist()), reference)
+            total += len(reference)
+    model.train()
+    return {name: round(100.0 * e / total, 2) for name, e in errors.items()}
+
+
+def mirror(src: str, dst: str) -> None:
+    """Copy files that are new or changed (by size and mtime) from src to dst."""
+    for dirpath, _, filenames in os.walk(src):
+        target_dir = os.path.join(dst, os.path.relpath(dirpath, src))
+        os.makedirs(target_dir, exist_ok=True)
+        for name in filenames:
+            source, target = os.path.join(dirpath, name), os.path.join(target_dir, name)
+            st = os.stat(source)
+            if os.path.exists(target):
+                tt = os.stat(target)
+                if tt.st_size == st.st_size and tt.st_mtime >= st.st_mtime:
+                    continue
+            shutil.copy2(source, target + ".tmp")
+            os.replace(target + ".tmp", target)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--init", default=os.path.join(ROOT, "resources/demo/model"),
+                        help="FunASR model directory to start from (architecture, tokens, CMVN)")
+    parser.add_argument("--shards", default="exp/demo/voices/shards")
+    parser.add_argument("--dev", nargs="*", default=["tts_dev=exp/demo/voices/tts_dev",
+                                                      "real_dev=exp/demo/real_dev"],
+                        help="NAME=KALDI_DIR sets whose greedy CER is logged at checkpoints")
+    parser.add_argument("--exp", default="exp/demo/voices/train")
+    parser.add_argument("--mirror", default="/root/tingxie-exp/demo/voices/train",
+                        help="a copy of --exp kept outside the work tree ('' for none)")
+    parser.add_argument("--batch-utts", type=int, default=48, help="utterances drawn per round")
+    parser.add_argument("--max-frames", type=int, default=2000, help="padded frames per batch")
+    parser.add_argument("--espeak-weight", type=float, default=2.0)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup-steps", type=int, default=200)
+    parser.add_argument("--max-steps", type=int, default=200000)
+    parser.add_argument("--checkpoint-minutes", type=float, default=12.0)
+    parser.add_argument("--rescan-steps", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    from asr.models.frontend import read_am_mvn
+    from asr.models.model_dir import build_model, write_model_dir
+
+    checkpoint_path = os.path.join(args.exp, "checkpoint.pt")
+    if not os.path.exists(checkpoint_path) and args.mirror and \
+            os.path.exists(os.path.join(args.mirror, "checkpoint.pt")):
+        mirror(args.mirror, args.exp)  # exp/ was lost; the mirror has the state
+    os.makedirs(args.exp, exist_ok=True)
+    log = open(os.path.join(args.exp, "train.log"), "a")
+
+    def report(**fields):
+        fields["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        line = json.dumps(fields)
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    with open(os.path.join(args.init, "config.yaml")) as f:
+        config = yaml.safe_load(f)
+    with open(os.path.join(args.init, "tokens.json")) as f:
+        assert json.load(f) == TOKENS, "the token list differs from tools/demo/train.py's"
+    shift, scale = read_am_mvn(os.path.join(args.init, "am.mvn"))
+    mean, inv_std = -shift, scale
+    # stronger SpecAugment for the harder data; training-only settings
+    config["specaug_conf"].update(num_freq_mask=2, num_time_mask=2,
+                                  time_mask_width_range=[0, 8])
+    model = build_model(config, len(TOKENS))
+    initial = torch.load(os.path.join(args.init, "model.pt"), map_location="cpu",
+                         weights_only=True)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in initial.items()})
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9)
+    schedule = lambda step: min((step + 1) / args.warmup_steps,
+                                math.sqrt(args.warmup_steps / (step + 1)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    state = {"step": 0, "round": 0, "utterances": 0, "seconds_of_audio": 0.0}
+    if os.path.exists(checkpoint_path):
+        checkpoint = torch.load(checkpoint_path, weights_only=False)
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        state = checkpoint["state"]
+        report(event="resume", **state)
+    else:
+        report(event="start", init=args.init, args=vars(args))
+
+    frontend = Frontend(config)
+    dev_sets = {}
+    for item in args.dev:
+        name, directory = item.split("=", 1)
+        if os.path.exists(os.path.join(directory, "text")):
+            dev_sets[name] = FeatureSet(directory, frontend)
+    pool = ShardPool(args.shards)
+    while pool.rescan() == 0:
+        report(event="waiting_for_shards", shards=args.shards)
+        time.sleep(60)
+
+    def checkpoint(tag):
+        cers = {name: greedy_cer(model, s, mean, inv_std) for name, s in dev_sets.items()}
+        model_dir = os.path.join(args.exp, "models", f"step_{state['step']:06d}")
+        write_model_dir(model_dir, config, model.state_dict(), TOKENS, mean, inv_std)
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "state": state},
+                   checkpoint_path + ".tmp")
+        os.replace(checkpoint_path + ".tmp", checkpoint_path)
+        report(event=tag, step=state["step"], utterances=state["utterances"],
+               hours_of_audio=round(state["seconds_of_audio"] / 3600, 2),
+               voices={v: len(u) for v, u in pool.by_voice.items()},
+               **{f"{n}_cer_{m}": c[m] for n, c in cers.items() for m in c})
+        if args.mirror:
+            mirror(args.exp, args.mirror)
+
+    if state["step"] == 0:
+        checkpoint("initial")
+    model.train()
+    last_checkpoint, started = time.time(), time.time()
+    running = {}
+    while state["step"] < args.max_steps:
+        rng = np.random.default_rng([args.seed, state["round"]])
+        babble_source = lambda n: babble(pool, rng, n)
+        items = []
+        for _ in range(args.batch_utts):
+            _, audio, text = pool.draw(rng, args.espeak_weight)
+            if not text_to_ids(text):
+                continue
+            feats = frontend(augment.augment(audio, rng, babble_source))
+            items.append((feats, text))
+            state["seconds_of_audio"] += len(feats) * 0.04
+        items.sort(key=lambda it: len(it[0]))
+        batches, current = [], []
+        for it in items:
+            if current and (len(current) + 1) * len(it[0]) > args.max_frames:
+                batches.append(current)
+                current = []
+            current.append(it)
+        if current:
+            batches.append(current)
+        for batch in batches:
+            speech, lengths, text, text_lengths = pad_batch(
+                [f for f, _ in batch], mean, inv_std, [t for _, t in batch])
+            loss, stats, _ = model(speech, lengths, text, text_lengths)
+            optimizer.zero_grad()
+            if torch.isfinite(loss):
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                optimizer.step()
+            scheduler.step()
+            state["step"] += 1
+            state["utterances"] += len(batch)
+            for key in ("loss", "loss_ctc", "loss_att", "loss_pre"):
+                if stats.get(key) is not None:
+                    running[key] = running.get(key, 0.0) + float(stats[key])
+            if state["step"] % 50 == 0:
+                report(event="train", step=state["step"], lr=round(scheduler.get_last_lr()[0], 6),
+                       **{k: round(v / 50, 3) for k, v in running.items()},
+                       seconds=round(time.time() - started, 1))
+                running = {}
+        state["round"] += 1
+        if state["round"] % max(1, args.rescan_steps // 10) == 0:
+            pool.rescan()
+        if time.time() - last_checkpoint > args.checkpoint_minutes * 60:
+            checkpoint("checkpoint")
+            last_checkpoint = time.time()
+    checkpoint("done")
+
+
+def babble(pool: ShardPool, rng: np.random.Generator, n: int) -> np.ndarray:
+    """2-5 other utterances summed and tiled to n samples."""
+    out = np.zeros(n)
+    for _ in range(rng.integers(2, 6)):
+        _, audio, _ = pool.draw(rng, 1.0)
+        reps = int(np.ceil(n / max(len(audio), 1)))
+        out += np.tile(audio, reps)[:n] * rng.uniform(0.5, 1.0)
+    return out
+
+
+if __name__ == "__main__":
+    main()
