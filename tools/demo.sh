@@ -2,7 +2,10 @@
 # The demo, and the last step of README's first set-up command: transcribe the demo test audio
 # with `tingxie transcribe` and score it with `tingxie wer` (prints the %WER line).
 #
-#   bash tools/demo.sh
+#   bash tools/demo.sh              # the shipped graph (the 11k words of the training text)
+#   bash tools/demo.sh --general    # a 72k-word general-English graph, built on first use
+#                                   # (tools/demo/general_graph.sh, a few minutes, ~120 MB in
+#                                   # exp/demo/general; too big to ship in resources/)
 #
 # What it uses, first found wins:
 #   model  resources/demo/model (the shipped demo model), else a small randomly initialised
@@ -31,7 +34,15 @@ if [ ! -d "$MODEL" ]; then
 fi
 
 DECODING=(--no-lm)
-if [ -f "$DEMO/graph/graph.json" ]; then
+if [ "${1:-}" = --general ]; then
+  if [ ! -f exp/demo/general/graph/graph.json ]; then
+    echo "demo: building the general-English graph in exp/demo/general (first use only," \
+         "a few minutes): tools/demo/general_graph.sh" >&2
+    bash tools/demo/general_graph.sh exp/demo/general >&2
+  fi
+  DECODING=(--graph exp/demo/general/graph)
+  OUT=$OUT-general
+elif [ -f "$DEMO/graph/graph.json" ]; then
   DECODING=(--graph "$DEMO/graph")  # its topology picks --mode
 fi
 
