@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo recipe, from scratch: sentences -> espeak-ng audio -> Paraformer+CTC training ->
-# packaged model and test audio -> LM and TLG graphs -> WER of greedy vs TLG decoding.
+# multi-voice augmented fine-tuning -> packaged model and test audio -> LM and TLG graphs -> WER of greedy vs TLG decoding.
 #
 #   bash tools/demo/run.sh             # every stage (training runs in the foreground: hours)
 #   bash tools/demo/run.sh 4           # from stage 4 on (e.g. after tools/demo/train_background.sh)
@@ -27,9 +27,21 @@ fi
 if [ "$STAGE" -le 3 ]; then  # resumable; the best model so far is in $EXP/train/model
   nice -n 2 python tools/demo/train.py --data "$EXP/data" --exp "$EXP/train" \
     --max-frames 2000 --warmup-steps 200 --lr 2e-3
+  # then the multi-voice fine-tuning (tools/demo/README.md, "Many voices"): training text,
+  # real-speech dev set, every offline voice in shards (background), augmented training
+  V=$EXP/voices
+  nice -n 10 python tools/demo/voices_text.py --out "$V/text.txt"
+  python tools/demo/real_dev.py --out "$EXP/real_dev"
+  PYTHONPATH=$PWD nice -n 10 python tools/demo/voices_synth.py --text "$V/text.txt" --out "$V" \
+    > "$V/synth.log" 2>&1 &
+  PYTHONPATH=$PWD nice -n 10 python tools/demo/train_voices.py --init "$EXP/train/model" \
+    --shards "$V/shards" --exp "$V/train" --max-steps "${VOICES_STEPS:-6000}"
+  wait
 fi
-if [ "$STAGE" -le 4 ]; then
-  python tools/demo/package.py --model "$EXP/train/model" --test "$EXP/data/test" --out "$DEMO" --onnx
+if [ "$STAGE" -le 4 ]; then  # the last multi-voice checkpoint (VOICES_MODEL=DIR to pick another)
+  LAST=$(ls -d "$EXP"/voices/train/models/step_* 2>/dev/null | tail -n1)
+  python tools/demo/package.py --model "${VOICES_MODEL:-${LAST:-$EXP/train/model}}" \
+    --test "$EXP/data/test" --out "$DEMO" --onnx
 fi
 if [ "$STAGE" -le 5 ]; then  # LM on the AM's training sentences; graphs for both modes
   # A 3-gram with singleton bigrams and trigrams pruned (lmplz --prune 0 1 1): the CTC TLG is
