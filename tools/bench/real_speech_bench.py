@@ -93,7 +93,7 @@ def model_results(model: str, sets: dict, tuning: dict, graphs: dict, backend: s
     from asr.models import load_acoustic_model
 
     results = {}
-    for mode, topology in (("ctc", "ctc"), ("paraformer", "sync")):
+    for mode in ("ctc", "paraformer"):
         am = load_acoustic_model(model, mode=mode, backend=backend)
         started = time.time()
         posteriors = {name: am.posteriors(s["waves"]) for name, s in sets.items()}
@@ -108,20 +108,18 @@ def model_results(model: str, sets: dict, tuning: dict, graphs: dict, backend: s
             graph = ctc_graph if mode == "ctc" else sync_graph
             if not os.path.exists(os.path.join(graph, "graph.json")):
                 continue
-            decoder_mode = "ctc" if mode == "ctc" else "sync"
             scale_for = {}
             for dev_name in set(tuning.values()):
                 sweep = {}
                 for scale in SCALES:
-                    decoder = Decoder(graph, DecoderOptions(acoustic_scale=scale),
-                                      mode=decoder_mode)
+                    decoder = Decoder(graph, DecoderOptions(acoustic_scale=scale))
                     hyps = [" ".join(r.words) for r in
                             decoder.decode_batch([o.logp for o in posteriors[dev_name]])]
                     sweep[scale] = error_rate(sets[dev_name]["refs"], hyps, "word")
                 scale_for[dev_name] = min(sweep, key=lambda s: (sweep[s], s))
             for name, s in sets.items():
                 scale = scale_for[tuning[name]]
-                decoder = Decoder(graph, DecoderOptions(acoustic_scale=scale), mode=decoder_mode)
+                decoder = Decoder(graph, DecoderOptions(acoustic_scale=scale))
                 hyps = [" ".join(r.words) for r in
                         decoder.decode_batch([o.logp for o in posteriors[name]])]
                 mode_results[name][f"tlg_wer_{graph_name}"] = error_rate(s["refs"], hyps, "word")
