@@ -239,6 +239,22 @@ class Decoder:
         self._native = _native.NativeDecoder(self.graph.file(FST_NAME), self.words, token_text,
                                              token_kind,
                                              self.options.native(mode, self.blank_column))
+        self.big_lm = self.small_lm = None
+        if self.options.big_lm is not None:
+            self._use_big_lm()
+
+    def _use_big_lm(self):
+        """On-the-fly rescoring (csrc/big_lm.h): both models stay loaded (a binary one
+        mapped) as long as this Decoder."""
+        import lm
+        small = self.options.small_lm or os.path.join(self.graph_dir, "lm.bin")
+        if not os.path.exists(small):
+            raise InputError("--big-lm needs the LM the graph was compiled from: give it as "
+                             "--small-lm (small_lm), or put it in the graph directory as lm.bin "
+                             "(`tingxie lm build-binary`)", self.graph_dir)
+        self.big_lm = lm.load(self.options.big_lm)
+        self.small_lm = lm.load(small)
+        self._native.set_big_lm(self.big_lm.native._capsule(), self.small_lm.native._capsule())
 
     @property
     def num_tokens(self) -> int:

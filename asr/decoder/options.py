@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -48,7 +49,7 @@ INT32_MAX = 2 ** 31 - 1
 @dataclass(frozen=True)
 class Option:
     name: str
-    type: type                      # float, int or bool
+    type: type                      # float, int, bool, or str (a path)
     default: Any                    # None: the mode's default (by_mode) or `none_means`
     help: str                       # one line
     low: Optional[float] = None     # the range: low <= value (low < value when low_open)
@@ -60,6 +61,7 @@ class Option:
     modes: Tuple[str, ...] = MODES  # the modes it applies to
     flag: bool = True               # a command-line flag (False: the command sets it itself)
     lattice_only: bool = False      # matters only when a lattice is kept
+    native: bool = True             # a field of the C++ struct (False: the Decoder uses it)
 
     @property
     def flag_name(self) -> str:
@@ -91,6 +93,10 @@ class Option:
             if not isinstance(value, bool):
                 raise InputError(f"{what} must be true or false, got {value!r}")
             return value
+        if self.type is str:
+            if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+                raise InputError(f"{what} must be a path, got {value!r}")
+            return os.fspath(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InputError(f"{what} must be a number, got {value!r}")
         if self.type is int:
@@ -140,6 +146,12 @@ DECODER_TABLE: Tuple[Option, ...] = (
            "retries with half the lattice beam (WordLattice.beam)", low=1, lattice_only=True),
     Option("lattice_max_arcs", int, 500000, "determinisation guard: past this many arcs it "
            "retries with half the lattice beam", low=1, lattice_only=True),
+    Option("big_lm", str, None, "an n-gram LM (ARPA or binary) applied during the search: each "
+           "word costs -ln P under it minus -ln P under the graph's own LM (small_lm), as "
+           "Kaldi's biglm decoder does", none_means="off", native=False),
+    Option("small_lm", str, None, "with big_lm: the LM the graph was compiled from (ARPA or "
+           "binary), whose costs are taken back out", none_means="the graph directory's lm.bin",
+           native=False),
 )
 
 HOTWORD_TABLE: Tuple[Option, ...] = (
@@ -196,6 +208,9 @@ class _DecoderOptionsMethods(_OptionsMixin):
     FLAG_PREFIX = "--"
 
     def _check_together(self) -> None:
+        if self.small_lm is not None and self.big_lm is None:
+            raise InputError("decoder option small_lm (--small-lm) is used only with big_lm "
+                             "(--big-lm)")
         if self.min_active >= self.max_active:
             raise InputError(f"decoder option min_active (--min-active {self.min_active}) must "
                              f"be below max_active (--max-active {self.max_active})")
@@ -214,7 +229,7 @@ class _DecoderOptionsMethods(_OptionsMixin):
         """{name: value} for the C++ struct (csrc/decoder.h), every field given."""
         effective = self.effective(mode)
         values = {o.name: o.native_none if getattr(effective, o.name) is None
-                  else getattr(effective, o.name) for o in self.TABLE}
+                  else getattr(effective, o.name) for o in self.TABLE if o.native}
         values["ctc"] = mode == "ctc"
         values["blank_column"] = int(blank_column)
         return values
@@ -269,7 +284,7 @@ def _add_table(group, table, dest_prefix: str, flag_prefix: str, lattice: bool) 
         text += f"; {o.range_text()})" if o.range_text() else ")"
         group.add_argument(flag_prefix + o.flag_name[2:], dest=dest_prefix + o.name,
                            default=None, type=kind,
-                           metavar="BOOL" if o.type is bool else o.type.__name__.upper(),
+                           metavar={bool: "BOOL", str: "PATH"}.get(o.type, o.type.__name__.upper()),
                            help=text)
 
 

@@ -138,10 +138,10 @@ class NativeDecoder {
     // Reuse the cached search buffers unless another thread is using them.
     std::unique_lock<std::mutex> lock(cached_mutex_, std::try_to_lock);
     if (lock.owns_lock()) {
-      if (!cached_) cached_ = std::make_unique<Search>(*graph_, opts_, vocab_.get());
+      if (!cached_) cached_ = std::make_unique<Search>(*graph_, opts_, vocab_.get(), big_lm());
       return cached_->Decode(post.data, post.frames, post.columns, hot);
     }
-    Search search(*graph_, opts_, vocab_.get());
+    Search search(*graph_, opts_, vocab_.get(), big_lm());
     return search.Decode(post.data, post.frames, post.columns, hot);
   }
 
@@ -171,7 +171,7 @@ class NativeDecoder {
       py::gil_scoped_release release;
       std::atomic<size_t> next{0};
       auto worker = [&]() {
-        Search search(*graph_, opts_, vocab_.get());
+        Search search(*graph_, opts_, vocab_.get(), big_lm());
         for (size_t i = next++; i < posts.size(); i = next++) {
           try {
             results[i] = search.Decode(posts[i].data, posts[i].frames, posts[i].columns,
@@ -241,6 +241,31 @@ class NativeDecoder {
     h->checked_for = vocab_->num_tokens();
   }
 
+  // On-the-fly rescoring (big_lm.h): capsules of two lm._native.Scorer objects, which the
+  // caller keeps alive as long as this decoder. Words the models do not know score as their
+  // <unk>.
+  void SetBigLm(py::capsule big, py::capsule small) {
+    auto scorer = [](py::capsule c) {
+      if (std::string(c.name() ? c.name() : "") != "tingxie.lm.BackoffScorer")
+        throw py::type_error("set_big_lm takes lm._native.Scorer._capsule() objects");
+      return static_cast<const lm::BackoffScorer *>(c.get_pointer());
+    };
+    auto models = std::make_unique<BigLm>();
+    models->big = scorer(big);
+    models->small = scorer(small);
+    const std::vector<std::string> &words = vocab_->words();
+    models->big_id.resize(words.size());
+    models->small_id.resize(words.size());
+    for (size_t i = 0; i < words.size(); ++i) {
+      models->big_id[i] = models->big->Index(words[i]);
+      models->small_id[i] = models->small->Index(words[i]);
+    }
+    std::lock_guard<std::mutex> lock(cached_mutex_);
+    cached_.reset();
+    big_lm_ = std::move(models);
+  }
+  const BigLm *big_lm() const { return big_lm_.get(); }
+
   const Graph &graph() const { return *graph_; }
   const DecoderOptions &options() const { return opts_; }
 
@@ -250,6 +275,7 @@ class NativeDecoder {
   std::unique_ptr<Vocabulary> vocab_;
   std::mutex cached_mutex_;
   std::unique_ptr<Search> cached_;
+  std::unique_ptr<BigLm> big_lm_;
 };
 
 // OpenFst binary (vector FST) of a lattice: standard arcs (weight = graph + acoustic), or with
@@ -669,6 +695,7 @@ PYBIND11_MODULE(_native, m) {
            py::arg("graph_path"), py::arg("words"), py::arg("token_text"),
            py::arg("token_kind"), py::arg("options"))
       .def("decode", &NativeDecoder::Decode, py::arg("logp"), py::arg("hotwords") = nullptr)
+      .def("set_big_lm", &NativeDecoder::SetBigLm, py::arg("big"), py::arg("small"))
       .def("decode_batch", &NativeDecoder::DecodeBatch, py::arg("batch"),
            py::arg("num_threads") = 0, py::arg("hotwords") = py::none())
       .def_property_readonly("num_states",

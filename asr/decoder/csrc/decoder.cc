@@ -12,14 +12,18 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 const float kLogRepeatFloor = std::log(0.01f);
 constexpr int32_t kLatticePruneInterval = 25;
 
-inline uint32_t HashKey(int32_t state, int32_t context) {
-  return static_cast<uint32_t>(state) * 0x9E3779B1u ^ static_cast<uint32_t>(context) * 0x85EBCA77u;
+inline uint32_t HashKey(int32_t state, int32_t context, int32_t lm_state) {
+  return static_cast<uint32_t>(state) * 0x9E3779B1u ^ static_cast<uint32_t>(context) * 0x85EBCA77u ^
+         static_cast<uint32_t>(lm_state) * 0xC2B2AE3Du;
 }
 
 }  // namespace
 
-Search::Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab)
-    : graph_(graph), opts_(opts), vocab_(vocab), lattice_mode_(opts.nbest > 1 || opts.keep_lattice) {
+Search::Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab,
+               const BigLm *big_lm)
+    : graph_(graph), opts_(opts), vocab_(vocab), big_(big_lm),
+      lattice_mode_(opts.nbest > 1 || opts.keep_lattice) {
+  if (big_) lm_states_ = std::make_unique<BigLmStates>(*big_);
   hash_.assign(1024, -1);
   hash_mask_ = 1023;
 }
@@ -29,23 +33,23 @@ void Search::ClearHash() {
   hash_used_.clear();
 }
 
-int32_t Search::FindOrAdd(int32_t state, int32_t context, bool *inserted) {
+int32_t Search::FindOrAdd(int32_t state, int32_t context, int32_t lm_state, bool *inserted) {
   if ((next_.size() + 1) * 2 > hash_.size()) {  // grow and rehash
     hash_.assign(hash_.size() * 2, -1);
     hash_mask_ = static_cast<uint32_t>(hash_.size() - 1);
     hash_used_.clear();
     for (int32_t i = 0; i < static_cast<int32_t>(next_.size()); ++i) {
-      uint32_t slot = HashKey(next_[i].state, next_[i].context) & hash_mask_;
+      uint32_t slot = HashKey(next_[i].state, next_[i].context, next_[i].lm_state) & hash_mask_;
       while (hash_[slot] >= 0) slot = (slot + 1) & hash_mask_;
       hash_[slot] = i;
       hash_used_.push_back(slot);
     }
   }
-  uint32_t slot = HashKey(state, context) & hash_mask_;
+  uint32_t slot = HashKey(state, context, lm_state) & hash_mask_;
   while (true) {
     int32_t i = hash_[slot];
     if (i < 0) break;
-    if (next_[i].state == state && next_[i].context == context) {
+    if (next_[i].state == state && next_[i].context == context && next_[i].lm_state == lm_state) {
       *inserted = false;
       return i;
     }
@@ -54,7 +58,7 @@ int32_t Search::FindOrAdd(int32_t state, int32_t context, bool *inserted) {
   int32_t i = static_cast<int32_t>(next_.size());
   hash_[slot] = i;
   hash_used_.push_back(slot);
-  next_.push_back(Token{state, context, kInf, -1, 0, 0.0f, 0});
+  next_.push_back(Token{state, context, kInf, -1, 0, 0.0f, 0, lm_state});
   *inserted = true;
   return i;
 }
@@ -116,18 +120,17 @@ float Search::GetCutoff(float *adaptive_beam, int32_t *best) {
   return beam_cutoff;
 }
 
-void Search::Emit(
-    const Token &tok, int32_t state, int32_t context, int32_t ilabel,
-                  int32_t olabel, float w, float ac, int32_t blocked_ilabel, float banked,
-                  int32_t frame, float *next_cutoff, float adaptive_beam) {
+void Search::Emit(const Token &tok, int32_t state, int32_t context, int32_t lm_state,
+                  int32_t ilabel, int32_t olabel, float w, float ac, int32_t blocked_ilabel,
+                  float banked, int32_t frame, float *next_cutoff, float adaptive_beam) {
   const float new_cost = w + tok.cost + ac;
   if (!(new_cost < *next_cutoff)) return;
   if (new_cost + adaptive_beam < *next_cutoff) *next_cutoff = new_cost + adaptive_beam;
   const float cost = (tok.cost + w) + ac;
   bool inserted;
-  int32_t i = FindOrAdd(state, context, &inserted);
+  int32_t i = FindOrAdd(state, context, lm_state, &inserted);
   const Node node{tok.node, ilabel, olabel, w, ac, cost, frame + 1, state, context,
-                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
+                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1, lm_state};
   if (inserted || next_[i].cost > cost) {
     if (inserted) {
       next_[i].node = static_cast<int32_t>(nodes_.size());
@@ -160,7 +163,9 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
     const Arc *arcs = st.begin;
     for (uint32_t a = st.num_input_eps; a < st.num_arcs; ++a) {
       if (arcs[a].ilabel == tok.blocked_ilabel) continue;
-      float w = arcs[a].weight + (arcs[a].olabel ? wip : 0.0f);
+      int32_t lm_state;
+      float w = arcs[a].weight + (arcs[a].olabel ? wip : 0.0f) +
+                BigLmCost(tok.lm_state, arcs[a].olabel, &lm_state);
       float new_cost = w + tok.cost + scores[arcs[a].ilabel];
       if (new_cost + adaptive_beam < next_cutoff) next_cutoff = new_cost + adaptive_beam;
     }
@@ -182,7 +187,8 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
       const Arc &arc = arcs[a];
       if (arc.ilabel == tok.blocked_ilabel) continue;  // the repeat of a name's last token
       const float ac = scores[arc.ilabel];
-      float w = arc.weight + (arc.olabel ? wip : 0.0f);
+      int32_t lm_state;
+      float w = arc.weight + (arc.olabel ? wip : 0.0f) + BigLmCost(tok.lm_state, arc.olabel, &lm_state);
       int32_t context = tok.context;
       float banked = tok.banked;
       const bool reads = !opts_.ctc || (arc.ilabel - 1 != opts_.blank_column &&
@@ -201,8 +207,8 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
       }
       const float new_cost = w + tok.cost + ac;
       if (!(new_cost < next_cutoff)) continue;
-      Emit(tok, arc.nextstate, context, arc.ilabel, arc.olabel, w, ac, 0, banked, frame,
-           &next_cutoff, adaptive_beam);
+      Emit(tok, arc.nextstate, context, lm_state, arc.ilabel, arc.olabel, w, ac, 0, banked,
+           frame, &next_cutoff, adaptive_beam);
     }
     if (hot_ && hot_->has_oov() && AtWordBoundary(tok.state))
       EnterOov(tok, scores, frame, &next_cutoff, adaptive_beam);
@@ -259,13 +265,13 @@ void Search::ReadOov(const Token &tok, int32_t return_state, int32_t node, int32
   const int32_t ilabel = column + 1, word = h.oov_word[node];
   const float ac = scores[ilabel];
   if (word < 0 || h.OovHasChildren(node))  // a longer spelling may go on from here
-    Emit(tok, return_state, h.OovInside(node), ilabel, 0, w, ac, 0, tok.banked, frame,
+    Emit(tok, return_state, h.OovInside(node), tok.lm_state, ilabel, 0, w, ac, 0, tok.banked, frame,
          next_cutoff, adaptive_beam);
   if (word < 0) return;
   if (opts_.ctc)  // stays "done" to read the repeats of its last token
-    Emit(tok, return_state, h.OovDone(node), ilabel, word, w, ac, 0, tok.banked, frame,
+    Emit(tok, return_state, h.OovDone(node), tok.lm_state, ilabel, word, w, ac, 0, tok.banked, frame,
          next_cutoff, adaptive_beam);
-  Emit(tok, return_state, 0, ilabel, word, w, ac, opts_.ctc ? ilabel : 0, tok.banked, frame,
+  Emit(tok, return_state, 0, tok.lm_state, ilabel, word, w, ac, opts_.ctc ? ilabel : 0, tok.banked, frame,
        next_cutoff, adaptive_beam);
 }
 
@@ -275,18 +281,18 @@ void Search::ExpandOov(const Token &tok, const float *scores, int32_t frame,
   const int32_t node = h.OovNode(tok.context);
   if (h.IsOovDone(tok.context)) {  // CTC: a repeat of the last token, then back to TLG again
     const int32_t last = tok.last_ilabel;
-    Emit(tok, tok.state, tok.context, last, 0, 0.0f, scores[last], 0, tok.banked, frame,
+    Emit(tok, tok.state, tok.context, tok.lm_state, last, 0, 0.0f, scores[last], 0, tok.banked, frame,
          next_cutoff, adaptive_beam);
-    Emit(tok, tok.state, 0, last, 0, 0.0f, scores[last], last, tok.banked, frame, next_cutoff,
+    Emit(tok, tok.state, 0, tok.lm_state, last, 0, 0.0f, scores[last], last, tok.banked, frame, next_cutoff,
          adaptive_beam);
     return;
   }
   if (opts_.ctc) {  // blank, and the repeat of the last token, stay in place
     const int32_t blank = opts_.blank_column + 1;
-    Emit(tok, tok.state, tok.context, blank, 0, 0.0f, scores[blank], 0, tok.banked, frame,
+    Emit(tok, tok.state, tok.context, tok.lm_state, blank, 0, 0.0f, scores[blank], 0, tok.banked, frame,
          next_cutoff, adaptive_beam);
     if (tok.last_ilabel != blank && tok.last_ilabel > 0)
-      Emit(tok, tok.state, tok.context, tok.last_ilabel, 0, 0.0f, scores[tok.last_ilabel], 0,
+      Emit(tok, tok.state, tok.context, tok.lm_state, tok.last_ilabel, 0, 0.0f, scores[tok.last_ilabel], 0,
            tok.banked, frame, next_cutoff, adaptive_beam);
   }
   for (int32_t e = h.oov_edge_begin[node]; e < h.oov_edge_begin[node + 1]; ++e) {
@@ -310,18 +316,20 @@ void Search::ProcessNonEmitting(float cutoff, int32_t frame) {
     const Arc *arcs = st.begin;
     for (uint32_t a = 0; a < st.num_input_eps; ++a) {
       const Arc &arc = arcs[a];
-      const float w = arc.weight + (arc.olabel ? wip : 0.0f);
+      int32_t lm_state;
+      const float w = arc.weight + (arc.olabel ? wip : 0.0f) +
+                      BigLmCost(tok.lm_state, arc.olabel, &lm_state);
       const float cost = tok.cost + w;
       if (cost > cutoff) continue;
       bool inserted;
-      int32_t j = FindOrAdd(arc.nextstate, tok.context, &inserted);
+      int32_t j = FindOrAdd(arc.nextstate, tok.context, lm_state, &inserted);
       if (inserted || next_[j].cost > cost) {
         next_[j].cost = cost;
         next_[j].last_ilabel = tok.last_ilabel;
         next_[j].banked = tok.banked;
         next_[j].blocked_ilabel = tok.blocked_ilabel;
         Node node{tok.node, 0, arc.olabel, w, 0.0f, cost, frame, arc.nextstate, tok.context,
-                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1};
+                  lattice_mode_ ? static_cast<int32_t>(links_.size()) : -1, lm_state};
         if (inserted) {
           next_[j].node = static_cast<int32_t>(nodes_.size());
           nodes_.push_back(node);
@@ -356,9 +364,11 @@ void Search::CollectGarbage() {
   for (Token &tok : cur_) tok.node = gc_map_[tok.node];
 }
 
-float Search::EndCost(int32_t state, int32_t context) const {
+float Search::EndCost(int32_t state, int32_t context, int32_t lm_state) const {
   if (context < 0) return kInf;  // inside an out-of-vocabulary word
-  return graph_.final_cost(state) + (hot_ ? hot_->acc[context] : 0.0f);
+  const float final_cost = graph_.final_cost(state);
+  if (final_cost == kInf) return kInf;
+  return final_cost + (hot_ ? hot_->acc[context] : 0.0f) + (big_ ? lm_states_->End(lm_state) : 0.0f);
 }
 
 DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_columns,
@@ -407,10 +417,11 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   next_.clear();
   ClearHash();
   bool inserted;
-  int32_t i = FindOrAdd(graph_.start(), 0, &inserted);
+  const int32_t lm_start = big_ ? lm_states_->Start() : 0;
+  int32_t i = FindOrAdd(graph_.start(), 0, lm_start, &inserted);
   next_[i].cost = 0.0f;
   next_[i].node = 0;
-  nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start(), 0, -1});
+  nodes_.push_back(Node{-1, 0, 0, 0.0f, 0.0f, 0.0f, 0, graph_.start(), 0, -1, lm_start});
   queue_.assign(1, i);
   ProcessNonEmitting(kInf, 0);
   cur_.swap(next_);
@@ -441,7 +452,7 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   int32_t best_node = -1;
   float best_total = kInf, best_final = 0.0f;
   for (const Token &tok : cur_) {
-    float final_cost = EndCost(tok.state, tok.context);
+    float final_cost = EndCost(tok.state, tok.context, tok.lm_state);
     float total = tok.cost + final_cost;
     if (total < best_total) {
       best_total = total;

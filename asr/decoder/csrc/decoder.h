@@ -49,9 +49,11 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "big_lm.h"
 #include "determinize.h"
 #include "graph.h"
 #include "hotwords.h"
@@ -139,7 +141,9 @@ struct DecodeResult {
 class Search {
  public:
   // vocab (may be null) splits the token sequence into words for word_frames.
-  Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab);
+  // big_lm (may be null): on-the-fly rescoring with a big LM (big_lm.h).
+  Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab,
+         const BigLm *big_lm = nullptr);
   // logp: T x V row-major float32 log-posteriors, already validated. hotwords: optional,
   // for this call only.
   DecodeResult Decode(const float *logp, int32_t num_frames, int32_t num_columns,
@@ -155,6 +159,7 @@ class Search {
     float banked;         // hotword bonus kept so far (for the cap)
     int32_t blocked_ilabel;  // may not be read next (CTC, just back from an out-of-
     //                           vocabulary word: a repeat of its last token), else 0
+    int32_t lm_state;     // big-LM search: the (small LM, big LM) state pair, else 0
   };
   // A search node: one token of one frame, with its best incoming link inlined.
   struct Node {
@@ -166,6 +171,7 @@ class Search {
     int32_t state;
     int32_t context;
     int32_t best_link;                // lattice mode: the best incoming link in links_
+    int32_t lm_state;
   };
 
   struct Step {  // one arc of a path
@@ -184,17 +190,24 @@ class Search {
   bool AtWordBoundary(int32_t state) const;
   int32_t BlankSuccessor(int32_t state) const;
   // Relaxes the next-frame token (state, context) with an emitting step from tok.
-  void Emit(const Token &tok, int32_t state, int32_t context, int32_t ilabel, int32_t olabel,
-            float w, float ac, int32_t blocked_ilabel, float banked, int32_t frame,
-            float *next_cutoff, float adaptive_beam);
+  void Emit(const Token &tok, int32_t state, int32_t context, int32_t lm_state, int32_t ilabel,
+            int32_t olabel, float w, float ac, int32_t blocked_ilabel, float banked,
+            int32_t frame, float *next_cutoff, float adaptive_beam);
+  // The big-LM cost change of a word arc from tok's state pair (0 without a big LM).
+  float BigLmCost(int32_t lm_state, int32_t olabel, int32_t *next_lm_state) {
+    *next_lm_state = lm_state;
+    if (!big_ || !olabel) return 0.0f;
+    return lm_states_->Advance(lm_state, olabel, next_lm_state);
+  }
   void ProcessNonEmitting(float cutoff, int32_t frame);
   // Finds or inserts the token for key in next_; returns its index (new ones have cost inf).
-  int32_t FindOrAdd(int32_t state, int32_t context, bool *inserted);
+  int32_t FindOrAdd(int32_t state, int32_t context, int32_t lm_state, bool *inserted);
   void ClearHash();
   void CollectGarbage();
   void Traceback(int32_t node, float final_cost, const std::vector<int32_t> &frame_map,
                  const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
-  float EndCost(int32_t state, int32_t context) const;  // final weight + open hotword bonus
+  // final weight + open hotword bonus + the big LM's </s> change
+  float EndCost(int32_t state, int32_t context, int32_t lm_state) const;
   void MakeHypothesis(const std::vector<Step> &steps, float final_cost,
                       const std::vector<int32_t> &frame_map,
                       const std::vector<float> &skipped_cost, Hypothesis *hyp) const;
@@ -217,6 +230,8 @@ class Search {
   DecoderOptions opts_;
   const Vocabulary *vocab_;
   const HotwordAutomaton *hot_ = nullptr;
+  const BigLm *big_ = nullptr;
+  std::unique_ptr<BigLmStates> lm_states_;
   float best_score_ = 0.0f;  // the frame's lowest acoustic cost (OOV entry pruning)
   bool lattice_mode_;
   std::vector<Token> cur_, next_;

@@ -125,7 +125,7 @@ void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
   for (int32_t n : end_nodes) {
     const int32_t context = nodes_[n].context;
     const float open_bonus = hot_ && context >= 0 ? hot_->acc[context] : 0.0f;
-    end_cost[n] = out->reached_final ? EndCost(nodes_[n].state, context)
+    end_cost[n] = out->reached_final ? EndCost(nodes_[n].state, context, nodes_[n].lm_state)
                                      : (context >= 0 ? open_bonus : 0.0f);
   }
 
