@@ -41,9 +41,9 @@ def small_word_list(out_path, num_utts=NUM_UTTS, extra=EXTRA_WORDS):
     return out_path
 
 
-def compile_graph(out_dir, topology, words_path, const=False):
+def compile_graph(out_dir, topology, words_path, const=False, lm=None):
     argv = ["graph", "compile", "--tokens", str(BENCH / "units.txt"),
-            "--lm", str(BENCH / "lm3.arpa.gz"), "--words", str(words_path),
+            "--lm", lm or str(BENCH / "lm3.arpa.gz"), "--words", str(words_path),
             "--spelling", "chars", "--word-boundary", "|", "--topology", topology,
             "-o", str(out_dir)]
     if const:
