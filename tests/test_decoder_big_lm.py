@@ -10,7 +10,7 @@ from asr.cli import main as tingxie
 from asr.decoder import Decoder, DecoderOptions
 from lm.arpa import read_arpa, write_arpa
 from lm.binary import build_binary
-from lm.errors import InputError
+from common.errors import InputError
 from lm.model import NgramModel, NgramTable
 from tests.decoder_fixtures import BENCH, compile_graph, small_word_list
 
