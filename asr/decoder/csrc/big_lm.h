@@ -14,7 +14,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "../../../lm/csrc/scorer.h"
@@ -36,8 +35,8 @@ class BigLmStates {
   int32_t Start() {
     if (pairs_.size() > kMaxPairs) {
       pairs_.clear();
-      ids_.clear();
-      moves_.clear();
+      ids_.Clear();
+      moves_.Clear();
     }
     return Intern(m_.small->BeginSentence(), m_.big->BeginSentence());
   }
@@ -45,10 +44,9 @@ class BigLmStates {
   // Cost change of reading `label` from pair `id` (see above); *next: the pair after it.
   float Advance(int32_t id, int32_t label, int32_t *next) {
     const uint64_t key = (static_cast<uint64_t>(id) << 32) | static_cast<uint32_t>(label);
-    auto found = moves_.find(key);
-    if (found != moves_.end()) {
-      *next = found->second.next;
-      return found->second.delta;
+    if (const FlatMap::Entry *found = moves_.Find(key)) {
+      *next = found->next;
+      return found->delta;
     }
     lm::ScorerState small, big;
     const Pair from = pairs_[id];
@@ -56,7 +54,7 @@ class BigLmStates {
     const float big_log10 = m_.big->Score(from.big, m_.big_id[label], &big);
     const float delta = static_cast<float>(kLn10 * (static_cast<double>(small_log10) - big_log10));
     *next = Intern(small, big);
-    moves_.emplace(key, Move{*next, delta});
+    moves_.Insert(key, *next, delta);
     return delta;
   }
 
@@ -77,9 +75,54 @@ class BigLmStates {
   struct Pair {
     lm::ScorerState small, big;
   };
-  struct Move {
-    int32_t next;
-    float delta;
+  // Open addressing, keys never erased (cleared whole); key ~0 marks an empty slot.
+  class FlatMap {
+   public:
+    struct Entry {
+      uint64_t key;
+      int32_t next;
+      float delta;
+    };
+    const Entry *Find(uint64_t key) const {
+      if (slots_.empty()) return nullptr;
+      for (size_t s = lm::Mix64(key) & mask_;; s = (s + 1) & mask_) {
+        if (slots_[s].key == key) return &slots_[s];
+        if (slots_[s].key == kEmpty) return nullptr;
+      }
+    }
+    // Also a multimap when keys repeat (Find then returns the first; FindAll walks them).
+    void Insert(uint64_t key, int32_t next, float delta) {
+      if ((used_ + 1) * 2 > slots_.size()) Grow();
+      size_t s = lm::Mix64(key) & mask_;
+      while (slots_[s].key != kEmpty) s = (s + 1) & mask_;
+      slots_[s] = Entry{key, next, delta};
+      ++used_;
+    }
+    template <class Visit>
+    void FindAll(uint64_t key, Visit &&visit) const {
+      if (slots_.empty()) return;
+      for (size_t s = lm::Mix64(key) & mask_; slots_[s].key != kEmpty; s = (s + 1) & mask_)
+        if (slots_[s].key == key && visit(slots_[s])) return;
+    }
+    void Clear() {
+      slots_.clear();
+      used_ = 0;
+      mask_ = 0;
+    }
+
+   private:
+    static constexpr uint64_t kEmpty = ~uint64_t(0);
+    void Grow() {
+      std::vector<Entry> old;
+      old.swap(slots_);
+      slots_.assign(old.empty() ? 1024 : old.size() * 2, Entry{kEmpty, 0, 0.0f});
+      mask_ = slots_.size() - 1;
+      used_ = 0;
+      for (const Entry &e : old)
+        if (e.key != kEmpty) Insert(e.key, e.next, e.delta);
+    }
+    std::vector<Entry> slots_;
+    size_t mask_ = 0, used_ = 0;
   };
   static uint64_t HashState(uint64_t h, const lm::ScorerState &s) {
     h = lm::Mix64(h ^ static_cast<uint64_t>(s.length));
@@ -93,22 +136,25 @@ class BigLmStates {
     return true;  // the back-off weights follow from the words
   }
   int32_t Intern(const lm::ScorerState &small, const lm::ScorerState &big) {
-    const uint64_t h = HashState(HashState(0x51ed27, small), big);
-    auto range = ids_.equal_range(h);
-    for (auto it = range.first; it != range.second; ++it) {
-      const Pair &p = pairs_[it->second];
-      if (Same(p.small, small) && Same(p.big, big)) return it->second;
-    }
+    const uint64_t h = HashState(HashState(0x51ed27, small), big) >> 1;  // never kEmpty
+    int32_t found = -1;
+    ids_.FindAll(h, [&](const FlatMap::Entry &e) {
+      const Pair &p = pairs_[e.next];
+      if (!Same(p.small, small) || !Same(p.big, big)) return false;
+      found = e.next;
+      return true;
+    });
+    if (found >= 0) return found;
     const int32_t id = static_cast<int32_t>(pairs_.size());
     pairs_.push_back(Pair{small, big});
-    ids_.emplace(h, id);
+    ids_.Insert(h, id, 0.0f);
     return id;
   }
 
   const BigLm &m_;
   std::vector<Pair> pairs_;
-  std::unordered_multimap<uint64_t, int32_t> ids_;
-  std::unordered_map<uint64_t, Move> moves_;
+  FlatMap ids_;    // pair hash -> pair id (several ids when hashes collide)
+  FlatMap moves_;  // (pair id, label) -> next pair id, cost change
 };
 
 }  // namespace tingxie
