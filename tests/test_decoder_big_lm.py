@@ -96,9 +96,18 @@ def test_command_line_and_errors(setup, tmp_path, capsys):
     expected = [" ".join(static.decode(p).words) for p in setup["posts"][:3]]
     lines = [l.split(None, 1) for l in out.read_text().splitlines()]
     assert [l[1] if len(l) > 1 else "" for l in lines] == expected
-    # without a small LM and no lm.bin in the graph directory: named, not a crash
+    # no --small-lm: the LM graph.json names, while it is unchanged
+    implicit = Decoder(setup["small"], DecoderOptions(**SEARCH, big_lm=setup["big_lm"]))
+    assert implicit.small_lm.path == setup["bigram"]
+    assert [" ".join(implicit.decode(p).words) for p in setup["posts"][:3]] == expected
+    import shutil
+    moved = setup["root"] / "moved"
+    shutil.copytree(setup["small"], moved)
+    with open(moved / "graph.json") as handle:
+        meta = handle.read()
+    (moved / "graph.json").write_text(meta.replace(setup["bigram"], str(tmp_path / "gone.arpa")))
     with pytest.raises(InputError, match="small-lm"):
-        Decoder(setup["small"], DecoderOptions(big_lm=setup["big_lm"]))
+        Decoder(str(moved), DecoderOptions(big_lm=setup["big_lm"]))
     with pytest.raises(InputError, match="only with big_lm"):
         Decoder(setup["small"], DecoderOptions(small_lm=setup["bigram"]))
     bad = tmp_path / "bad.bin"
