@@ -34,6 +34,11 @@
 // contexts are positions inside the out-of-vocabulary side graph (entered at word-boundary
 // states, hotwords.h). Bonuses and the OOV entry cost are part of the graph cost. Without hotwords the search is exactly FasterDecoder's.
 //
+// Big LM (big_lm.h): with a BigLm the search key gains a third part, the interned state pair
+// of (the graph's own LM, the big LM); every word arc's graph cost gets big LM cost minus small
+// LM cost, and the end cost the same for </s>. Lattice links, N-best and hotwords see those
+// costs as graph costs. Without one the key's third part is always 0.
+//
 // Lattice: with lattice_beam > 0 and nbest > 1 (or a lattice asked for), every expansion
 // that survives the beam is kept as a link between tokens. Every 25 frames, as Kaldi's
 // lattice decoder does, links further than lattice_beam from the best token of the current
