@@ -30,7 +30,8 @@ from lm.arpa import read_arpa
 from lm.model import NgramModel
 
 from graph import fstio
-from graph.directory import (BPE_MODEL_NAME, FST_NAME, LEXICON_NAME, LG_NAME, SEG_DICT_NAME,
+from graph.directory import (BPE_MODEL_NAME, FST_NAME, LEXICON_NAME, LG_NAME, LM_NAME,
+                             SEG_DICT_NAME,
                              TOKENS_NAME, WORDS_NAME, GraphInfo, sha256,
                              write_graph_directory)
 from graph.grammar import build_grammar
@@ -71,6 +72,7 @@ class CompiledGraph:
     lexicon: Lexicon
     blank: Optional[str]                 # the blank token (None for a sync graph)
     info: Dict = field(default_factory=dict)
+    model: Optional[NgramModel] = None   # the LM G was built from
 
 
 class _Timer:
@@ -274,7 +276,7 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     }
     return CompiledGraph(tlg, lg, words, tokens, lexicon,
                          tokens[blank] if blank >= 0 and options.topology != "sync" else None,
-                         info)
+                         info, model=model)
 
 
 def _versions() -> Dict[str, str]:
@@ -316,6 +318,9 @@ def write_graph(graph: CompiledGraph, options: CompileOptions) -> GraphInfo:
         write_tokens(graph.tokens, os.path.join(out, TOKENS_NAME))
         write_symbol_table(graph.words, os.path.join(out, WORDS_NAME))
         graph.lexicon.write(os.path.join(out, LEXICON_NAME))
+        if graph.model is not None:  # G's own LM, for --big-lm (binary format, lm/binary.py)
+            from lm.perplexity import scorer
+            scorer(graph.model).write(os.path.join(out, LM_NAME))
         details = dict(graph.info)
         details["fst_type"] = "const" if options.const else "vector"
         details["options"] = {k: v for k, v in asdict(options).items()

@@ -8,6 +8,7 @@ A graph directory holds
     words.txt    the word symbol table, `WORD ID`
     lexicon.txt  the spelling of every word (`WORD TOKEN...`)
     LG.fst       optional (--write-lg)
+    lm.bin       the n-gram model G was built from (binary, lm/binary.py), for --big-lm
     bpe.model, seg_dict   the spelling rule's files, when the words were spelled with them
     graph.json   this contract:
 
@@ -48,6 +49,7 @@ TOKENS_NAME = "tokens.txt"
 WORDS_NAME = "words.txt"
 LEXICON_NAME = "lexicon.txt"
 LG_NAME = "LG.fst"
+LM_NAME = "lm.bin"  # the LM G was built from, binary (lm/binary.py): what --big-lm subtracts
 BPE_MODEL_NAME = "bpe.model"
 SEG_DICT_NAME = "seg_dict"
 TOPOLOGIES = ("ctc", "compact", "sync")

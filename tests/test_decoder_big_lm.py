@@ -3,6 +3,8 @@ the search, the result is the static trigram TLG's: the same best word sequences
 costs, up to search errors (either search may prune a path the other keeps) and the static G's
 back-off approximation (its epsilon back-off arcs can undercut the exact score, which the big
 LM computes). Also with N-best, lattices and hotwords, and through the command line."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -96,18 +98,13 @@ def test_command_line_and_errors(setup, tmp_path, capsys):
     expected = [" ".join(static.decode(p).words) for p in setup["posts"][:3]]
     lines = [l.split(None, 1) for l in out.read_text().splitlines()]
     assert [l[1] if len(l) > 1 else "" for l in lines] == expected
-    # no --small-lm: the LM graph.json names, while it is unchanged
+    # no --small-lm: the graph directory's own lm.bin (tingxie graph compile writes it)
     implicit = Decoder(setup["small"], DecoderOptions(**SEARCH, big_lm=setup["big_lm"]))
-    assert implicit.small_lm.path == setup["bigram"]
+    assert implicit.small_lm.path.endswith("lm.bin")
     assert [" ".join(implicit.decode(p).words) for p in setup["posts"][:3]] == expected
-    import shutil
-    moved = setup["root"] / "moved"
-    shutil.copytree(setup["small"], moved)
-    with open(moved / "graph.json") as handle:
-        meta = handle.read()
-    (moved / "graph.json").write_text(meta.replace(setup["bigram"], str(tmp_path / "gone.arpa")))
-    with pytest.raises(InputError, match="small-lm"):
-        Decoder(str(moved), DecoderOptions(big_lm=setup["big_lm"]))
+    shipped = Path(__file__).resolve().parents[1] / "resources" / "demo" / "graph"
+    with pytest.raises(InputError, match="small-lm"):  # compiled before graphs held lm.bin
+        Decoder(str(shipped), DecoderOptions(big_lm=setup["big_lm"]))
     with pytest.raises(InputError, match="only with big_lm"):
         Decoder(setup["small"], DecoderOptions(small_lm=setup["bigram"]))
     bad = tmp_path / "bad.bin"

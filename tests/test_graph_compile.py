@@ -76,8 +76,8 @@ def test_graph_directory_contract(small_graph):
     assert record["blank"] == "<blank>" and record["word_boundary"] == "|"
     assert record["spelling"] == {"rule": "chars", "bpe_model": None, "seg_dict": None}
     assert record["lm_order"] == 3
-    assert sorted(record["files"]) == ["LG.fst", "TLG.fst", "lexicon.txt", "tokens.txt",
-                                       "words.txt"]
+    assert sorted(record["files"]) == ["LG.fst", "TLG.fst", "lexicon.txt", "lm.bin",
+                                       "tokens.txt", "words.txt"]
     info = record["details"]
     letters = set(graph.tokens)
     spellable = [w for w in frequent_words(1500) if set(w) <= letters]

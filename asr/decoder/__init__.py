@@ -246,8 +246,7 @@ class Decoder:
     def _use_big_lm(self):
         """On-the-fly rescoring (csrc/big_lm.h): both models stay loaded (a binary one
         mapped) as long as this Decoder. The small LM: small_lm, else the graph directory's
-        lm.bin, else the LM graph.json records the graph was compiled from (if it is still
-        there, unchanged)."""
+        lm.bin (checksummed in graph.json)."""
         import lm
         small = self.options.small_lm or self._graph_lm()
         self.big_lm = lm.load(self.options.big_lm)
@@ -255,23 +254,13 @@ class Decoder:
         self._native.set_big_lm(self.big_lm.native._capsule(), self.small_lm.native._capsule())
 
     def _graph_lm(self) -> str:
-        import hashlib
-        bundled = os.path.join(self.graph_dir, "lm.bin")
-        if os.path.exists(bundled):
-            return bundled
-        recorded = self.meta.get("inputs", {}).get("lm", {})
-        path = recorded.get("path")
-        if path and os.path.isfile(path):
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            if digest.hexdigest() == recorded.get("sha256"):
-                return path
-        raise InputError("--big-lm needs the LM the graph was compiled from (graph.json names "
-                         f"{path or 'none'}, not found or changed): give it as --small-lm "
-                         "(small_lm), or put it in the graph directory as lm.bin "
-                         "(`tingxie lm build-binary`)", self.graph_dir)
+        from graph.directory import LM_NAME
+        bundled = self.graph.optional_file(LM_NAME)
+        if bundled is None:
+            raise InputError("--big-lm needs the LM the graph was compiled from: give it as "
+                             "--small-lm (small_lm); graphs compiled by `tingxie graph compile` "
+                             f"hold it as {LM_NAME}", self.graph_dir)
+        return bundled
 
     @property
     def num_tokens(self) -> int:

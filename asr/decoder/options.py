@@ -150,8 +150,7 @@ DECODER_TABLE: Tuple[Option, ...] = (
            "word costs -ln P under it minus -ln P under the graph's own LM (small_lm), as "
            "Kaldi's biglm decoder does", none_means="off", native=False),
     Option("small_lm", str, None, "with big_lm: the LM the graph was compiled from (ARPA or "
-           "binary), whose costs are taken back out", none_means="the graph directory's lm.bin, else the LM graph.json "
-           "names",
+           "binary), whose costs are taken back out", none_means="the graph directory's lm.bin",
            native=False),
 )
 
