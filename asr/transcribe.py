@@ -12,10 +12,11 @@ The pipeline, one stage per function:
                       flight and a rerun never duplicates a key. OUTDIR/setup.json records
                       the model, graph and options: resuming with others is refused rather
                       than mixing two systems' results in one journal;
-  3. transcribe_all   one process (--jobs 1) or a pool of worker processes, each loading the
-                      model once; failures go to OUTDIR/errors.tsv (key, path, reason) and
-                      the batch goes on; a progress bar on stderr shows utterances/s and the
-                      real-time factor;
+  3. transcribe_all   one process (--jobs 1), a pool of worker processes, each loading the
+                      model once, or a Ray cluster (--ray, asr/transcribe_ray.py); every
+                      result goes through one writer, `record_result`; failures go to
+                      OUTDIR/errors.tsv (key, path, reason) and the batch goes on; a progress
+                      bar on stderr shows utterances/s and the real-time factor;
   4. write_views      OUTDIR/text (Kaldi) and, with --srt, OUTDIR/srt/KEY.srt, rebuilt from
                       the journal in input order.
 Exit status: 0 when every input is transcribed, 1 when any failed, 2 for bad arguments.
@@ -202,19 +203,38 @@ def _make_recognizer(spec: Dict[str, Any]):
         raise InputError(str(err)) from None
 
 
-def transcribe_one(recognizer, key: str, path: str) -> Tuple[str, str, Optional[dict],
-                                                             Optional[str], float, float]:
-    """(key, path, record or None, error reason or None, audio seconds, compute seconds)."""
+class Result(NamedTuple):
+    """One utterance's outcome, as every executor (one process, the pool, Ray) hands it to
+    `record_result`."""
+    key: str
+    path: str
+    record: Optional[dict]   # the journal line, None when it failed
+    reason: Optional[str]    # why it failed
+    audio_seconds: float
+    compute_seconds: float
+
+
+def failure_reason(err: Exception) -> str:
+    """What errors.tsv says about an utterance that raised `err`."""
+    if isinstance(err, InputError):
+        return err.message
+    return f"{type(err).__name__}: {err}"
+
+
+def transcript_record(transcript, key: str, path: str) -> Dict[str, Any]:
+    record = transcript.to_json(key)
+    record["path"] = path
+    return record
+
+
+def transcribe_one(recognizer, key: str, path: str) -> Result:
     start = time.perf_counter()
     try:
         transcript = recognizer.transcribe(path)
-    except InputError as err:
-        return key, path, None, err.message, 0.0, time.perf_counter() - start
     except Exception as err:  # one bad file must not stop the batch; its reason is recorded
-        return key, path, None, f"{type(err).__name__}: {err}", 0.0, time.perf_counter() - start
-    record = transcript.to_json(key)
-    record["path"] = path
-    return key, path, record, None, transcript.duration or 0.0, time.perf_counter() - start
+        return Result(key, path, None, failure_reason(err), 0.0, time.perf_counter() - start)
+    return Result(key, path, transcript_record(transcript, key, path), None,
+                  transcript.duration or 0.0, time.perf_counter() - start)
 
 
 def _worker_task(key: str, path: str):
@@ -255,9 +275,24 @@ class Progress:
             self.bar.close()
 
 
+def record_result(result: Result, journal: ResultJournal, errors: ErrorLog,
+                  progress: Progress) -> None:
+    """The one writer of every executor. Idempotent by key: an utterance already in the
+    journal (a retried task answering twice, a resumed run) is not written again."""
+    if result.key in journal.done:
+        return
+    if result.record is None:
+        errors.add(result.key, result.path, result.reason)
+    else:
+        journal.append(result.record)
+    progress.update(result.audio_seconds, result.compute_seconds, errors.count)
+
+
 def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
                    journal: ResultJournal, errors: ErrorLog, jobs: int,
-                   progress: Progress) -> None:
+                   progress: Progress, ray=None) -> None:
+    """`ray`: an asr.transcribe_ray.RayOptions to run on a Ray cluster instead of `jobs`
+    local processes."""
     todo = []
     for key, path, problem in utterances:
         if key in journal.done:
@@ -267,16 +302,15 @@ def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
         else:
             todo.append((key, path))
 
-    def record(result) -> None:
-        key, path, data, reason, audio_seconds, compute_seconds = result
-        if data is None:
-            errors.add(key, path, reason)
-        else:
-            journal.append(data)
-        progress.update(audio_seconds, compute_seconds, errors.count)
+    def record(result: Result) -> None:
+        record_result(result, journal, errors, progress)
 
     progress.total = len(todo)
     if not todo:
+        return
+    if ray is not None:
+        from asr.transcribe_ray import run_pipeline
+        run_pipeline(todo, spec, ray, record, progress)
         return
     if jobs <= 1:
         recognizer = _make_recognizer(spec)
@@ -422,6 +456,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--threads", type=int, default=1,
                         help="intra-op threads per worker (default 1)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="run on a Ray cluster instead of --jobs processes (needs the `ray` "
+                             "extra): local (start one here), auto or host:port (join a "
+                             "running cluster), ray://host:port (Ray Client)")
+    parser.add_argument("--ray-model-actors", type=int, default=0, metavar="N",
+                        help="acoustic-model actors (default: one per GPU, else per CPU)")
+    parser.add_argument("--ray-decoder-actors", type=int, default=0, metavar="N",
+                        help="decoder actors (default: one per 2 CPUs; per CPU with GPUs)")
     parser.add_argument("--srt", action="store_true", help="also write OUTDIR/srt/KEY.srt")
     parser.add_argument("--extensions", default=",".join(AUDIO_EXTENSIONS),
                         help="audio file extensions searched in directories")
@@ -439,41 +481,82 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    if args.jobs < 1 or args.threads < 1 or args.nbest < 1:
-        raise InputError("--jobs, --threads and --nbest must be at least 1")
     from asr.decoder import options
     decoder_options, hotword_options = options.from_arguments(args)
-    if args.rescore is not None:
-        if args.no_lm:
+    ray = None
+    if args.ray is not None:
+        from asr.transcribe_ray import RayOptions
+        ray = RayOptions(address=args.ray, model_actors=args.ray_model_actors,
+                         decoder_actors=args.ray_decoder_actors)
+    elif args.ray_model_actors or args.ray_decoder_actors:
+        raise InputError("--ray-model-actors and --ray-decoder-actors need --ray")
+    summary = transcribe_batch(
+        args.inputs, args.outdir, args.model, args.graph, mode=args.mode,
+        backend=args.backend, nbest=args.nbest, jobs=args.jobs, threads=args.threads,
+        ray=ray, srt=args.srt, progress=not args.no_progress, hotwords=args.hotwords,
+        rescore=args.rescore, rescore_nbest=args.rescore_nbest,
+        hotword_options=hotword_options,
+        extensions=[e for e in args.extensions.split(",") if e], **decoder_options)
+    return 1 if summary.failed else 0
+
+
+class BatchSummary(NamedTuple):
+    total: int    # utterances named by the inputs
+    done: int     # of them in the journal now (this run's and earlier runs')
+    failed: int   # failures of this run (OUTDIR/errors.tsv)
+    rtf: float    # this run's compute seconds per audio second
+
+
+def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Optional[str] = None,
+                     *, mode: Optional[str] = None, backend: str = "auto", nbest: int = 1,
+                     jobs: int = 1, threads: int = 1, ray=None, srt: bool = False,
+                     progress: bool = True, hotwords: Optional[str] = None,
+                     rescore: Optional[str] = None, rescore_nbest: int = 10,
+                     hotword_options: Optional[Dict[str, Any]] = None,
+                     extensions: Sequence[str] = AUDIO_EXTENSIONS,
+                     **decoder_options: Any) -> BatchSummary:
+    """`tingxie transcribe` as a function: the same inputs, options and OUTDIR files;
+    `decoder_options` and `hotword_options` are fields of asr.decoder's DecoderOptions and
+    HotwordOptions.
+    `ray`: an address ("local", "auto", "host:port", "ray://host:port") or an
+    asr.transcribe_ray.RayOptions, to run on a Ray cluster instead of `jobs` processes."""
+    if jobs < 1 or threads < 1 or nbest < 1:
+        raise InputError("--jobs, --threads and --nbest must be at least 1")
+    if rescore is not None:
+        if graph is None:
             raise InputError("--rescore needs --graph (greedy decoding has no N-best list)")
-        if not os.path.exists(args.rescore):
-            raise InputError("no such file", path=args.rescore)
-        if args.rescore_nbest < 1:
+        if not os.path.exists(rescore):
+            raise InputError("no such file", path=rescore)
+        if rescore_nbest < 1:
             raise InputError("--rescore-nbest must be at least 1")
-    if args.hotwords is not None:
-        if args.no_lm:
+    if hotwords is not None:
+        if graph is None:
             raise InputError("--hotwords needs --graph (greedy decoding has no search to bias)")
-        if not os.path.exists(args.hotwords):
-            raise InputError("no such file", path=args.hotwords)
-    if args.no_lm and (decoder_options or hotword_options):
+        if not os.path.exists(hotwords):
+            raise InputError("no such file", path=hotwords)
+    hotword_options = dict(hotword_options or {})
+    if graph is None and (decoder_options or hotword_options):
         given = sorted(decoder_options) + sorted("hotword_" + n for n in hotword_options)
         raise InputError(f"decoder options ({', '.join(given)}) need --graph")
-    for path, what in ((args.model, "--model"), (args.graph, "--graph")):
+    for path, what in ((model, "--model"), (graph, "--graph")):
         if path is not None and not os.path.exists(path):
             raise InputError(f"{what}: no such file or directory", path=path)
-    utterances = collect_inputs(args.inputs, [e for e in args.extensions.split(",") if e])
-    spec = {"model": args.model, "graph": args.graph, "mode": args.mode,
-            "backend": args.backend, "threads": args.threads, "nbest": args.nbest,
+    if isinstance(ray, str):
+        from asr.transcribe_ray import RayOptions
+        ray = RayOptions(address=ray)
+    utterances = collect_inputs(inputs, extensions)
+    spec = {"model": model, "graph": graph, "mode": mode,
+            "backend": backend, "threads": threads, "nbest": nbest,
             "decoder_options": decoder_options, "hotword_options": hotword_options}
-    if args.hotwords is not None:
-        spec["hotwords"] = os.path.abspath(args.hotwords)
-    if args.rescore is not None:
-        spec["rescore"] = os.path.abspath(args.rescore)
-        spec["rescore_nbest"] = args.rescore_nbest
-    os.makedirs(args.outdir, exist_ok=True)
-    lock = lock_outdir(args.outdir)  # noqa: F841  (held until the process ends)
-    check_same_setup(os.path.join(args.outdir, SETUP), spec)
-    journal = ResultJournal(os.path.join(args.outdir, RESULTS))
+    if hotwords is not None:
+        spec["hotwords"] = os.path.abspath(hotwords)
+    if rescore is not None:
+        spec["rescore"] = os.path.abspath(rescore)
+        spec["rescore_nbest"] = rescore_nbest
+    os.makedirs(outdir, exist_ok=True)
+    lock = lock_outdir(outdir)  # noqa: F841  (held until this function returns)
+    check_same_setup(os.path.join(outdir, SETUP), spec)
+    journal = ResultJournal(os.path.join(outdir, RESULTS))
     if journal.dropped_torn_line:
         print("tingxie transcribe: dropped a torn last line of the journal (an interrupted "
               "run); that utterance is transcribed again", file=sys.stderr)
@@ -481,19 +564,19 @@ def run(args) -> int:
     if skipped:
         print(f"tingxie transcribe: resuming: {skipped} of {len(utterances)} utterances already "
               f"done in {journal.path}", file=sys.stderr)
-    errors = ErrorLog(os.path.join(args.outdir, ERRORS))
-    progress = Progress(len(utterances) - skipped, enabled=not args.no_progress)
+    errors = ErrorLog(os.path.join(outdir, ERRORS))
+    bar = Progress(len(utterances) - skipped, enabled=progress)
     try:
-        transcribe_all(utterances, spec, journal, errors, args.jobs, progress)
+        transcribe_all(utterances, spec, journal, errors, jobs, bar, ray=ray)
     finally:
-        progress.close()
+        bar.close()
         journal.close()
         errors.close()
-        write_views(args.outdir, utterances, journal, args.srt)
+        write_views(outdir, utterances, journal, srt)
+        lock.close()
     done = sum(u.key in journal.done for u in utterances)
-    rtf = (progress.compute_seconds / progress.audio_seconds
-           if progress.audio_seconds else 0.0)
+    rtf = bar.compute_seconds / bar.audio_seconds if bar.audio_seconds else 0.0
     print(f"tingxie transcribe: {done} of {len(utterances)} utterances transcribed, "
           f"{errors.count} failed (see {errors.path}); RTF {rtf:.4f} this run",
           file=sys.stderr)
-    return 1 if errors.count else 0
+    return BatchSummary(len(utterances), done, errors.count, rtf)

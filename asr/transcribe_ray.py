@@ -1,0 +1,423 @@
+"""`tingxie transcribe --ray ADDRESS`: the batch of asr.transcribe on a Ray cluster.
+
+Only the executor changes: inputs, journal, errors.tsv, views and resume are asr.transcribe's
+own, and the driver is the one writer (`record_result`, idempotent by key). Each chunk of
+`RayOptions.chunk` utterances flows through three stages, chained by object references so the
+driver never touches audio or posteriors:
+
+  ReadStage       reader actors, one per node: audio files -> waveforms at the model's rate
+                  (asr.audio.load_audio, as the local path reads them);
+  ModelActor      acoustic-model actors (`num_gpus` each when the cluster has GPUs): waveforms
+                  -> posteriors, `model_batch` waves per forward pass;
+  DecoderActor    decoder actors: posteriors -> journal records (asr.recognizer's decode, so a
+                  record is byte for byte the local path's). The graph is memory-mapped: an
+                  aligned const TLG.fst in place, any other made one once per node (a
+                  converted copy under the node's temporary directory, shared by its actors).
+
+Backpressure: at most `chunks_in_flight` chunks are submitted at a time; the next is read from
+the input list only when one finishes, so audio and posteriors in the object store stay
+bounded whatever the length of the list.
+
+Exactly once: actors restart when their process dies (`max_restarts=-1`) and their calls are
+retried (`max_task_retries`); a retried call recomputes the same chunk, and
+the writer skips keys already in the journal. A killed driver takes its actors with it; the
+rerun reads the journal back and submits only what is missing.
+
+All paths (model, graph, audio) must be readable on every node (the same shared file system,
+as for any batch job on a cluster); outputs are written by the driver only.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import struct
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from common.errors import InputError
+
+from asr.transcribe import Result, failure_reason, transcript_record
+
+FST_MAGIC = 2125659606
+FST_IS_ALIGNED = 4  # OpenFst header flag
+
+
+@dataclass
+class RayOptions:
+    """How `tingxie transcribe --ray` lays the pipeline over the cluster."""
+    address: str = "local"           # local | auto | host:port | ray://host:port
+    model_actors: int = 0            # acoustic-model actors; 0: one per GPU, else one per CPU
+    decoder_actors: int = 0          # decoder actors; 0: one per 2 CPUs, one per CPU with GPUs
+    model_actor_gpus: Optional[float] = None  # GPUs per model actor; None: 1 when there are GPUs
+    readers: int = 0                 # audio-reading actors; 0: one per node
+    chunk: int = 4                   # utterances per read / model / decoder call
+    chunks_in_flight: int = 0        # backpressure window; 0: 2 per actor
+    model_batch: int = 1             # waves per forward pass; 1 gives the local path's numbers
+                                     # exactly (padding can move the last float bits)
+    local_cpus: int = 0              # address "local": CPUs Ray may use (0: all)
+    local_object_store_mb: int = 500  # address "local": the object store's memory
+    max_task_retries: int = 3        # retries of one call whose actor died
+
+
+# --- the stages ---------------------------------------------------------------------------------
+Item = Tuple[str, str, str]  # key, path as given (goes into the record), absolute path (read)
+
+
+class ReadStage:
+    """Audio files -> waveforms, in the process of a reader actor (one per node: reading is
+    I/O, and a long-lived process spares a worker start per chunk)."""
+
+    def ready(self) -> None:
+        import asr.audio  # noqa: F401  (imported before the first chunk arrives)
+
+    def read(self, items: Sequence[Item], sample_rate: int) -> List[Tuple]:
+        return read_chunk(items, sample_rate)
+
+
+def read_chunk(items: Sequence[Item], sample_rate: int) -> List[Tuple]:
+    """(key, path, wave or None, failure or None, seconds spent) per item."""
+    from asr.audio import load_audio
+    out = []
+    for key, path, absolute in items:
+        start = time.perf_counter()
+        try:
+            wave = load_audio(absolute, sample_rate=sample_rate)
+        except Exception as err:
+            out.append((key, path, None, failure_reason(err), time.perf_counter() - start))
+            continue
+        out.append((key, path, wave, None, time.perf_counter() - start))
+    return out
+
+
+class ModelInfo:
+    """What the decoder side needs of the acoustic model (Recognizer reads these fields)."""
+
+    def __init__(self, tokens, sample_rate, frame_shift, mode):
+        self.tokens = list(tokens)
+        self.sample_rate = int(sample_rate)
+        self.frame_shift = float(frame_shift)
+        self.mode = mode
+
+
+class ModelStage:
+    """Waveforms -> posteriors, in the process of a model actor."""
+
+    def __init__(self, spec: Dict[str, Any], mode: str, model_batch: int):
+        self.model_batch = max(1, model_batch)
+        self.load_error: Optional[str] = None
+        try:
+            from asr.models import load_acoustic_model
+            self.model = load_acoustic_model(spec["model"], mode=mode, backend=spec["backend"],
+                                             num_threads=spec["threads"])
+        except Exception as err:  # reported by ready(), so the actor is not restarted forever
+            self.load_error = f"cannot load the model: {failure_reason(err)}"
+
+    def ready(self):
+        if self.load_error is not None:
+            return self.load_error
+        return ModelInfo(self.model.tokens, self.model.sample_rate, self.model.frame_shift,
+                         self.model.mode)
+
+    def posteriors(self, chunk: Sequence[Tuple], keep_audio: bool) -> List[Tuple]:
+        """(key, path, logp, token_times, wave or None, failure, audio s, compute s)."""
+        out: List[Optional[Tuple]] = [None] * len(chunk)
+        good = []
+        for index, (key, path, wave, failure, seconds) in enumerate(chunk):
+            if wave is None:
+                out[index] = (key, path, None, None, None, failure, 0.0, seconds)
+            else:
+                good.append(index)
+        for first in range(0, len(good), self.model_batch):
+            batch = good[first:first + self.model_batch]
+            start = time.perf_counter()
+            try:
+                outputs = self.model.posteriors([chunk[i][2] for i in batch])
+            except Exception as err:
+                outputs = [err] * len(batch)
+            share = (time.perf_counter() - start) / len(batch)
+            for index, output in zip(batch, outputs):
+                key, path, wave, _, seconds = chunk[index]
+                duration = len(wave) / self.model.sample_rate
+                if isinstance(output, Exception):
+                    out[index] = (key, path, None, None, None, failure_reason(output), 0.0,
+                                  seconds + share)
+                else:
+                    out[index] = (key, path, output.logp, output.token_times,
+                                  wave if keep_audio else None, None, duration, seconds + share)
+        return out
+
+
+class DecodeStage:
+    """Posteriors -> journal records, in the process of a decoder actor."""
+
+    def __init__(self, spec: Dict[str, Any], mode: str, model_actor: str):
+        """`model_actor`: the name of a ModelStage actor, asked for the model's tokens and
+        frame shift (again when this actor restarts)."""
+        import ray
+        self.load_error: Optional[str] = None
+        info = ray.get(ray.get_actor(model_actor).ready.remote())
+        if not isinstance(info, ModelInfo):  # the model could not be loaded: ready() says why
+            self.load_error = str(info)
+            return
+        try:
+            from asr.recognizer import Recognizer
+            graph = spec["graph"] and node_local_graph(spec["graph"])
+            self.recognizer = Recognizer(info, graph, mode=mode, nbest=spec["nbest"],
+                                         hotwords=spec.get("hotwords"),
+                                         rescore=spec.get("rescore"),
+                                         rescore_nbest=spec.get("rescore_nbest", 10),
+                                         hotword_options=spec["hotword_options"] or None,
+                                         **spec["decoder_options"])
+        except Exception as err:
+            self.load_error = f"cannot load the decoder: {failure_reason(err)}"
+
+    def ready(self):
+        return self.load_error
+
+    def needs_audio(self) -> bool:
+        return bool(getattr(self.recognizer.rescorer, "needs_audio", False))
+
+    def decode(self, chunk: Sequence[Tuple]) -> List[Result]:
+        from asr.models.base import AcousticOutput
+        out = []
+        for key, path, logp, token_times, wave, failure, audio_seconds, seconds in chunk:
+            if failure is not None:
+                out.append(Result(key, path, None, failure, 0.0, seconds))
+                continue
+            start = time.perf_counter()
+            try:
+                transcript = self.recognizer.decode(AcousticOutput(logp, token_times),
+                                                    audio=wave)
+                transcript.duration = audio_seconds
+            except Exception as err:
+                out.append(Result(key, path, None, failure_reason(err), 0.0,
+                                  seconds + time.perf_counter() - start))
+                continue
+            out.append(Result(key, path, transcript_record(transcript, key, path), None,
+                              audio_seconds, seconds + time.perf_counter() - start))
+        return out
+
+
+def node_local_graph(graph_dir: str) -> str:
+    """A graph directory whose TLG.fst the decoder memory-maps: `graph_dir` itself when its
+    TLG.fst is an aligned const FST, else a converted copy made once per node (the first actor
+    converts under a file lock, the others wait and map the same file: the page cache holds one
+    copy per node)."""
+    fst = os.path.join(graph_dir, "TLG.fst")
+    if is_aligned_const(fst):
+        return graph_dir
+    from asr.decoder import convert_graph
+    stat = os.stat(fst)
+    identity = f"{os.path.abspath(graph_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+    root = os.path.join(tempfile.gettempdir(), "tingxie-graphs")
+    os.makedirs(root, exist_ok=True)
+    target = os.path.join(root, hashlib.sha1(identity).hexdigest()[:16])
+    with open(target + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(target, "complete")):
+            partial = tempfile.mkdtemp(dir=root)
+            convert_graph(graph_dir, partial)
+            open(os.path.join(partial, "complete"), "w").close()
+            if os.path.exists(target):  # an interrupted earlier conversion
+                import shutil
+                shutil.rmtree(target)
+            os.rename(partial, target)
+    return target
+
+
+def is_aligned_const(fst_path: str) -> bool:
+    try:
+        with open(fst_path, "rb") as handle:
+            head = handle.read(4096)
+        magic, = struct.unpack_from("<i", head, 0)
+        if magic != FST_MAGIC:
+            return False
+        position = 4
+        names = []
+        for _ in range(2):  # fst type, arc type
+            length, = struct.unpack_from("<i", head, position)
+            names.append(head[position + 4:position + 4 + length])
+            position += 4 + length
+        _, flags = struct.unpack_from("<ii", head, position)
+        return names[0] == b"const" and bool(flags & FST_IS_ALIGNED)
+    except (OSError, struct.error):
+        return False  # the decoder reports what is wrong with the file
+
+
+# --- the driver ---------------------------------------------------------------------------------
+def resolve_mode(spec: Dict[str, Any]) -> str:
+    """The Recognizer's rule: the given mode, else the graph's topology (sync -> paraformer),
+    else ctc."""
+    if spec["mode"] is not None:
+        return spec["mode"]
+    if spec["graph"] is None:
+        return "ctc"
+    meta_path = os.path.join(spec["graph"], "graph.json")
+    try:
+        with open(meta_path, encoding="utf-8") as handle:
+            topology = json.load(handle).get("topology")
+    except (OSError, ValueError):
+        raise InputError("cannot read the graph's topology", path=meta_path) from None
+    return "paraformer" if topology == "sync" else "ctc"
+
+
+def connect(options: RayOptions):
+    """ray.init for the address; returns the ray module."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--ray needs Ray: pip install -e '.[ray]'") from None
+    common = dict(log_to_driver=False, configure_logging=False)
+    address = options.address
+    try:
+        if address == "local":
+            # The workers of a Ray started here import this very checkout, whatever their cwd
+            # (on a running cluster they import the tingxie installed on their nodes).
+            source_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            saved = os.environ.get("PYTHONPATH")
+            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, saved) if p)
+            try:
+                ray.init(address="local", num_cpus=options.local_cpus or os.cpu_count(),
+                         include_dashboard=False,
+                         object_store_memory=options.local_object_store_mb * 2**20, **common)
+            finally:
+                if saved is None:
+                    del os.environ["PYTHONPATH"]
+                else:
+                    os.environ["PYTHONPATH"] = saved
+        else:
+            ray.init(address=address, **common)
+    except (ConnectionError, ValueError, RuntimeError) as err:
+        raise InputError(f"--ray {address}: cannot connect: {err}") from None
+    return ray
+
+
+def run_pipeline(todo: Iterable[Tuple[str, str]], spec: Dict[str, Any], options: RayOptions,
+                 record: Callable[[Result], None], progress) -> None:
+    """Transcribe (key, path) pairs on Ray; `record` (the journal's writer) gets every Result
+    once, in completion order."""
+    ray = connect(options)
+    try:
+        try:
+            pipeline = Pipeline(ray, spec, options)
+        except ray.exceptions.RayError as err:
+            raise InputError(f"--ray {options.address}: the pipeline's actors did not start "
+                             f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
+        pipeline.run(iter(todo), record, progress)
+    finally:
+        ray.shutdown()
+
+
+class Pipeline:
+    def __init__(self, ray, spec: Dict[str, Any], options: RayOptions):
+        self.ray = ray
+        self.options = options
+        mode = resolve_mode(spec)
+        spec = dict(spec)
+        for name in ("model", "graph"):
+            if spec[name] is not None:
+                spec[name] = os.path.abspath(spec[name])
+        resources = ray.cluster_resources()
+        cpus = max(1, int(resources.get("CPU", 1)))
+        gpus = int(resources.get("GPU", 0))
+        gpus_each = options.model_actor_gpus
+        if gpus_each is None:
+            gpus_each = 1.0 if gpus else 0.0
+        n_model = options.model_actors or (max(1, int(gpus / gpus_each)) if gpus_each else cpus)
+        # decoding is a fraction of the model's compute on a CPU (BENCHMARKS.md ## Ray): half
+        # as many decoders as model actors keep up; with GPUs the decoders are the CPU's work
+        n_decoder = options.decoder_actors or (cpus if gpus_each else (cpus + 1) // 2)
+        # CPU actors share the CPUs evenly and are all resident at once: a stage that waits
+        # leaves its core to the busy one, so the split between stages balances itself.
+        cpu_actors = n_decoder + (0 if gpus_each else n_model)
+        cpus_each = min(1.0, cpus / cpu_actors)
+        retry = dict(max_restarts=-1, max_task_retries=options.max_task_retries,
+                     scheduling_strategy="SPREAD")
+        model_options = dict(num_cpus=0 if gpus_each else cpus_each, num_gpus=gpus_each,
+                             **retry)
+        model_actor = ray.remote(ModelStage)
+        decoder_actor = ray.remote(DecodeStage).options(num_cpus=cpus_each, **retry)
+        reader_actor = ray.remote(ReadStage).options(num_cpus=0, **retry)
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        # All start at once; the decoders ask the first model actor for the token list.
+        first_model = f"tingxie-model-{uuid.uuid4().hex}"
+        self.model_actors = [
+            model_actor.options(name=first_model if k == 0 else None, **model_options)
+            .remote(spec, mode, options.model_batch) for k in range(n_model)]
+        model_ready = [a.ready.remote() for a in self.model_actors]
+        self.decoder_actors = [decoder_actor.remote(spec, mode, first_model)
+                               for _ in range(n_decoder)]
+        self.readers = [reader_actor.remote() for _ in range(options.readers or nodes)]
+        infos = ray.get(model_ready)
+        for info in infos:
+            if isinstance(info, str):
+                raise InputError(info, path=spec["model"])
+        self.info = infos[0]
+        for problem in ray.get([a.ready.remote() for a in self.decoder_actors]):
+            if problem is not None:
+                raise InputError(problem, path=spec["graph"] or spec["model"])
+        ray.get([a.ready.remote() for a in self.readers])
+        # waveforms travel on to the decoders only for a rescorer that scores with the audio
+        self.keep_audio = ray.get(self.decoder_actors[0].needs_audio.remote())
+        self.window = options.chunks_in_flight or 2 * (n_model + n_decoder)
+        self.submitted = 0
+
+    def run(self, todo: Iterator[Tuple[str, str]], record, progress) -> None:
+        ray = self.ray
+        load = {"model": [0] * len(self.model_actors), "decoder": [0] * len(self.decoder_actors)}
+        in_flight: Dict[Any, Tuple[int, int]] = {}
+        chunks = _chunks(todo, max(1, self.options.chunk))
+
+        def submit() -> bool:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return False
+            items = [(key, path, os.path.abspath(path)) for key, path in chunk]
+            m = min(range(len(self.model_actors)), key=load["model"].__getitem__)
+            d = min(range(len(self.decoder_actors)), key=load["decoder"].__getitem__)
+            audio = self.readers[self.submitted % len(self.readers)].read.remote(
+                items, self.info.sample_rate)
+            self.submitted += 1
+            posteriors = self.model_actors[m].posteriors.remote(audio, self.keep_audio)
+            in_flight[self.decoder_actors[d].decode.remote(posteriors)] = (m, d)
+            load["model"][m] += 1
+            load["decoder"][d] += 1
+            return True
+
+        progress.start()
+        while len(in_flight) < self.window and submit():
+            pass
+        while in_flight:
+            finished, _ = ray.wait(list(in_flight), num_returns=1)
+            for ref in finished:
+                m, d = in_flight.pop(ref)
+                load["model"][m] -= 1
+                load["decoder"][d] -= 1
+                try:
+                    results = ray.get(ref)
+                except ray.exceptions.RayError as err:
+                    raise InputError(
+                        f"a Ray worker failed {self.options.max_task_retries + 1} times on one "
+                        f"chunk ({type(err).__name__}: {str(err).splitlines()[0]}); the "
+                        f"finished results are kept: run the same command again to resume"
+                    ) from None
+                for result in results:
+                    record(result)
+                submit()
+
+
+def _chunks(pairs: Iterator[Tuple[str, str]], size: int) -> Iterator[List[Tuple[str, str]]]:
+    chunk: List[Tuple[str, str]] = []
+    for pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
