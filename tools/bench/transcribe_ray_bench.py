@@ -54,6 +54,29 @@ def timed_run(scp: str, out: str, extra) -> float:
     return time.perf_counter() - start
 
 
+def ray_phases(scp: str, address: str) -> None:
+    """Where a --ray run's time goes: joining, starting the actors, the batch itself."""
+    from asr import transcribe_ray
+    from asr.transcribe import Progress, collect_inputs
+    start = time.perf_counter()
+    options = transcribe_ray.RayOptions(address=address)
+    ray = transcribe_ray.connect(options)
+    joined = time.perf_counter()
+    spec = {"model": MODEL, "graph": GRAPH, "mode": None, "backend": "auto", "threads": 1,
+            "nbest": 1, "decoder_options": {}, "hotword_options": {}}
+    pipeline = transcribe_ray.Pipeline(ray, spec, options)
+    started = time.perf_counter()
+    todo = [(u.key, u.path) for u in collect_inputs([scp])]
+    results = []
+    pipeline.run(iter(todo), results.append, Progress(len(todo), False))
+    done = time.perf_counter()
+    ray.shutdown()
+    print(f"--ray running cluster, in this process: join {joined - start:.2f} s, actors "
+          f"{started - joined:.2f} s ({len(pipeline.model_actors)} model, "
+          f"{len(pipeline.decoder_actors)} decoder, {len(pipeline.readers)} reader), batch "
+          f"{done - started:.2f} s ({len(results) / (done - started):.1f} utt/s)", flush=True)
+
+
 def stage_throughput(scp: str) -> None:
     from asr import Recognizer
     from asr.audio import load_audio
@@ -104,8 +127,15 @@ def main() -> int:
                 out = os.path.join(work, f"out_{len(times[name])}_{name.split()[1]}")
                 times[name].append(timed_run(scp, out, runs[name]))
                 print(f"  {name:24s} {times[name][-1]:6.2f} s", flush=True)
+        ray_phases(scp, address)
     finally:
         cluster.shutdown()
+    texts = set()
+    for name in os.listdir(work):
+        if name.startswith("out_"):
+            with open(os.path.join(work, name, "text"), encoding="utf-8") as handle:
+                texts.add(handle.read())
+    print(f"OUTDIR/text identical across all runs: {len(texts) == 1}")
     utterances = 50 * args.copies
     base = min(times["--jobs 2"])
     print(f"{utterances} utterances, best of {args.repeat}, fresh process each:")
