@@ -23,6 +23,11 @@ retried (`max_task_retries`); a retried call recomputes the same chunk, and
 the writer skips keys already in the journal. A killed driver takes its actors with it; the
 rerun reads the journal back and submits only what is missing.
 
+Placement: each node gets its own reader, model actors (one per GPU, else per CPU) and decoders
+(one per CPU with GPUs, else one per 2 CPUs), sharing its CPUs; a chunk goes to the least
+loaded model actor and to a reader and a decoder on the same node, so that audio and posteriors
+cross no network where the node has all three.
+
 All paths (model, graph, audio) must be readable on every node (the same shared file system,
 as for any batch job on a cluster); outputs are written by the driver only.
 """
@@ -55,7 +60,7 @@ class RayOptions:
     model_actors: int = 0            # acoustic-model actors; 0: one per GPU, else one per CPU
     decoder_actors: int = 0          # decoder actors; 0: one per 2 CPUs, one per CPU with GPUs
     model_actor_gpus: Optional[float] = None  # GPUs per model actor; None: 1 when there are GPUs
-    readers: int = 0                 # audio-reading actors; 0: one per node
+    readers: int = 0                 # audio-reading actors per node; 0: one
     chunk: int = 4                   # utterances per read / model / decoder call
     chunks_in_flight: int = 0        # backpressure window; 0: 2 per actor
     model_batch: int = 1             # waves per forward pass; 1 gives the local path's numbers
@@ -63,6 +68,7 @@ class RayOptions:
     local_cpus: int = 0              # address "local": CPUs Ray may use (0: all)
     local_object_store_mb: int = 500  # address "local": the object store's memory
     max_task_retries: int = 3        # retries of one call whose actor died
+    start_timeout: float = 600.0     # seconds the actors may take to start (placement, loading)
 
 
 # --- the stages ---------------------------------------------------------------------------------
@@ -323,71 +329,102 @@ class Pipeline:
         for name in ("model", "graph"):
             if spec[name] is not None:
                 spec[name] = os.path.abspath(spec[name])
-        resources = ray.cluster_resources()
-        cpus = max(1, int(resources.get("CPU", 1)))
-        gpus = int(resources.get("GPU", 0))
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        nodes = [n for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU", 0) >= 1]
+        if not nodes:
+            raise InputError(f"--ray {options.address}: the cluster has no node with a CPU")
+        cpus = [int(n["Resources"]["CPU"]) for n in nodes]
+        gpus = [int(n["Resources"].get("GPU", 0)) for n in nodes]
         gpus_each = options.model_actor_gpus
         if gpus_each is None:
-            gpus_each = 1.0 if gpus else 0.0
-        n_model = options.model_actors or (max(1, int(gpus / gpus_each)) if gpus_each else cpus)
-        # decoding is a fraction of the model's compute on a CPU (BENCHMARKS.md ## Ray): half
-        # as many decoders as model actors keep up; with GPUs the decoders are the CPU's work
-        n_decoder = options.decoder_actors or (cpus if gpus_each else (cpus + 1) // 2)
-        # CPU actors share the CPUs evenly and are all resident at once: a stage that waits
-        # leaves its core to the busy one, so the split between stages balances itself.
-        cpu_actors = n_decoder + (0 if gpus_each else n_model)
-        cpus_each = min(1.0, cpus / cpu_actors)
-        retry = dict(max_restarts=-1, max_task_retries=options.max_task_retries,
-                     scheduling_strategy="SPREAD")
-        model_options = dict(num_cpus=0 if gpus_each else cpus_each, num_gpus=gpus_each,
-                             **retry)
-        model_actor = ray.remote(ModelStage)
-        decoder_actor = ray.remote(DecodeStage).options(num_cpus=cpus_each, **retry)
-        reader_actor = ray.remote(ReadStage).options(num_cpus=0, **retry)
-        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+            gpus_each = 1.0 if any(gpus) else 0.0
+        # Per node: a model actor per GPU, else per CPU; decoding is a fraction of the model's
+        # compute on a CPU (BENCHMARKS.md ## Ray), so half as many decoders keep up, while with
+        # GPUs the decoders are the CPUs' work. Given counts are shared out in that proportion.
+        models = [int(g / gpus_each) for g in gpus] if gpus_each else list(cpus)
+        decoders = list(cpus) if gpus_each else [(c + 1) // 2 for c in cpus]
+        if options.model_actors:
+            models = _share(options.model_actors, models)
+        if options.decoder_actors:
+            decoders = _share(options.decoder_actors, decoders)
+        retry = dict(max_restarts=-1, max_task_retries=options.max_task_retries)
+        model_class, decoder_class = ray.remote(ModelStage), ray.remote(DecodeStage)
+        reader_class = ray.remote(ReadStage)
         # All start at once; the decoders ask the first model actor for the token list.
         first_model = f"tingxie-model-{uuid.uuid4().hex}"
-        self.model_actors = [
-            model_actor.options(name=first_model if k == 0 else None, **model_options)
-            .remote(spec, mode, options.model_batch) for k in range(n_model)]
-        model_ready = [a.ready.remote() for a in self.model_actors]
-        self.decoder_actors = [decoder_actor.remote(spec, mode, first_model)
-                               for _ in range(n_decoder)]
-        self.readers = [reader_actor.remote() for _ in range(options.readers or nodes)]
-        infos = ray.get(model_ready)
+        self.model_actors, self.decoder_actors, self.readers = [], [], []
+        self.node_of: Dict[Any, str] = {}
+        for node, n_cpus, n_models, n_decoders in zip(nodes, cpus, models, decoders):
+            if not n_models and not n_decoders:
+                continue
+            # A node's CPU actors share its CPUs evenly and are all resident at once: a stage
+            # that waits leaves its core to the busy one, so the stages balance themselves.
+            cpu_actors = n_decoders + (0 if gpus_each else n_models)
+            cpus_each = min(1.0, n_cpus / max(1, cpu_actors))
+            here = dict(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"],
+                                                                           soft=True), **retry)
+            for _ in range(n_models):
+                name = None if self.model_actors else first_model
+                actor = model_class.options(name=name, num_cpus=0 if gpus_each else cpus_each,
+                                            num_gpus=gpus_each, **here)
+                self.model_actors.append(actor.remote(spec, mode, options.model_batch))
+                self.node_of[self.model_actors[-1]] = node["NodeID"]
+            for _ in range(n_decoders):
+                actor = decoder_class.options(num_cpus=cpus_each, **here)
+                self.decoder_actors.append(actor.remote(spec, mode, first_model))
+                self.node_of[self.decoder_actors[-1]] = node["NodeID"]
+            for _ in range(options.readers or 1):
+                self.readers.append(reader_class.options(num_cpus=0, **here).remote())
+                self.node_of[self.readers[-1]] = node["NodeID"]
+        if not self.model_actors or not self.decoder_actors:
+            raise InputError(f"--ray {options.address}: no node for a model actor or a "
+                             f"decoder actor (GPUs per model actor: {gpus_each})")
+        infos = self._started([a.ready.remote() for a in self.model_actors])
         for info in infos:
             if isinstance(info, str):
                 raise InputError(info, path=spec["model"])
         self.info = infos[0]
-        for problem in ray.get([a.ready.remote() for a in self.decoder_actors]):
+        for problem in self._started([a.ready.remote() for a in self.decoder_actors]):
             if problem is not None:
                 raise InputError(problem, path=spec["graph"] or spec["model"])
-        ray.get([a.ready.remote() for a in self.readers])
+        self._started([a.ready.remote() for a in self.readers])
         # waveforms travel on to the decoders only for a rescorer that scores with the audio
         self.keep_audio = ray.get(self.decoder_actors[0].needs_audio.remote())
-        self.window = options.chunks_in_flight or 2 * (n_model + n_decoder)
-        self.submitted = 0
+        self.window = options.chunks_in_flight or 2 * (len(self.model_actors)
+                                                       + len(self.decoder_actors))
+
+    def _started(self, refs):
+        try:
+            return self.ray.get(refs, timeout=self.options.start_timeout)
+        except self.ray.exceptions.GetTimeoutError:
+            raise InputError(f"--ray {self.options.address}: the actors did not start within "
+                             f"{self.options.start_timeout:.0f} s (does the cluster have the "
+                             f"CPUs and GPUs they ask for?)") from None
 
     def run(self, todo: Iterator[Tuple[str, str]], record, progress) -> None:
         ray = self.ray
-        load = {"model": [0] * len(self.model_actors), "decoder": [0] * len(self.decoder_actors)}
-        in_flight: Dict[Any, Tuple[int, int]] = {}
+        load = {actor: 0 for actor in self.node_of}
+        in_flight: Dict[Any, Tuple[Any, ...]] = {}
         chunks = _chunks(todo, max(1, self.options.chunk))
+
+        def least_loaded(actors, node=None):
+            near = [a for a in actors if self.node_of[a] == node] or actors
+            return min(near, key=load.__getitem__)
 
         def submit() -> bool:
             chunk = next(chunks, None)
             if chunk is None:
                 return False
             items = [(key, path, os.path.abspath(path)) for key, path in chunk]
-            m = min(range(len(self.model_actors)), key=load["model"].__getitem__)
-            d = min(range(len(self.decoder_actors)), key=load["decoder"].__getitem__)
-            audio = self.readers[self.submitted % len(self.readers)].read.remote(
-                items, self.info.sample_rate)
-            self.submitted += 1
-            posteriors = self.model_actors[m].posteriors.remote(audio, self.keep_audio)
-            in_flight[self.decoder_actors[d].decode.remote(posteriors)] = (m, d)
-            load["model"][m] += 1
-            load["decoder"][d] += 1
+            model = least_loaded(self.model_actors)
+            node = self.node_of[model]  # the chunk stays on this node where it can
+            stages = (least_loaded(self.readers, node), model,
+                      least_loaded(self.decoder_actors, node))
+            audio = stages[0].read.remote(items, self.info.sample_rate)
+            posteriors = model.posteriors.remote(audio, self.keep_audio)
+            in_flight[stages[2].decode.remote(posteriors)] = stages
+            for actor in stages:
+                load[actor] += 1
             return True
 
         progress.start()
@@ -396,9 +433,8 @@ class Pipeline:
         while in_flight:
             finished, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in finished:
-                m, d = in_flight.pop(ref)
-                load["model"][m] -= 1
-                load["decoder"][d] -= 1
+                for actor in in_flight.pop(ref):
+                    load[actor] -= 1
                 try:
                     results = ray.get(ref)
                 except ray.exceptions.RayError as err:
@@ -410,6 +446,19 @@ class Pipeline:
                 for result in results:
                     record(result)
                 submit()
+
+
+def _share(total: int, weights: Sequence[int]) -> List[int]:
+    """`total` actors over nodes in proportion to `weights` (largest remainders first)."""
+    weights = [max(0, w) for w in weights]
+    if not sum(weights):
+        weights = [1] * len(weights)
+    exact = [total * w / sum(weights) for w in weights]
+    shares = [int(x) for x in exact]
+    for index in sorted(range(len(exact)), key=lambda i: shares[i] - exact[i])[
+            :total - sum(shares)]:
+        shares[index] += 1
+    return shares
 
 
 def _chunks(pairs: Iterator[Tuple[str, str]], size: int) -> Iterator[List[Tuple[str, str]]]:

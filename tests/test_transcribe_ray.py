@@ -70,12 +70,10 @@ def local_run(inputs, tmp_path_factory):
     return out
 
 
-def command(scp, out, address, *actors):
+def command(scp, out, address):
     return [sys.executable, "-m", "asr.cli", "transcribe", scp, "--model", MODEL, "--graph",
-            GRAPH, "-o", str(out), "--srt", "--ray", address, "--no-progress", *actors]
+            GRAPH, "-o", str(out), "--srt", "--ray", address, "--no-progress"]
 
-
-ONE_EACH = ("--ray-model-actors", "1", "--ray-decoder-actors", "1")
 
 
 def journal_keys(out):
@@ -154,7 +152,7 @@ def test_ray_cluster_run_equals_local_run(cluster, inputs, local_run, tmp_path):
 
 def test_killed_worker_loses_and_duplicates_nothing(cluster, inputs, local_run, tmp_path):
     out = tmp_path / "ray"
-    process = subprocess.Popen(command(inputs[0], out, cluster.address, *ONE_EACH), cwd=ROOT,
+    process = subprocess.Popen(command(inputs[0], out, cluster.address), cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_progress(out, 20, process)
@@ -173,7 +171,7 @@ def test_killed_worker_loses_and_duplicates_nothing(cluster, inputs, local_run, 
 
 def test_killed_driver_resumes_exactly_once(cluster, inputs, local_run, tmp_path):
     out = tmp_path / "ray"
-    process = subprocess.Popen(command(inputs[0], out, cluster.address, *ONE_EACH), cwd=ROOT,
+    process = subprocess.Popen(command(inputs[0], out, cluster.address), cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_progress(out, 20, process)
@@ -183,7 +181,7 @@ def test_killed_driver_resumes_exactly_once(cluster, inputs, local_run, tmp_path
         process.kill()
     done_at_kill = len(set(journal_keys(out)))
     assert done_at_kill < inputs[1] - 1, "the run ended before the kill: nothing was proven"
-    rerun = subprocess.run(command(inputs[0], out, cluster.address, *ONE_EACH), cwd=ROOT,
+    rerun = subprocess.run(command(inputs[0], out, cluster.address), cwd=ROOT,
                            timeout=300, capture_output=True, text=True)
     assert rerun.returncode == 1, rerun.stderr
     assert f"resuming: {done_at_kill} of {inputs[1]}" in rerun.stderr
