@@ -218,12 +218,16 @@ def node_local_graph(graph_dir: str) -> str:
     fst = os.path.join(graph_dir, "TLG.fst")
     if is_aligned_const(fst):
         return graph_dir
-    from asr.decoder import convert_graph
-    stat = os.stat(fst)
-    identity = f"{os.path.abspath(graph_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+    from asr.decoder import _native, convert_graph
+    identity = hashlib.sha1(os.path.abspath(graph_dir).encode())
+    converter = os.stat(_native.__file__)  # another build may write another format
+    identity.update(f"{converter.st_size}\0{converter.st_mtime_ns}".encode())
+    for name in sorted(os.listdir(graph_dir)):  # any file changed: another copy
+        stat = os.stat(os.path.join(graph_dir, name))
+        identity.update(f"\0{name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
     root = os.path.join(tempfile.gettempdir(), "tingxie-graphs")
     os.makedirs(root, exist_ok=True)
-    target = os.path.join(root, hashlib.sha1(identity).hexdigest()[:16])
+    target = os.path.join(root, identity.hexdigest()[:16])
     with open(target + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not os.path.exists(os.path.join(target, "complete")):
