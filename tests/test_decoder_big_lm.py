@@ -3,8 +3,6 @@ the search, the result is the static trigram TLG's: the same best word sequences
 costs, up to search errors (either search may prune a path the other keeps) and the static G's
 back-off approximation (its epsilon back-off arcs can undercut the exact score, which the big
 LM computes). Also with N-best, lattices and hotwords, and through the command line."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -102,9 +100,15 @@ def test_command_line_and_errors(setup, tmp_path, capsys):
     implicit = Decoder(setup["small"], DecoderOptions(**SEARCH, big_lm=setup["big_lm"]))
     assert implicit.small_lm.path.endswith("lm.bin")
     assert [" ".join(implicit.decode(p).words) for p in setup["posts"][:3]] == expected
-    shipped = Path(__file__).resolve().parents[1] / "resources" / "demo" / "graph"
-    with pytest.raises(InputError, match="small-lm"):  # compiled before graphs held lm.bin
-        Decoder(str(shipped), DecoderOptions(big_lm=setup["big_lm"]))
+    import shutil
+    from graph.directory import GraphDirectory, seal
+    bare = tmp_path / "no_lm_bin"  # a graph directory without its LM
+    shutil.copytree(setup["small"], bare)
+    info = GraphDirectory(str(bare)).info
+    (bare / "lm.bin").unlink()
+    seal(str(bare), info)
+    with pytest.raises(InputError, match="small-lm"):
+        Decoder(str(bare), DecoderOptions(big_lm=setup["big_lm"]))
     with pytest.raises(InputError, match="only with big_lm"):
         Decoder(setup["small"], DecoderOptions(small_lm=setup["bigram"]))
     bad = tmp_path / "bad.bin"
