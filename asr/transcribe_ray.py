@@ -132,6 +132,8 @@ class ModelStage:
 
     def posteriors(self, chunk: Sequence[Tuple], keep_audio: bool) -> List[Tuple]:
         """(key, path, logp, token_times, wave or None, failure, audio s, compute s)."""
+        if self.load_error is not None:
+            raise InputError(self.load_error)
         out: List[Optional[Tuple]] = [None] * len(chunk)
         good = []
         for index, (key, path, wave, failure, seconds) in enumerate(chunk):
@@ -190,6 +192,8 @@ class DecodeStage:
         return bool(getattr(self.recognizer.rescorer, "needs_audio", False))
 
     def decode(self, chunk: Sequence[Tuple]) -> List[Result]:
+        if self.load_error is not None:
+            raise InputError(self.load_error)
         from asr.models.base import AcousticOutput
         out = []
         for key, path, logp, token_times, wave, failure, audio_seconds, seconds in chunk:
@@ -383,15 +387,14 @@ class Pipeline:
         if not self.model_actors or not self.decoder_actors:
             raise InputError(f"--ray {options.address}: no node for a model actor or a "
                              f"decoder actor (GPUs per model actor: {gpus_each})")
-        infos = self._started([a.ready.remote() for a in self.model_actors])
-        for info in infos:
-            if isinstance(info, str):
-                raise InputError(info, path=spec["model"])
-        self.info = infos[0]
-        for problem in self._started([a.ready.remote() for a in self.decoder_actors]):
-            if problem is not None:
-                raise InputError(problem, path=spec["graph"] or spec["model"])
-        self._started([a.ready.remote() for a in self.readers])
+        # The batch starts once the first of each kind is up; the others join as they come
+        # (a load error of theirs comes back as the InputError of their first call).
+        self.info = self._started(self.model_actors[0].ready.remote())
+        if isinstance(self.info, str):
+            raise InputError(self.info, path=spec["model"])
+        problem = self._started(self.decoder_actors[0].ready.remote())
+        if problem is not None:
+            raise InputError(problem, path=spec["graph"] or spec["model"])
         # waveforms travel on to the decoders only for a rescorer that scores with the audio
         self.keep_audio = ray.get(self.decoder_actors[0].needs_audio.remote())
         self.window = options.chunks_in_flight or 2 * (len(self.model_actors)
@@ -441,6 +444,10 @@ class Pipeline:
                     load[actor] -= 1
                 try:
                     results = ray.get(ref)
+                except ray.exceptions.RayTaskError as err:
+                    if isinstance(err.cause, InputError):  # an actor that could not load
+                        raise err.cause from None
+                    raise InputError(f"a Ray stage failed: {str(err).splitlines()[0]}") from None
                 except ray.exceptions.RayError as err:
                     raise InputError(
                         f"a Ray worker failed {self.options.max_task_retries + 1} times on one "
