@@ -1,5 +1,5 @@
 """Pruned word determinisation (asr/decoder/csrc/determinize.h) of random acyclic lattices,
-through the test hook `_native.determinize_lattice`, against brute force: every path of the
+through `_native.determinize_lattice` (what lattice rescoring determinises with), against brute force: every path of the
 input enumerated, grouped by word sequence. Also its guard and its errors."""
 import math
 from collections import defaultdict

@@ -562,8 +562,9 @@ PYBIND11_MODULE(_native, m) {
       py::arg("labels"), py::arg("final_graph_cost"), py::arg("final_acoustic_cost"),
       py::arg("beam"), py::arg("max_states") = 50000, py::arg("max_arcs") = 500000,
       py::arg("max_retries") = 8,
-      "Test hook: pruned word determinisation (determinize.h) of any acyclic lattice; "
-      "final strings are empty. ValueError on a malformed lattice (e.g. a cycle).");
+      "Pruned word determinisation (determinize.h) of any acyclic lattice, graph and acoustic "
+      "costs kept apart (lattice rescoring's determinize_words); final strings are empty. "
+      "ValueError on a malformed lattice (e.g. a cycle).");
 
   py::class_<DecodeResult>(m, "DecodeResult")
       .def_readonly("best", &DecodeResult::best)
