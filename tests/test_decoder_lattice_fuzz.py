@@ -1,6 +1,7 @@
 """Pruned word determinisation (asr/decoder/csrc/determinize.h) of random acyclic lattices,
-through `_native.determinize_lattice` (what lattice rescoring determinises with), against brute force: every path of the
-input enumerated, grouped by word sequence. Also its guard and its errors."""
+through `_native.determinize_lattice` (what lattice rescoring determinises with), against
+brute force: every path of the input enumerated, grouped by word sequence. Also its guard and
+its errors."""
 import math
 from collections import defaultdict
 
