@@ -177,9 +177,9 @@ def read_symbol_table(path: str) -> List[str]:
 
 def convert_graph(src_dir: str, dst_dir: str) -> None:
     """Copies a graph directory, rewriting TLG.fst as a 16-byte-aligned OpenFst const FST
-    (still a standard OpenFst file) that the decoder memory-maps in place: loading then
-    costs a few milliseconds whatever the graph size. `dst_dir` is the user's choice; the
-    decoder never writes caches on its own."""
+    (still a standard OpenFst file) that the decoder memory-maps in place instead of reading
+    it into memory (loading still reads every file once to check graph.json's checksums).
+    `dst_dir` is the user's choice; the decoder never writes caches on its own."""
     import shutil
     from asr.decoder import _native
     from graph.directory import FST_NAME, GraphDirectory, write_graph_directory
