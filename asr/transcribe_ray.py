@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import struct
 import sys
@@ -272,12 +271,9 @@ def resolve_mode(spec: Dict[str, Any]) -> str:
         return spec["mode"]
     if spec["graph"] is None:
         return "ctc"
-    meta_path = os.path.join(spec["graph"], "graph.json")
-    try:
-        with open(meta_path, encoding="utf-8") as handle:
-            topology = json.load(handle).get("topology")
-    except (OSError, ValueError):
-        raise InputError("cannot read the graph's topology", path=meta_path) from None
+    from graph.directory import GraphDirectory
+
+    topology = GraphDirectory(spec["graph"], verify=False).topology  # the workers verify it
     return "paraformer" if topology == "sync" else "ctc"
 
 

@@ -147,7 +147,9 @@ def main(argv=None) -> int:
                                   "--topology", topology, "-o", ours_dir])
                 peer = run_child([sys.executable, os.path.abspath(__file__), "--peer-child",
                                   arpa_plain, topology, peer_dir])
-                info = json.load(open(os.path.join(ours_dir, "graph.json")))
+                sys.path.insert(0, ROOT)
+                from graph.directory import GraphDirectory
+                info = GraphDirectory(ours_dir).info.details
                 row = {"topology": topology, "ours": ours, "peer": peer,
                        "ours_sizes": info["sizes"], "ours_stages": info["cpu_seconds"],
                        "peer_tlg": fst_size(os.path.join(peer_dir, "TLG.fst")),
