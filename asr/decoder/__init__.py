@@ -4,6 +4,7 @@
     dec = Decoder("graph_dir", DecoderOptions(beam=13, acoustic_scale=3), mode="ctc")
     r = dec.decode(logp)                       # float32 [T, V] log-posteriors
     r.words, r.word_frames, r.total_cost, r.nbest, r.lattice
+    s = dec.stream(); s.accept(chunk); s.partial(); s.finalize()   # chunk by chunk, same result
 
 The search itself is C++ (asr/decoder/csrc/decoder.h explains the algorithm). A graph
 directory is what `tingxie graph compile` writes; graph/directory.py defines it (TLG.fst,
@@ -157,6 +158,36 @@ class Lattice:
                 out.write("\n")
 
 
+class DecodeStream:
+    """Decoder.stream(): the decoder's lifecycle (init, advance, partial, finalize; Kaldi's
+    InitDecoding / AdvanceDecoding / GetBestPath / FinalizeDecoding). Not thread-safe."""
+
+    def __init__(self, decoder: "Decoder", native, words: Sequence[str]):
+        self._decoder = decoder
+        self._native = native
+        self._words = words
+        self.result: Optional[Result] = None  # set by finalize()
+
+    @property
+    def frames(self) -> int:
+        """Input frames accepted so far."""
+        return self._native.frames
+
+    def accept(self, logp: np.ndarray) -> None:
+        """Searches the next frames: float32 [T, V] log-posteriors (T may be 0)."""
+        self._native.accept(logp)
+
+    def partial(self) -> Optional[Hypothesis]:
+        """The best path so far, without final weights (None before any path survives)."""
+        h = self._native.partial()
+        return None if h is None else self._decoder._hypothesis(h, words=self._words)
+
+    def finalize(self) -> Result:
+        """Ends the utterance: final weights, N-best and lattice, as decode() returns."""
+        self.result = self._decoder._result(self._native.finalize(), self._words)
+        return self.result
+
+
 def read_symbol_table(path: str) -> List[str]:
     """A Kaldi symbol table (`symbol id` per line) as a list indexed by id ('' for gaps)."""
     by_id = {}
@@ -272,6 +303,15 @@ class Decoder:
         compiled = self.compile_hotwords(hotwords) if hotwords else None
         automaton = compiled.automaton if compiled else None
         return self._result(self._native.decode(logp, automaton), self._words_for(compiled))
+
+    def stream(self, hotwords=None) -> "DecodeStream":
+        """One utterance decoded chunk by chunk, as a streaming acoustic model produces its
+        posteriors: `s.accept(logp_chunk)` any number of times, `s.partial()` for the best
+        path so far, `s.finalize()` for the Result, exactly what decode() of the chunks
+        joined gives (paths, costs, N-best, lattice). hotwords as in decode()."""
+        compiled = self.compile_hotwords(hotwords) if hotwords else None
+        automaton = compiled.automaton if compiled else None
+        return DecodeStream(self, self._native.stream(automaton), self._words_for(compiled))
 
     def decode_batch(self, batch: Sequence[np.ndarray], hotwords=None,
                      num_threads: Optional[int] = None) -> List[Result]:
@@ -391,5 +431,5 @@ class Decoder:
                                 lattice=lattice)
 
 
-__all__ = ["Decoder", "DecoderOptions", "HotwordOptions", "MODES", "Result", "Hypothesis",
+__all__ = ["Decoder", "DecodeStream", "DecoderOptions", "HotwordOptions", "MODES", "Result", "Hypothesis",
            "Lattice", "WordLattice", "convert_graph", "read_symbol_table"]

@@ -152,6 +152,8 @@ DECODER_TABLE: Tuple[Option, ...] = (
     Option("small_lm", str, None, "with big_lm: the LM the graph was compiled from (ARPA or "
            "binary), whose costs are taken back out", none_means="the graph directory's lm.bin",
            native=False),
+    Option("prune_interval", int, 25, "lattice mode: prune the lattice every this many frames "
+           "(incremental, as Kaldi's prune-interval)", low=1, lattice_only=True),
 )
 
 HOTWORD_TABLE: Tuple[Option, ...] = (

@@ -268,6 +268,7 @@ class NativeDecoder {
 
   const Graph &graph() const { return *graph_; }
   const DecoderOptions &options() const { return opts_; }
+  const Vocabulary &vocab() const { return *vocab_; }
 
  private:
   DecoderOptions opts_;
@@ -276,6 +277,54 @@ class NativeDecoder {
   std::mutex cached_mutex_;
   std::unique_ptr<Search> cached_;
   std::unique_ptr<BigLm> big_lm_;
+};
+
+// One utterance decoded as its posteriors arrive (decoder.h, Lifecycle). The Python object
+// keeps its NativeDecoder and hotword automaton alive (py::keep_alive).
+class NativeStream {
+ public:
+  NativeStream(const NativeDecoder &decoder, const HotwordAutomaton *hot)
+      : decoder_(decoder),
+        search_(decoder.graph(), decoder.options(), &decoder.vocab(), decoder.big_lm()) {
+    decoder.CheckHotwords(hot);
+    search_.Init(decoder.vocab().num_tokens(), hot);
+  }
+
+  // logp: [T, V] float32 (T may be 0).
+  void Accept(py::handle logp) {
+    if (finalized_) throw py::value_error("DecodeStream: accept() after finalize()");
+    if (py::isinstance<py::array>(logp) && py::reinterpret_borrow<py::array>(logp).ndim() == 2 &&
+        py::reinterpret_borrow<py::array>(logp).shape(0) == 0)
+      return;
+    const std::string what =
+        "log-posteriors (frames " + std::to_string(search_.frames_received()) + "..)";
+    Posteriors post = CheckPosteriors(logp, decoder_.vocab().num_tokens(),
+                                      decoder_.graph().max_ilabel(), what);
+    py::gil_scoped_release release;
+    search_.Advance(post.data, post.frames);
+  }
+
+  py::object Partial() const {
+    Hypothesis hyp;
+    if (!search_.Partial(&hyp)) return py::none();
+    return py::cast(std::move(hyp));
+  }
+
+  DecodeResult Finalize() {
+    if (finalized_) throw py::value_error("DecodeStream: finalize() called twice");
+    if (search_.frames_received() == 0)
+      RaiseInputError("log-posteriors: no frames (T = 0)");
+    finalized_ = true;
+    py::gil_scoped_release release;
+    return search_.Finalize();
+  }
+
+  int32_t frames() const { return search_.frames_received(); }
+
+ private:
+  const NativeDecoder &decoder_;
+  Search search_;
+  bool finalized_ = false;
 };
 
 // OpenFst binary (vector FST) of a lattice: standard arcs (weight = graph + acoustic), or with
@@ -690,6 +739,12 @@ PYBIND11_MODULE(_native, m) {
           "The out-of-vocabulary side graph: a trie over token columns; word[node] is the "
           "output label (len(words.txt) + i) of the spelling ending there, or -1.");
 
+  py::class_<NativeStream>(m, "NativeStream")
+      .def("accept", &NativeStream::Accept, py::arg("logp"))
+      .def("partial", &NativeStream::Partial)
+      .def("finalize", &NativeStream::Finalize)
+      .def_property_readonly("frames", &NativeStream::frames);
+
   py::class_<NativeDecoder>(m, "NativeDecoder")
       .def(py::init<const std::string &, std::vector<std::string>, std::vector<std::string>,
                     std::vector<uint8_t>, const py::dict &>(),
@@ -699,6 +754,11 @@ PYBIND11_MODULE(_native, m) {
       .def("set_big_lm", &NativeDecoder::SetBigLm, py::arg("big"), py::arg("small"))
       .def("decode_batch", &NativeDecoder::DecodeBatch, py::arg("batch"),
            py::arg("num_threads") = 0, py::arg("hotwords") = py::none())
+      .def("stream",
+           [](const NativeDecoder &d, const HotwordAutomaton *hot) {
+             return std::make_unique<NativeStream>(d, hot);
+           },
+           py::arg("hotwords") = nullptr, py::keep_alive<0, 1>(), py::keep_alive<0, 2>())
       .def_property_readonly("num_states",
                              [](const NativeDecoder &d) { return d.graph().num_states(); })
       .def_property_readonly("num_arcs",

@@ -10,7 +10,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // Blank skipping: a token "could repeat" across a skipped blank run when its posterior is
 // above this (ln 0.01) both before and after the run.
 const float kLogRepeatFloor = std::log(0.01f);
-constexpr int32_t kLatticePruneInterval = 25;
 
 inline uint32_t HashKey(int32_t state, int32_t context, int32_t lm_state) {
   return static_cast<uint32_t>(state) * 0x9E3779B1u ^ static_cast<uint32_t>(context) * 0x85EBCA77u ^
@@ -155,7 +154,10 @@ void Search::ProcessEmitting(const float *scores, int32_t frame, float *next_cut
   const float wip = opts_.word_insertion_penalty;
   next_.clear();
   ClearHash();
-  if (lattice_mode_) emit_begin_.push_back(static_cast<int32_t>(links_.size()));
+  if (lattice_mode_) {
+    emit_begin_.push_back(static_cast<int32_t>(links_.size()));
+    node_begin_.push_back(static_cast<int32_t>(nodes_.size()));
+  }
   float next_cutoff = kInf;
   if (best >= 0 && cur_[best].context >= 0) {  // the best token first: a tight bound
     const Token &tok = cur_[best];
@@ -373,46 +375,30 @@ float Search::EndCost(int32_t state, int32_t context, int32_t lm_state) const {
 
 DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_columns,
                             const HotwordAutomaton *hotwords) {
-  DecodeResult result;
-  hot_ = hotwords && (hotwords->num_nodes() > 1 || hotwords->has_oov()) ? hotwords : nullptr;
-  const float scale = opts_.acoustic_scale;
-  const int32_t blank = opts_.blank_column;
+  Init(num_columns, hotwords);
+  Advance(logp, num_frames);
+  return Finalize();
+}
 
-  // Which frames are searched (blank skipping), and the blank cost of the skipped ones.
-  std::vector<int32_t> frame_map;  // searched frame -> input frame
-  std::vector<float> skipped_cost(num_frames, 0.0f);
-  frame_map.reserve(num_frames);
-  const bool skipping = opts_.ctc && opts_.blank_skip_threshold > 0 &&
-                        blank >= 0 && blank < num_columns;
-  const float log_threshold = skipping ? std::log(opts_.blank_skip_threshold) : 0.0f;
-  int32_t last_searched = -1, pending_blank = -1;
-  for (int32_t t = 0; t < num_frames; ++t) {
-    const float *row = logp + static_cast<size_t>(t) * num_columns;
-    if (skipping && row[blank] > log_threshold) {
-      pending_blank = t;
-      skipped_cost[t] = -scale * row[blank];
-      continue;
-    }
-    if (pending_blank >= 0 && last_searched >= 0) {
-      // Keep one blank of the skipped run when a token could repeat across it.
-      const float *before = logp + static_cast<size_t>(last_searched) * num_columns;
-      bool repeat_possible = false;
-      for (int32_t k = 0; k < num_columns && !repeat_possible; ++k)
-        repeat_possible = k != blank && before[k] > kLogRepeatFloor && row[k] > kLogRepeatFloor;
-      if (repeat_possible) {
-        frame_map.push_back(pending_blank);
-        skipped_cost[pending_blank] = 0.0f;
-      }
-    }
-    pending_blank = -1;
-    last_searched = t;
-    frame_map.push_back(t);
-  }
+void Search::Init(int32_t num_columns, const HotwordAutomaton *hotwords) {
+  hot_ = hotwords && (hotwords->num_nodes() > 1 || hotwords->has_oov()) ? hotwords : nullptr;
+  num_columns_ = num_columns;
+  const int32_t blank = opts_.blank_column;
+  skipping_ = opts_.ctc && opts_.blank_skip_threshold > 0 && blank >= 0 && blank < num_columns;
+  log_skip_threshold_ = skipping_ ? std::log(opts_.blank_skip_threshold) : 0.0f;
+  frame_map_.clear();
+  skipped_cost_.clear();
+  last_searched_ = pending_blank_ = -1;
+  scores_.assign(num_columns + 1, 0.0f);
+  gc_threshold_ = 1 << 14;  // back-pointer nodes before a collection (40 B each)
 
   nodes_.clear();
   links_.clear();
   emit_begin_.assign(1, 0);  // frame 0 has no emitting links
   eps_begin_.clear();
+  node_begin_.assign(1, 0);
+  extra_.clear();
+  pruned_frontier_ = 0;
   cur_.clear();
   next_.clear();
   ClearHash();
@@ -425,27 +411,81 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
   queue_.assign(1, i);
   ProcessNonEmitting(kInf, 0);
   cur_.swap(next_);
+}
 
-  std::vector<float> scores(num_columns + 1);
-  size_t gc_threshold = 1 << 14;  // back-pointer nodes before a collection (40 B each)
-  const int32_t searched = static_cast<int32_t>(frame_map.size());
-  for (int32_t f = 0; f < searched; ++f) {
-    const float *row = logp + static_cast<size_t>(frame_map[f]) * num_columns;
-    scores[0] = 0.0f;
-    for (int32_t k = 0; k < num_columns; ++k) scores[k + 1] = -(scale * row[k]);
-    if (hot_ && hot_->has_oov()) best_score_ = *std::min_element(scores.begin() + 1, scores.end());
-    float cutoff;
-    ProcessEmitting(scores.data(), f, &cutoff);
-    ProcessNonEmitting(cutoff, f + 1);
-    cur_.swap(next_);
-    if (cur_.empty()) break;  // every path was pruned (e.g. -inf posteriors everywhere)
-    if (lattice_mode_ && (f + 1) % kLatticePruneInterval == 0) PruneLattice();
-    if (!lattice_mode_ && nodes_.size() > gc_threshold) {
-      CollectGarbage();
-      gc_threshold = std::max<size_t>(1 << 14, nodes_.size() * 2);
+// Which frames are searched (blank skipping), and the blank cost of the skipped ones: a
+// frame is decided when it arrives, a kept blank of a skipped run when the run ends.
+void Search::Advance(const float *logp, int32_t num_frames) {
+  const float scale = opts_.acoustic_scale;
+  const int32_t blank = opts_.blank_column, columns = num_columns_;
+  for (int32_t i = 0; i < num_frames; ++i) {
+    const int32_t t = static_cast<int32_t>(skipped_cost_.size());
+    const float *row = logp + static_cast<size_t>(i) * columns;
+    if (skipping_ && row[blank] > log_skip_threshold_) {
+      pending_blank_ = t;
+      skipped_cost_.push_back(-scale * row[blank]);
+      pending_row_.assign(row, row + columns);
+      continue;
+    }
+    skipped_cost_.push_back(0.0f);
+    if (pending_blank_ >= 0 && last_searched_ >= 0) {
+      // Keep one blank of the skipped run when a token could repeat across it.
+      const float *before = last_row_.data();
+      bool repeat_possible = false;
+      for (int32_t k = 0; k < columns && !repeat_possible; ++k)
+        repeat_possible = k != blank && before[k] > kLogRepeatFloor && row[k] > kLogRepeatFloor;
+      if (repeat_possible) {
+        frame_map_.push_back(pending_blank_);
+        skipped_cost_[pending_blank_] = 0.0f;
+        SearchFrame(pending_row_.data());
+      }
+    }
+    pending_blank_ = -1;
+    last_searched_ = t;
+    if (skipping_) last_row_.assign(row, row + columns);
+    frame_map_.push_back(t);
+    SearchFrame(row);
+  }
+}
+
+void Search::SearchFrame(const float *row) {
+  const int32_t f = static_cast<int32_t>(frame_map_.size()) - 1;
+  if (cur_.empty()) return;  // every path was pruned (e.g. -inf posteriors everywhere)
+  const float scale = opts_.acoustic_scale;
+  float *scores = scores_.data();
+  scores[0] = 0.0f;
+  for (int32_t k = 0; k < num_columns_; ++k) scores[k + 1] = -(scale * row[k]);
+  if (hot_ && hot_->has_oov()) best_score_ = *std::min_element(scores + 1, scores + num_columns_ + 1);
+  float cutoff;
+  ProcessEmitting(scores, f, &cutoff);
+  ProcessNonEmitting(cutoff, f + 1);
+  cur_.swap(next_);
+  if (cur_.empty()) return;
+  if (lattice_mode_ && (f + 1) % opts_.prune_interval == 0) PruneLattice();
+  if (!lattice_mode_ && nodes_.size() > gc_threshold_) {
+    CollectGarbage();
+    gc_threshold_ = std::max<size_t>(1 << 14, nodes_.size() * 2);
+  }
+}
+
+bool Search::Partial(Hypothesis *hyp) const {
+  int32_t best_node = -1;
+  float best_cost = kInf;
+  for (const Token &tok : cur_) {
+    if (tok.cost < best_cost) {
+      best_cost = tok.cost;
+      best_node = tok.node;
     }
   }
-  result.frames_searched = searched;
+  if (best_node < 0) return false;
+  Traceback(best_node, 0.0f, frame_map_, skipped_cost_, hyp);
+  return true;
+}
+
+DecodeResult Search::Finalize() {
+  DecodeResult result;
+  const int32_t num_frames = static_cast<int32_t>(skipped_cost_.size());
+  result.frames_searched = static_cast<int32_t>(frame_map_.size());
   result.work_bytes = WorkBytes();
 
   // The best token: final states first, any state as the fallback.
@@ -472,13 +512,13 @@ DecodeResult Search::Decode(const float *logp, int32_t num_frames, int32_t num_c
     }
   }
   if (best_node < 0) return result;  // nothing survived: empty hypothesis, not final
-  Traceback(best_node, best_final, frame_map, skipped_cost, &result.best);
+  Traceback(best_node, best_final, frame_map_, skipped_cost_, &result.best);
   if (result.best.total_cost == kInf) result.reached_final = false;
 
   if (lattice_mode_) {
     std::vector<int32_t> final_nodes;
     for (const Token &tok : cur_) final_nodes.push_back(tok.node);
-    BuildNBest(final_nodes, frame_map, skipped_cost, num_frames, &result);
+    BuildNBest(final_nodes, frame_map_, skipped_cost_, num_frames, &result);
   }
   return result;
 }
@@ -487,8 +527,9 @@ int64_t Search::WorkBytes() const {
   return static_cast<int64_t>(
       (cur_.capacity() + next_.capacity()) * sizeof(Token) +
       (hash_.capacity() + hash_used_.capacity() + queue_.capacity() + gc_map_.capacity() +
-       emit_begin_.capacity() + eps_begin_.capacity()) * sizeof(int32_t) +
-      tmp_costs_.capacity() * sizeof(float) + nodes_.capacity() * sizeof(Node) +
+       emit_begin_.capacity() + eps_begin_.capacity() + node_begin_.capacity() +
+      frame_map_.capacity()) * sizeof(int32_t) +
+      (tmp_costs_.capacity() + extra_.capacity() + skipped_cost_.capacity()) * sizeof(float) + nodes_.capacity() * sizeof(Node) +
       links_.capacity() * sizeof(LatticeArc));
 }
 

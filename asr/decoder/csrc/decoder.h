@@ -39,11 +39,21 @@
 // LM cost, and the end cost the same for </s>. Lattice links, N-best and hotwords see those
 // costs as graph costs. Without one the key's third part is always 0.
 //
+// Lifecycle (Kaldi's InitDecoding / AdvanceDecoding / GetBestPath / FinalizeDecoding):
+// Init, then Advance with posteriors as they come (any number of frames per call), Partial
+// for the best path so far, Finalize for the result. Decoding in chunks gives exactly the
+// result of one Decode over the whole input: the search state carries over between calls
+// (blank skipping keeps the last searched row and a pending skipped blank).
+//
 // Lattice: with lattice_beam > 0 and nbest > 1 (or a lattice asked for), every expansion
-// that survives the beam is kept as a link between tokens. Every 25 frames, as Kaldi's
-// lattice decoder does, links further than lattice_beam from the best token of the current
-// frame (forward cost + backward cost to the frame) are dropped, except the back-pointer
-// chains of the live tokens, so memory stays bounded on long inputs. At the end links outside
+// that survives the beam is kept as a link between tokens. Every 25 frames the links are
+// pruned incrementally, as Kaldi's PruneActiveTokens: each node keeps an "extra cost", how
+// much worse than the best path through it to the current frame a path via it must be
+// (0 at the newest frame); a frame's extra costs are recomputed from the next frame's, links
+// whose extra cost exceeds lattice_beam are dropped, and the walk back stops at the first
+// older frame whose extra costs did not move by more than a tenth of lattice_beam. This
+// loses nothing within lattice_beam of the final best path, and the work per prune is that
+// of the recent frames, not of the whole input. At the end links outside
 // lattice_beam of the best path (forward + backward cost) are pruned and the distinct
 // N-best word sequences within lattice_beam are read off by an exact A* search over word
 // prefixes (on-the-fly determinisation of the pruned lattice over its word labels). With
@@ -85,6 +95,7 @@ struct DecoderOptions {
   bool determinize_lattice = true;
   int32_t lattice_max_states = 50000;
   int32_t lattice_max_arcs = 500000;
+  int32_t prune_interval = 25;
   // Set by the Decoder from the graph and the mode, not user options:
   int32_t blank_column = 0;      // posterior column of the CTC blank
   bool ctc = true;               // CTC (blank, collapsed alignment) or label-synchronous
@@ -105,6 +116,7 @@ struct DecoderOptions {
     visit("determinize_lattice", &determinize_lattice);
     visit("lattice_max_states", &lattice_max_states);
     visit("lattice_max_arcs", &lattice_max_arcs);
+    visit("prune_interval", &prune_interval);
     visit("blank_column", &blank_column);
     visit("ctc", &ctc);
   }
@@ -150,9 +162,18 @@ class Search {
   Search(const Graph &graph, const DecoderOptions &opts, const Vocabulary *vocab,
          const BigLm *big_lm = nullptr);
   // logp: T x V row-major float32 log-posteriors, already validated. hotwords: optional,
-  // for this call only.
+  // for this call only. Init + Advance + Finalize.
   DecodeResult Decode(const float *logp, int32_t num_frames, int32_t num_columns,
                       const HotwordAutomaton *hotwords = nullptr);
+
+  // The lifecycle: hotwords must outlive the decoding (until Finalize).
+  void Init(int32_t num_columns, const HotwordAutomaton *hotwords = nullptr);
+  void Advance(const float *logp, int32_t num_frames);  // num_frames rows of num_columns
+  // The best path so far (no final weights; Kaldi's GetBestPath(use_final_probs=false));
+  // false when no path survives.
+  bool Partial(Hypothesis *hyp) const;
+  DecodeResult Finalize();
+  int32_t frames_received() const { return static_cast<int32_t>(skipped_cost_.size()); }
 
  private:
   struct Token {
@@ -220,7 +241,12 @@ class Search {
   // (blank or -1 where none).
   void SetTokens(const std::vector<int32_t> &frame_label, Hypothesis *hyp) const;
   void BackwardCosts(std::vector<float> *beta) const;  // beta given at the frontier
-  void PruneLattice();  // every kLatticePruneInterval frames: bounds lattice memory
+  void SearchFrame(const float *row);  // one searched frame (row: num_columns log-probs)
+  void PruneLattice();  // every prune_interval frames: bounds lattice memory
+  // PruneLattice's step for frame f: new extra costs from frame f + 1's; dead links get
+  // ilabel -1, dead nodes extra cost +inf. Returns whether an extra cost moved by > delta.
+  bool PruneFrame(int32_t f, float delta, bool *removed);
+  void CompactLattice(int32_t first_frame);  // drops the dead from first_frame on
   void BuildNBest(const std::vector<int32_t> &final_nodes, const std::vector<int32_t> &frame_map,
                   const std::vector<float> &skipped_cost, int32_t num_frames, DecodeResult *out);
   // keep_lattice with determinize_lattice: the word lattice of the kept links, and its N-best.
@@ -247,6 +273,20 @@ class Search {
   std::vector<LatticeArc> links_;  // lattice mode: every surviving expansion (src/dst = nodes)
   // lattice mode: per searched frame f, links_ offsets [emitting into f, epsilon within f)
   std::vector<int32_t> emit_begin_, eps_begin_;
+  std::vector<int32_t> node_begin_;  // lattice mode: first node of each frame
+  std::vector<float> extra_;         // lattice mode: extra cost per node (PruneLattice)
+  int32_t pruned_frontier_ = 0;      // the frame that was newest at the last prune
+  // The stream (Init .. Finalize).
+  int32_t num_columns_ = 0;
+  bool skipping_ = false;            // blank skipping on
+  float log_skip_threshold_ = 0.0f;
+  std::vector<int32_t> frame_map_;   // searched frame -> input frame
+  std::vector<float> skipped_cost_;  // per input frame: its blank cost when skipped
+  int32_t last_searched_ = -1;       // input frame last searched (not a kept blank)
+  int32_t pending_blank_ = -1;       // last frame of the skipped blank run going on
+  std::vector<float> last_row_, pending_row_;  // their posteriors
+  std::vector<float> scores_;        // the frame's costs by input label
+  size_t gc_threshold_ = 0;
   std::vector<int32_t> queue_;
   std::vector<float> tmp_costs_;
   std::vector<int32_t> gc_map_;

@@ -30,6 +30,9 @@ namespace tingxie {
 namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kMaxPrefixExpansions = 200000;  // a bound on pathological lattices
+// PruneLattice walks back while extra costs move by more than this fraction of the lattice
+// beam (Kaldi's prune_scale).
+constexpr float kPruneScale = 0.1f;
 // The N-best keeps word sequences within `beam` of the best cost (with a rounding margin).
 double NBestLimit(double best, double beam) { return best + beam + 1e-5 * (1.0 + std::fabs(best)); }
 }  // namespace
@@ -60,59 +63,133 @@ void Search::BackwardCosts(std::vector<float> *beta_out) const {
   }
 }
 
+// Kaldi's PruneActiveTokens over the frames since the last prune, and further back while
+// extra costs keep moving (decoder.h). The newest frame's nodes keep extra cost 0.
 void Search::PruneLattice() {
+  const int32_t newest = static_cast<int32_t>(node_begin_.size()) - 1;
+  extra_.resize(nodes_.size(), 0.0f);  // nodes made since the last prune start at 0
+  const float delta = kPruneScale * opts_.lattice_beam;
+  int32_t first_removed = newest;
+  bool changed = true;
+  for (int32_t f = newest - 1; f >= 0; --f) {
+    if (f < pruned_frontier_ && !changed) break;  // older frames are as they were
+    bool removed = false;
+    changed = PruneFrame(f, delta, &removed);
+    if (removed) first_removed = f;
+  }
+  pruned_frontier_ = newest;
+  if (first_removed < newest) CompactLattice(first_removed);
+}
+
+bool Search::PruneFrame(int32_t f, float delta, bool *removed) {
+  const float beam = opts_.lattice_beam;
+  const int32_t node_first = node_begin_[f], node_end = node_begin_[f + 1];
+  const int32_t emit_first = emit_begin_[f + 1], emit_end = eps_begin_[f + 1];
+  const int32_t eps_first = eps_begin_[f], eps_end = emit_begin_[f + 1];
+  tmp_costs_.assign(node_end - node_first, kInf);  // the new extra costs of frame f
+  float *extra = tmp_costs_.data() - node_first;
+  auto link_extra = [&](const LatticeArc &a, float dst_extra) {
+    return dst_extra + ((nodes_[a.src].cost + a.graph_cost + a.acoustic_cost) -
+                        nodes_[a.dst].cost);
+  };
+  for (int32_t l = emit_first; l < emit_end; ++l) {
+    const LatticeArc &a = links_[l];
+    if (a.ilabel < 0) continue;
+    extra[a.src] = std::min(extra[a.src], link_extra(a, extra_[a.dst]));
+  }
+  for (int32_t pass = 0; pass < 64; ++pass) {  // epsilon links within the frame
+    bool moved = false;
+    for (int32_t l = eps_end - 1; l >= eps_first; --l) {
+      const LatticeArc &a = links_[l];
+      if (a.ilabel < 0) continue;
+      const float e = link_extra(a, extra[a.dst]);
+      if (e < extra[a.src]) {
+        extra[a.src] = e;
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  for (int32_t l = emit_first; l < emit_end; ++l) {
+    LatticeArc &a = links_[l];
+    if (a.ilabel >= 0 && !(link_extra(a, extra_[a.dst]) <= beam)) {
+      a.ilabel = -1;
+      *removed = true;
+    }
+  }
+  for (int32_t l = eps_first; l < eps_end; ++l) {
+    LatticeArc &a = links_[l];
+    if (a.ilabel >= 0 && !(link_extra(a, extra[a.dst]) <= beam)) {
+      a.ilabel = -1;
+      *removed = true;
+    }
+  }
+  bool changed = false;
+  for (int32_t n = node_first; n < node_end; ++n) {
+    float e = extra[n] <= beam ? extra[n] : kInf;
+    if (n == 0) e = std::min(e, 0.0f);  // the start stays
+    if (e == kInf) *removed = true;
+    const float old = extra_[n];
+    if (e == kInf ? old != kInf : !(std::fabs(e - old) <= delta)) changed = true;
+    extra_[n] = e;
+  }
+  return changed;
+}
+
+// Removes the dead links and nodes of frames first_frame.. (those before are untouched, so
+// only the indices from there on move).
+void Search::CompactLattice(int32_t first_frame) {
+  const int32_t node_first = node_begin_[first_frame];
+  const int32_t link_first = emit_begin_[first_frame];
   const int32_t num_nodes = static_cast<int32_t>(nodes_.size());
   const int32_t num_links = static_cast<int32_t>(links_.size());
-  float best = kInf;
-  std::vector<float> beta(num_nodes, kInf);
-  for (const Token &tok : cur_) {
-    best = std::min(best, tok.cost);
-    beta[tok.node] = 0.0f;
+  gc_map_.assign(num_nodes - node_first + 1, 0);  // nodes kept before each (offset)
+  int32_t *nodes_before = gc_map_.data() - node_first;
+  int32_t kept = node_first;
+  for (int32_t n = node_first; n < num_nodes; ++n) {
+    nodes_before[n] = kept;
+    if (extra_[n] != kInf) ++kept;
   }
-  BackwardCosts(&beta);
-  const float limit = best + opts_.lattice_beam;
-  std::vector<uint8_t> keep_node(num_nodes, 0), keep_link(num_links, 0);
-  keep_node[0] = 1;
-  for (const Token &tok : cur_) {  // back-pointer chains (and their links) stay
-    for (int32_t n = tok.node; n >= 0 && !keep_node[n]; n = nodes_[n].prev) {
-      keep_node[n] = 1;
-      if (nodes_[n].best_link >= 0) keep_link[nodes_[n].best_link] = 1;
-    }
+  nodes_before[num_nodes] = kept;
+  std::vector<int32_t> &links_before = queue_;  // free between frames
+  links_before.assign(num_links - link_first + 1, 0);
+  int32_t *lb = links_before.data() - link_first;
+  int32_t kept_links = link_first;
+  for (int32_t l = link_first; l < num_links; ++l) {
+    lb[l] = kept_links;
+    if (links_[l].ilabel >= 0) ++kept_links;
   }
-  for (int32_t l = 0; l < num_links; ++l) {
-    const LatticeArc &a = links_[l];
-    if (keep_link[l] ||
-        nodes_[a.src].cost + a.graph_cost + a.acoustic_cost + beta[a.dst] <= limit) {
-      keep_link[l] = 1;
-      keep_node[a.src] = keep_node[a.dst] = 1;
-    }
-  }
-  // Compact, preserving order (the per-frame link ranges stay contiguous).
-  std::vector<int32_t> node_id(num_nodes, -1), links_before(num_links + 1, 0);
-  int32_t kept_nodes = 0;
-  for (int32_t n = 0; n < num_nodes; ++n)
-    if (keep_node[n]) node_id[n] = kept_nodes++;
-  for (int32_t l = 0; l < num_links; ++l) links_before[l + 1] = links_before[l] + keep_link[l];
-  for (int32_t n = 0; n < num_nodes; ++n) {
-    if (!keep_node[n]) continue;
+  lb[num_links] = kept_links;
+  auto node_id = [&](int32_t n) { return n < node_first ? n : nodes_before[n]; };
+  auto alive = [&](int32_t n) { return n < node_first || extra_[n] != kInf; };
+  for (int32_t n = node_first; n < num_nodes; ++n) {
+    if (extra_[n] == kInf) continue;
     Node node = nodes_[n];
-    node.prev = node.prev >= 0 ? node_id[node.prev] : -1;
-    node.best_link =
-        node.best_link >= 0 && keep_link[node.best_link] ? links_before[node.best_link] : -1;
-    nodes_[node_id[n]] = node;
+    if (node.prev >= 0) node.prev = alive(node.prev) ? node_id(node.prev) : -1;
+    if (node.best_link >= link_first)
+      node.best_link = links_[node.best_link].ilabel >= 0 ? lb[node.best_link] : -1;
+    const int32_t to = nodes_before[n];
+    nodes_[to] = node;
+    extra_[to] = extra_[n];
   }
-  nodes_.resize(kept_nodes);
-  for (int32_t l = 0; l < num_links; ++l) {
-    if (!keep_link[l]) continue;
+  nodes_.resize(kept);
+  extra_.resize(kept);
+  for (int32_t l = link_first; l < num_links; ++l) {
     LatticeArc a = links_[l];
-    a.src = node_id[a.src];
-    a.dst = node_id[a.dst];
-    links_[links_before[l]] = a;
+    if (a.ilabel < 0) continue;
+    a.src = node_id(a.src);
+    a.dst = node_id(a.dst);
+    links_[lb[l]] = a;
   }
-  links_.resize(links_before[num_links]);
-  for (int32_t &mark : emit_begin_) mark = links_before[mark];
-  for (int32_t &mark : eps_begin_) mark = links_before[mark];
-  for (Token &tok : cur_) tok.node = node_id[tok.node];
+  links_.resize(kept_links);
+  const int32_t frames = static_cast<int32_t>(node_begin_.size());
+  for (int32_t f = first_frame; f < frames; ++f) {
+    node_begin_[f] = nodes_before[node_begin_[f]];
+    emit_begin_[f] = lb[emit_begin_[f]];
+    if (f < static_cast<int32_t>(eps_begin_.size())) eps_begin_[f] = lb[eps_begin_[f]];
+  }
+  for (Token &tok : cur_) tok.node = node_id(tok.node);
+  queue_.clear();
 }
 
 void Search::BuildNBest(const std::vector<int32_t> &end_nodes,
