@@ -9,7 +9,8 @@ min_active 20, acoustic scale 3).
             of first-best and of lattice mode (nbest 10; and with the word lattice kept), best
             of --repeats, each length's configurations alternated; the ratio 32k / 2k.
 
-    python tools/bench/decoder_stream.py --work-dir /tmp/dec/bench [--repo /work/main] [--skip-identity]
+    python tools/bench/decoder_stream.py --work-dir /tmp/dec/bench [--repo /work/main]
+        [--skip-identity] [--settings defaults]
 
 --repo runs the long part against another checkout's build (e.g. main before this change),
 for a side-by-side run.
@@ -108,11 +109,14 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--lengths", default="2000,8000,32000")
     p.add_argument("--skip-identity", action="store_true")
+    p.add_argument("--settings", choices=("bench", "defaults"), default="bench",
+                   help="bench: the Kaldi-comparison settings; defaults: DecoderOptions' "
+                   "defaults (min_active 200, acoustic scale 2)")
     p.add_argument("--json")
     args = p.parse_args(argv)
     sys.path.insert(0, str(REPO / "tools" / "bench"))
-    sys.path.insert(0, args.repo)
     from decoder_bench import BENCH, aligned_copy, compile_graph
+    sys.path.insert(0, args.repo)  # after decoder_bench, which puts this checkout first
     import asr
     print(f"asr from {Path(asr.__file__).parent}", flush=True)
 
@@ -122,6 +126,8 @@ def main(argv=None):
     keys = sorted(k for k in npz.files if "__" not in k)[:args.utts]
     utts = {k: npz[k] for k in keys}
     base = dict(beam=13.0, max_active=7000, min_active=20, acoustic_scale=3.0)
+    if args.settings == "defaults":
+        base = {}
     report = {}
     if not args.skip_identity:
         report["identity"] = identity(graph, utts, base)
