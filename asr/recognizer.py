@@ -36,16 +36,21 @@ class Transcript(Hypothesis):
     nbest: Optional[List[Hypothesis]] = None   # the N best, best first, when nbest > 1
     duration: Optional[float] = None           # seconds of audio, when the input was audio
     reached_final: Optional[bool] = None       # False: the search's best non-final path
+    # long input cut by the voice-activity detector (Recognizer.transcribe_long): one record
+    # per segment, {"start", "end"} seconds and its utterance JSON, times on the file's timeline
+    segments: Optional[List[Dict[str, Any]]] = None
 
     def to_json(self, key: Optional[str] = None) -> Dict[str, Any]:
         if key is None and not self.nbest and self.duration is None \
-                and self.reached_final is None:
+                and self.reached_final is None and self.segments is None:
             return Hypothesis.to_json(self)
         fields: Dict[str, Any] = {}
         if self.duration is not None:
             fields["duration"] = round(float(self.duration), 3)
         if self.reached_final is not None:
             fields["reached_final"] = self.reached_final
+        if self.segments is not None:
+            fields["segments"] = self.segments
         return utterance_json(key, self, self.nbest, **fields)
 
 
@@ -108,6 +113,7 @@ class Recognizer:
             raise InputError(_token_mismatch(list(self.decoder.tokens), self.tokens),
                              path=os.fspath(graph))
         self.blank = self.tokens.index("<blank>") if "<blank>" in self.tokens else 0
+        self._vad = None  # asr.segment.SileroVad, made by the first transcribe_long
         self.token_words = (self.decoder.graph.token_words() if self.decoder is not None
                             else TokenWords(self.tokens))
 
@@ -181,6 +187,46 @@ class Recognizer:
                 transcripts.append(transcript)
         return transcripts[0] if single else transcripts
 
+    def transcribe_long(self, audio, options=None, hotwords: Optional[Any] = None,
+                        done: Optional[Dict[Tuple[float, float], Dict[str, Any]]] = None,
+                        on_segment=None) -> Transcript:
+        """A path (read in blocks) or a float32 array of any length: cut into speech
+        segments by the voice-activity detector (asr.segment.SegmentOptions), segments
+        through the acoustic model `options.batch_seconds` of audio at a time, each decoded
+        on its own; words and times on the file's timeline, and `segments` in the
+        Transcript. `done` maps (start, end) to segment records already made (a resumed
+        file: they are not decoded again); `on_segment(record)` is called as each finishes.
+        No speech: an empty transcript."""
+        from asr.segment import SegmentOptions, batches, find_segments, read_span
+        options = (options or SegmentOptions()).check()
+        if self._vad is None:
+            from asr.segment import SileroVad
+            self._vad = SileroVad()
+        is_path = isinstance(audio, (str, os.PathLike))
+        wave = None if is_path else self._wave(audio)
+        spans, total = find_segments(audio if is_path else wave, self.sample_rate, options,
+                                     self._vad)
+        done = dict(done or {})
+        records: Dict[Tuple[float, float], Dict[str, Any]] = {
+            span: done[span] for span in spans if span in done}
+        todo = [span for span in spans if span not in records]
+        rate = self.sample_rate
+        for group in batches(todo, options.batch_seconds):
+            waves = [read_span(audio, *todo[i], rate) if is_path
+                     else wave[int(todo[i][0] * rate):int(todo[i][1] * rate)] for i in group]
+            keep = [k for k, w in enumerate(waves) if len(w) >= 0.025 * rate]
+            outputs = self.model.posteriors([waves[k] for k in keep])
+            for k, output in zip(keep, outputs):
+                start, end = todo[group[k]]
+                piece = self.decode(output, hotwords=hotwords, audio=waves[k])
+                record = {"start": start, "end": end,
+                          **_shifted(piece, start).to_json(key=None)}
+                records[(start, end)] = record
+                if on_segment is not None:
+                    on_segment(record)
+        ordered = [records[span] for span in spans if span in records]
+        return _joined(ordered, total)
+
     def _greedy(self, logp: np.ndarray, token_times) -> Transcript:
         best = logp.argmax(axis=1)
         spans: List[Tuple[int, int, int]] = []  # (token id, first row, last row)
@@ -219,6 +265,30 @@ class Recognizer:
         times = [self._span_seconds(int(first), int(last), token_times)
                  for first, last in hyp.word_frames]
         return dataclasses.replace(hyp, times=times, scores={}, extra={})
+
+
+def _shifted(transcript: Transcript, seconds: float) -> Transcript:
+    """Word times moved by `seconds` (a segment's start on the file's timeline)."""
+    def move(t):
+        return None if t is None else round(t + seconds, 6)
+    transcript.times = [(move(start), move(end)) for start, end in transcript.times]
+    return transcript
+
+
+def _joined(segments: List[Dict[str, Any]], duration: float) -> Transcript:
+    """The transcript of a whole file from its segment records (in time order): words,
+    tokens and times joined, costs added up."""
+    words = [w for seg in segments for w in seg["words"]]
+    times = [tuple(t) for seg in segments
+             for t in (seg.get("times") or [(None, None)] * len(seg["words"]))]
+    scales = {seg.get("acoustic_scale") for seg in segments}
+    finals = [seg["reached_final"] for seg in segments if "reached_final" in seg]
+    return Transcript(words, acoustic_cost=sum(seg["am"] for seg in segments),
+                      graph_cost=sum(seg["lm"] for seg in segments),
+                      acoustic_scale=scales.pop() if len(scales) == 1 else None,
+                      tokens=[t for seg in segments for t in seg.get("tokens", [])],
+                      times=times, duration=duration,
+                      reached_final=all(finals) if finals else None, segments=segments)
 
 
 def _token_mismatch(graph_tokens: List[str], model_tokens: List[str]) -> str:

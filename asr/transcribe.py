@@ -19,11 +19,18 @@ The pipeline, one stage per function:
                       bar on stderr shows utterances/s and the real-time factor;
   4. write_views      OUTDIR/text (Kaldi) and, with --srt, OUTDIR/srt/KEY.srt, rebuilt from
                       the journal in input order.
+Long input (--vad auto|on|off; auto: files longer than 30 s): the file is read in blocks,
+cut into speech segments by Silero VAD (asr.segment), and each segment is transcribed on its
+own; the file's record holds its `segments` (start, end and each one's words and times) and
+its words with times on the file's timeline; the SRT has one cue per segment; no speech gives
+an empty transcript. The finished segments of a file in progress go to
+OUTDIR/segments/KEY.jsonl, so a rerun after a kill decodes only the rest (not with --ray).
 Exit status: 0 when every input is transcribed, 1 when any failed, 2 for bad arguments.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -41,6 +48,7 @@ RESULTS = "results.jsonl"
 ERRORS = "errors.tsv"
 TEXT = "text"
 SETUP = "setup.json"
+SEGMENTS = "segments"  # OUTDIR/segments/KEY.jsonl: finished segments of a long file in progress
 
 
 # --- 1. inputs -------------------------------------------------------------------------------
@@ -227,20 +235,71 @@ def transcript_record(transcript, key: str, path: str) -> Dict[str, Any]:
     return record
 
 
-def transcribe_one(recognizer, key: str, path: str) -> Result:
+def transcribe_one(recognizer, key: str, path: str, segmenting: Optional[Dict[str, Any]] = None,
+                   partial_dir: Optional[str] = None) -> Result:
+    """segmenting: asr.segment.SegmentOptions fields; a file it selects (--vad) is cut into
+    speech segments, each finished segment appended to partial_dir/KEY.jsonl, and those
+    already there are not decoded again (resume at segment granularity)."""
     start = time.perf_counter()
     try:
-        transcript = recognizer.transcribe(path)
+        transcript = _transcribe_file(recognizer, key, path, segmenting, partial_dir)
     except Exception as err:  # one bad file must not stop the batch; its reason is recorded
         return Result(key, path, None, failure_reason(err), 0.0, time.perf_counter() - start)
     return Result(key, path, transcript_record(transcript, key, path), None,
                   transcript.duration or 0.0, time.perf_counter() - start)
 
 
-def _worker_task(key: str, path: str):
+def _transcribe_file(recognizer, key: str, path: str, segmenting: Optional[Dict[str, Any]],
+                     partial_dir: Optional[str]):
+    from asr.segment import SegmentOptions, audio_seconds
+    options = SegmentOptions(**(segmenting or {"vad": "off"})).check()
+    if not options.wanted(audio_seconds(path)):
+        return recognizer.transcribe(path)
+    partial = SegmentJournal(os.path.join(partial_dir, key + ".jsonl")) if partial_dir else None
+    try:
+        return recognizer.transcribe_long(path, options,
+                                          done=partial.done if partial else None,
+                                          on_segment=partial.append if partial else None)
+    finally:
+        if partial is not None:
+            partial.close()
+
+
+class SegmentJournal:
+    """OUTDIR/segments/KEY.jsonl: the finished segments of a long file in progress, appended
+    and flushed one at a time; a torn last line is dropped. Removed once the file's record
+    is in the results journal."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.done: Dict[Tuple[float, float], Dict[str, Any]] = {}
+        if os.path.exists(path):
+            with open(path, "rb") as handle:
+                data = handle.read()
+            complete = data.rfind(b"\n") + 1
+            for line in data[:complete].splitlines():
+                try:
+                    record = json.loads(line.decode("utf-8"))
+                    self.done[(record["start"], record["end"])] = record
+                except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+                    continue  # a damaged line: that segment is decoded again
+            with open(path, "r+b") as handle:
+                handle.truncate(complete)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._handle = open(path, "ab")
+
+    def append(self, record: Dict[str, Any]) -> None:
+        self._handle.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _worker_task(key: str, path: str, segmenting=None, partial_dir=None):
     if _worker_load_error is not None:
         raise _worker_load_error
-    return transcribe_one(_worker_recognizer, key, path)
+    return transcribe_one(_worker_recognizer, key, path, segmenting, partial_dir)
 
 
 class Progress:
@@ -290,9 +349,10 @@ def record_result(result: Result, journal: ResultJournal, errors: ErrorLog,
 
 def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
                    journal: ResultJournal, errors: ErrorLog, jobs: int,
-                   progress: Progress, ray=None) -> None:
+                   progress: Progress, ray=None, partial_dir: Optional[str] = None) -> None:
     """`ray`: an asr.transcribe_ray.RayOptions to run on a Ray cluster instead of `jobs`
-    local processes."""
+    local processes (long files are not segmented there). `partial_dir`: where long files
+    in progress keep their finished segments."""
     todo = []
     for key, path, problem in utterances:
         if key in journal.done:
@@ -304,6 +364,9 @@ def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
 
     def record(result: Result) -> None:
         record_result(result, journal, errors, progress)
+        finished = os.path.join(partial_dir, result.key + ".jsonl") if partial_dir else None
+        if finished and result.key in journal.done and os.path.exists(finished):
+            os.remove(finished)
 
     progress.total = len(todo)
     if not todo:
@@ -316,16 +379,16 @@ def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
         recognizer = _make_recognizer(spec)
         progress.start()
         for key, path in todo:
-            record(transcribe_one(recognizer, key, path))
+            record(transcribe_one(recognizer, key, path, spec.get("segmenting"), partial_dir))
         return
     try:
-        _run_pool(todo, spec, jobs, record)
+        _run_pool(todo, spec, jobs, record, partial_dir)
     except BrokenProcessPool as err:
         raise InputError(f"a worker process died ({err}); the finished results are kept: "
                          f"run the same command again to resume") from None
 
 
-def _run_pool(todo, spec, jobs, record) -> None:
+def _run_pool(todo, spec, jobs, record, partial_dir=None) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
@@ -334,7 +397,8 @@ def _run_pool(todo, spec, jobs, record) -> None:
         pending = set()
         queue = iter(todo)
         for key, path in queue:  # keep at most 2 per worker in flight: a kill loses only those
-            pending.add(pool.submit(_worker_task, key, path))
+            pending.add(pool.submit(_worker_task, key, path, spec.get("segmenting"),
+                                    partial_dir))
             if len(pending) >= 2 * jobs:
                 break
         while pending:
@@ -343,7 +407,8 @@ def _run_pool(todo, spec, jobs, record) -> None:
                 record(future.result())
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending.add(pool.submit(_worker_task, *nxt))
+                    pending.add(pool.submit(_worker_task, *nxt, spec.get("segmenting"),
+                                            partial_dir))
 
 
 def lock_outdir(outdir: str):
@@ -403,7 +468,24 @@ def write_views(outdir: str, utterances: Sequence[Utterance], journal: ResultJou
         for record in ordered:
             with open(os.path.join(srt_dir, record["key"] + ".srt"), "w",
                       encoding="utf-8") as handle:
-                handle.write(to_srt(record.get("words", []), record.get("times", [])))
+                if record.get("segments") is not None:
+                    handle.write(segments_to_srt(record["segments"]))
+                else:
+                    handle.write(to_srt(record.get("words", []), record.get("times", [])))
+
+
+def segments_to_srt(segments: Sequence[Dict[str, Any]]) -> str:
+    """One SubRip cue per segment with words, timed by its words (else by the segment)."""
+    blocks = []
+    for segment in segments:
+        if not segment.get("words"):
+            continue
+        timed = [t for t in segment.get("times", []) if t[0] is not None and t[1] is not None]
+        start = timed[0][0] if timed else segment["start"]
+        end = timed[-1][1] if timed else segment["end"]
+        blocks.append(f"{len(blocks) + 1}\n{_srt_time(start)} --> {_srt_time(end)}\n"
+                      f"{' '.join(segment['words'])}\n")
+    return "\n".join(blocks)
 
 
 def to_srt(words: Sequence[str], times: Sequence[Sequence[Optional[float]]],
@@ -476,6 +558,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hotwords", metavar="FILE",
                         help="hotword file, `word-or-phrase [weight]` per line (FunASR's format); "
                              "biases the search without recompiling the graph (needs --graph)")
+    vad = parser.add_argument_group("long input (asr.segment: Silero VAD, audio read in blocks)")
+    vad.add_argument("--vad", choices=("auto", "on", "off"), default="auto",
+                     help="cut input into speech segments first; auto: for input longer than "
+                          "--vad-auto-seconds (default auto)")
+    vad.add_argument("--vad-auto-seconds", type=float, default=30.0, metavar="S",
+                     help="auto: the length above which the VAD runs (default 30)")
+    vad.add_argument("--max-segment", type=float, default=20.0, metavar="S",
+                     help="longest segment in seconds; longer speech is cut at its quietest "
+                          "point (default 20)")
+    vad.add_argument("--min-silence", type=float, default=0.5, metavar="S",
+                     help="seconds of non-speech that end a segment (default 0.5)")
+    vad.add_argument("--vad-threshold", type=float, default=0.5, metavar="P",
+                     help="speech probability that starts speech (default 0.5)")
+    vad.add_argument("--batch-seconds", type=float, default=0.0, metavar="S",
+                     help="seconds of segments per acoustic-model batch (default 0: one "
+                          "segment a call; a quantised ONNX model's output then does not "
+                          "depend on what else is in the batch)")
     from asr.decoder import options
     options.add_arguments(parser)
 
@@ -490,12 +589,16 @@ def run(args) -> int:
                          decoder_actors=args.ray_decoder_actors)
     elif args.ray_model_actors or args.ray_decoder_actors:
         raise InputError("--ray-model-actors and --ray-decoder-actors need --ray")
+    from asr.segment import SegmentOptions
+    segmenting = SegmentOptions(vad=args.vad, auto_seconds=args.vad_auto_seconds,
+                                max_segment=args.max_segment, min_silence=args.min_silence,
+                                threshold=args.vad_threshold, batch_seconds=args.batch_seconds)
     summary = transcribe_batch(
         args.inputs, args.outdir, args.model, args.graph, mode=args.mode,
         backend=args.backend, nbest=args.nbest, jobs=args.jobs, threads=args.threads,
         ray=ray, srt=args.srt, progress=not args.no_progress, hotwords=args.hotwords,
         rescore=args.rescore, rescore_nbest=args.rescore_nbest,
-        hotword_options=hotword_options,
+        hotword_options=hotword_options, segmenting=segmenting,
         extensions=[e for e in args.extensions.split(",") if e], **decoder_options)
     return 1 if summary.failed else 0
 
@@ -513,13 +616,14 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
                      progress: bool = True, hotwords: Optional[str] = None,
                      rescore: Optional[str] = None, rescore_nbest: int = 10,
                      hotword_options: Optional[Dict[str, Any]] = None,
-                     extensions: Sequence[str] = AUDIO_EXTENSIONS,
+                     segmenting=None, extensions: Sequence[str] = AUDIO_EXTENSIONS,
                      **decoder_options: Any) -> BatchSummary:
     """`tingxie transcribe` as a function: the same inputs, options and OUTDIR files;
     `decoder_options` and `hotword_options` are fields of asr.decoder's DecoderOptions and
     HotwordOptions.
     `ray`: an address ("local", "auto", "host:port", "ray://host:port") or an
-    asr.transcribe_ray.RayOptions, to run on a Ray cluster instead of `jobs` processes."""
+    asr.transcribe_ray.RayOptions, to run on a Ray cluster instead of `jobs` processes.
+    `segmenting`: an asr.segment.SegmentOptions (default: its defaults, --vad auto)."""
     if jobs < 1 or threads < 1 or nbest < 1:
         raise InputError("--jobs, --threads and --nbest must be at least 1")
     if rescore is not None:
@@ -548,6 +652,8 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
     spec = {"model": model, "graph": graph, "mode": mode,
             "backend": backend, "threads": threads, "nbest": nbest,
             "decoder_options": decoder_options, "hotword_options": hotword_options}
+    from asr.segment import SegmentOptions
+    spec["segmenting"] = dataclasses.asdict((segmenting or SegmentOptions()).check())
     if hotwords is not None:
         spec["hotwords"] = os.path.abspath(hotwords)
     if rescore is not None:
@@ -567,7 +673,8 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
     errors = ErrorLog(os.path.join(outdir, ERRORS))
     bar = Progress(len(utterances) - skipped, enabled=progress)
     try:
-        transcribe_all(utterances, spec, journal, errors, jobs, bar, ray=ray)
+        transcribe_all(utterances, spec, journal, errors, jobs, bar, ray=ray,
+                       partial_dir=os.path.join(outdir, SEGMENTS))
     finally:
         bar.close()
         journal.close()
