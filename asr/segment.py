@@ -21,7 +21,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lm.errors import InputError
+from common.errors import InputError
 
 VAD_RATE = 16000
 CHUNK = 512            # samples per VAD decision at 16 kHz (32 ms)

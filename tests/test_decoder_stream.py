@@ -6,7 +6,7 @@ import pytest
 
 from asr.decoder import Decoder, DecoderOptions
 from decoder_fixtures import graphs, load_posteriors  # noqa: F401
-from lm.errors import InputError
+from common.errors import InputError
 
 NUM_UTTS = 8
 
