@@ -103,10 +103,11 @@ def fixed_windows(rec, wav, window, overlap):
         hi = total if end >= total else end - overlap / 2
         piece = read_span(str(wav), start, end, rec.sample_rate)
         if len(piece) >= 0.025 * rec.sample_rate:
-            for w in rec.transcribe(piece).words:
-                middle = start + (w.start + w.end) / 2
+            result = rec.transcribe(piece)
+            for word, (begin, end_) in zip(result.words, result.times):
+                middle = start + (begin + end_) / 2
                 if lo <= middle < hi:
-                    hyp.append(w.word)
+                    hyp.append(word)
         start += hop
     return hyp
 
