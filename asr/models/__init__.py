@@ -1,15 +1,16 @@
 """Acoustic models: FunASR Paraformer / CTC posteriors through torch (funasr's classes) or
 ONNX (onnxruntime), behind one interface.
 
-    am = load_acoustic_model("resources/demo/model", mode="ctc")
+    am = load_acoustic_model("resources/demo/model")   # mode: the model's own (ctc here)
     outputs = am.posteriors([load_audio(path, am.sample_rate)])
     am.greedy_text(outputs)
 """
 from __future__ import annotations
 
 import os
+from typing import Optional
 
-from asr.models.base import MODES, AcousticModel, AcousticOutput
+from asr.models.base import MODES, AcousticModel, AcousticOutput, default_mode, read_config
 from common.errors import InputError
 
 __all__ = ["AcousticModel", "AcousticOutput", "load_acoustic_model"]
@@ -18,28 +19,34 @@ ONNX_FILES = {"paraformer": ("model_quant.onnx", "model.onnx"),
               "ctc": ("model_ctc_quant.onnx", "model_ctc.onnx")}
 
 
-def load_acoustic_model(path, mode: str = "ctc", backend: str = "auto",
+def load_acoustic_model(path, mode: Optional[str] = None, backend: str = "auto",
                         num_threads: int = 1) -> AcousticModel:
-    """Load a FunASR model directory.
+    """Load a FunASR model directory: as downloaded (model.pt) or its ONNX export
+    (`*-onnx`: model.onnx / model_quant.onnx, + model_eb*.onnx for SeACo; no model.pt).
 
     mode: "ctc" (per-frame posteriors from the CTC head) or "paraformer" (per-token posteriors
-      from the CIF predictor + decoder).
+      from the CIF predictor + decoder); None: "ctc" when the model has a CTC head, else
+      "paraformer" (base.default_mode: every published FunASR Paraformer has ctc_weight 0).
     backend: "torch" (funasr's classes over model.pt), "onnx" (onnxruntime over funasr's
-      export), or "auto": ONNX when the directory has an export for `mode`, else torch.
+      export), or "auto": ONNX when the directory has an export for `mode` or no model.pt,
+      else torch.
     num_threads: intra-op threads for torch / onnxruntime.
     """
     path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise InputError("no such model directory", path=path)
+    if mode is None:
+        mode = default_mode(read_config(path))
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if backend not in ("auto", "torch", "onnx"):
         raise ValueError(f"backend must be auto, torch or onnx, not {backend!r}")
     if num_threads < 1:
         raise ValueError("num_threads must be at least 1")
-    if not os.path.isdir(path):
-        raise InputError("no such model directory", path=path)
     if backend == "auto":
         has_onnx = any(os.path.exists(os.path.join(path, f)) for f in ONNX_FILES[mode])
-        backend = "onnx" if has_onnx else "torch"
+        has_weights = os.path.exists(os.path.join(path, "model.pt"))
+        backend = "onnx" if has_onnx or not has_weights else "torch"
     if backend == "onnx":
         from asr.models.onnx_model import OnnxAcousticModel
         return OnnxAcousticModel(path, mode, num_threads)

@@ -18,10 +18,14 @@ from common.errors import InputError
 from common.token_words import TokenWords
 
 MODES = ("ctc", "paraformer")
-# FunASR's CIF timestamp rule (funasr.utils.timestamp_tools.ts_prediction_lfr6_standard):
-# peaks are shifted 1.5 encoder frames earlier, and a token lasts at most 12 frames.
+# FunASR's CIF timestamp rule (funasr.utils.timestamp_tools.ts_prediction_lfr6_standard), in
+# CIF frames: peaks are shifted 1.5 frames earlier, a token lasts at most 12 frames, and the
+# last token ends halfway to the end of the audio when more than 5 frames remain.
 FIRE_SHIFT_FRAMES = -1.5
 MAX_TOKEN_FRAMES = 12
+TAIL_FRAMES = 5
+# BiCif and SeACo give their CIF weights upsampled this many times (predictor upsample_times)
+UPSAMPLE_TIMES = 3
 SPECIAL_TOKENS = ("<blank>", "<s>", "</s>", "<unk>", "<pad>")
 
 
@@ -46,6 +50,7 @@ class AcousticModel:
     tokens: List[str]
     sample_rate: int
     frame_shift: float
+    has_token_times: bool = True  # False: a Paraformer whose outputs cannot time its tokens
 
     def posteriors(self, waves: Sequence[np.ndarray]) -> List[AcousticOutput]:
         """Log-posteriors for a batch of float32 mono waveforms at `sample_rate`."""
@@ -100,6 +105,24 @@ def read_config(model_dir: str) -> dict:
     return config
 
 
+def default_mode(config: dict) -> str:
+    """The mode a model runs in when none is asked for: "ctc" when it has a CTC head
+    (model_conf.ctc_weight > 0: funasr builds the head only then), else "paraformer" when it
+    has a CIF predictor (every published FunASR Paraformer: ctc_weight is 0.0), else "ctc"."""
+    ctc_weight = float((config.get("model_conf") or {}).get("ctc_weight", 0.0) or 0.0)
+    if ctc_weight > 0 or not config.get("predictor"):
+        return "ctc"
+    return "paraformer"
+
+
+def cif_upsampling(config: dict) -> int:
+    """How many CIF frames per encoder frame the timestamp weights have: 3 for the BiCif /
+    SeACo predictor (CifPredictorV3's upsample_times), 1 for Paraformer's."""
+    if config.get("predictor") == "CifPredictorV3":
+        return int((config.get("predictor_conf") or {}).get("upsample_times", UPSAMPLE_TIMES))
+    return 1
+
+
 def frame_shift_seconds(config: dict) -> float:
     """Seconds per encoder output frame: fbank shift times the LFR stride."""
     frontend = config.get("frontend_conf") or {}
@@ -119,12 +142,17 @@ def fire_frames(alphas: np.ndarray, threshold: float = 1.0 - 1e-4) -> np.ndarray
 
 def cif_token_times(alphas: np.ndarray, peaks: np.ndarray, num_tokens: int,
                     frame_shift: float) -> List[Tuple[float, float]]:
-    """(start, end) seconds of `num_tokens` Paraformer positions from the CIF weights.
+    """(start, end) seconds of `num_tokens` Paraformer positions from the CIF weights, by
+    FunASR's rule (funasr.utils.timestamp_tools.ts_prediction_lfr6_standard), in CIF frames of
+    `frame_shift` seconds: encoder frames for Paraformer, a third of one for the 3x upsampled
+    weights of BiCif and SeACo (us_alphas / us_cif_peak).
 
-    FunASR's LFR-6 rule at any frame shift: the k-th fire (shifted by FIRE_SHIFT_FRAMES) starts
-    token k and the next fire ends it, capped at MAX_TOKEN_FRAMES; the last fire stands for
-    </s>. When the peaks do not give num_tokens + 1 fires, the alphas are rescaled to sum to
-    num_tokens + 1 and integrated again, as FunASR does.
+    The k-th fire, shifted FIRE_SHIFT_FRAMES earlier, starts token k and the next fire ends it,
+    capped at MAX_TOKEN_FRAMES; the last fire stands for </s>, and the last token runs on past
+    it to the end of the audio, or to halfway there when more than TAIL_FRAMES remain. When
+    the peaks do not give num_tokens + 1 fires, the alphas are rescaled to sum to
+    num_tokens + 1 and integrated again, as FunASR does. Times before 0 (a fire in the first
+    frame) are clamped to 0, where FunASR reports them negative.
     """
     if num_tokens <= 0:
         return []
@@ -136,9 +164,13 @@ def cif_token_times(alphas: np.ndarray, peaks: np.ndarray, num_tokens: int,
         fires = fire_frames(scaled)
         if len(fires) < num_tokens + 1:  # rounding left the last fire short
             fires = np.concatenate([fires, np.full(num_tokens + 1 - len(fires), len(alphas) - 1)])
-    fires = np.maximum(fires + FIRE_SHIFT_FRAMES, 0.0)
-    times = []
+    fires = fires + FIRE_SHIFT_FRAMES
+    frames = []
     for k in range(num_tokens):
-        end = min(fires[k + 1], fires[k] + MAX_TOKEN_FRAMES)
-        times.append((float(fires[k] * frame_shift), float(end * frame_shift)))
-    return times
+        frames.append([fires[k], min(fires[k + 1], fires[k] + MAX_TOKEN_FRAMES)])
+    last_fire = fires[num_tokens]
+    if last_fire - fires[num_tokens - 1] <= MAX_TOKEN_FRAMES:  # else a pause follows it
+        remaining = len(peaks) - last_fire
+        frames[-1][1] = (len(peaks) + last_fire) / 2 if remaining > TAIL_FRAMES else len(peaks)
+    return [(float(max(start, 0.0) * frame_shift), float(max(end, 0.0) * frame_shift))
+            for start, end in frames]

@@ -6,7 +6,11 @@ model.pt without touching the network. Dither is forced to 0 so features are rep
 
 Paraformer posteriors: frontend -> encode -> calc_predictor -> cal_decoder_with_predictor, the
 same calls funasr's `Paraformer.inference` makes, batched with padding; the decoder's last
-position is dropped when it is the </s> slot (base.paraformer_positions).
+position is dropped when it is the </s> slot (base.paraformer_positions). Token times: the
+predictor's CIF weights (Paraformer), or for BiCif and SeACo the 3x upsampled ones of
+calc_predictor_timestamp, which is where their funasr timestamps come from.
+SeACo without hotwords: funasr's SeACo inference then returns the plain decoder's output,
+which is what cal_decoder_with_predictor gives.
 CTC posteriors: frontend -> encode -> the model's CTC head (log-softmax per encoder frame).
 """
 from __future__ import annotations
@@ -16,8 +20,8 @@ from typing import List
 
 import numpy as np
 
-from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, frame_shift_seconds,
-                             paraformer_positions, read_config)
+from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, cif_upsampling,
+                             frame_shift_seconds, paraformer_positions, read_config)
 from common.errors import InputError
 from common.tokens import model_tokens
 
@@ -47,6 +51,7 @@ class TorchAcousticModel(AcousticModel):
         self.mode = mode
         self.sample_rate = int(getattr(self.frontend, "fs", 16000))
         self.frame_shift = frame_shift_seconds(config)
+        self.upsampling = cif_upsampling(config)
         if mode == "ctc" and getattr(self.model, "ctc", None) is None:
             raise InputError("model has no CTC head (ctc_weight is 0)", path=model_dir)
         if mode == "paraformer" and getattr(self.model, "predictor", None) is None:
@@ -85,14 +90,20 @@ class TorchAcousticModel(AcousticModel):
                         for _ in waves]
             logp, _ = self.model.cal_decoder_with_predictor(encoder_out, encoder_lens, embeds,
                                                             token_num)
+            if self.upsampling > 1:  # BiCif / SeACo: times from the upsampled CIF weights
+                _, _, alphas, peaks = self.model.calc_predictor_timestamp(
+                    encoder_out, encoder_lens, token_num)
         outputs = []
         for k in range(len(waves)):
             n = paraformer_positions(logp[k].numpy(), int(token_num[k]), self.tokens)
-            frames = int(encoder_lens[k]) + 1  # the predictor's tail frame
+            if self.upsampling > 1:
+                frames = int(encoder_lens[k]) * self.upsampling
+            else:
+                frames = int(encoder_lens[k]) + 1  # the predictor's tail frame
             outputs.append(AcousticOutput(
                 logp[k, :n].numpy(),
                 cif_token_times(alphas[k, :frames].numpy(), peaks[k, :frames].numpy(), n,
-                                self.frame_shift)))
+                                self.frame_shift / self.upsampling)))
         return outputs
 
 

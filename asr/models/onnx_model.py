@@ -3,6 +3,17 @@
 No torch and no funasr at run time. Reads model_quant.onnx or model.onnx (Paraformer mode) and
 model_ctc_quant.onnx or model_ctc.onnx (CTC mode; see asr.models.export), preferring the
 quantised file when both exist unless `quantized=False`.
+
+What each export gives:
+- funasr's Paraformer export: `logits`, `token_num` only: no CIF weights, so no token times
+  (`has_token_times` is False and words come without times; Tingxie's own export,
+  asr.models.export, adds `alphas`/`peaks`);
+- funasr's BiCif / SeACo export: also `us_alphas`/`us_cif_peak`, the 3x upsampled CIF weights
+  that FunASR's timestamps come from;
+- SeACo's model.onnx takes a third input, `bias_embed`, the hotword embeddings made by
+  model_eb.onnx. Without hotwords it gets the embedding of the no-hotword entry (<s>) alone,
+  as FunASR's runtime appends to every hotword list; a trained SeACo then says NO_BIAS and the
+  output is the plain decoder's.
 """
 from __future__ import annotations
 
@@ -11,8 +22,8 @@ from typing import List
 
 import numpy as np
 
-from asr.models.base import (AcousticModel, AcousticOutput, cif_token_times, frame_shift_seconds,
-                             paraformer_positions, read_config)
+from asr.models.base import (UPSAMPLE_TIMES, AcousticModel, AcousticOutput, cif_token_times,
+                             frame_shift_seconds, paraformer_positions, read_config)
 from asr.models.frontend import WavFrontend, read_am_mvn
 from common.errors import InputError
 from common.tokens import model_tokens
@@ -27,6 +38,7 @@ class OnnxAcousticModel(AcousticModel):
         import onnxruntime
 
         config = read_config(model_dir)
+        self.tokens = model_tokens(model_dir)
         candidates = FILES[mode] if quantized is None else \
             FILES[mode][:1] if quantized else FILES[mode][1:]
         paths = [os.path.join(model_dir, f) for f in candidates]
@@ -45,11 +57,17 @@ class OnnxAcousticModel(AcousticModel):
         except Exception as err:  # onnxruntime raises its own exception types
             raise InputError(f"cannot load ONNX model: {err}", path=self.onnx_path) from None
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.bias_embed = None
+        if "bias_embed" in self.input_names:
+            self.bias_embed = self._no_hotword_embedding(model_dir, options)
+        self.has_token_times = mode == "paraformer" and (
+            "alphas" in self.output_names or "us_alphas" in self.output_names)
+        self.upsampling = UPSAMPLE_TIMES if "us_alphas" in self.output_names else 1
         mvn_path = os.path.join(model_dir, "am.mvn")
         cmvn = read_am_mvn(mvn_path) if os.path.exists(mvn_path) else None
         self.frontend = WavFrontend(config.get("frontend_conf") or {}, cmvn)
         self.mode = mode
-        self.tokens = model_tokens(model_dir)
         self.sample_rate = self.frontend.sample_rate
         self.frame_shift = frame_shift_seconds(config)
         vocab = self.session.get_outputs()[0].shape[-1]
@@ -57,14 +75,58 @@ class OnnxAcousticModel(AcousticModel):
             raise InputError(f"token list has {len(self.tokens)} entries but the model "
                              f"outputs {vocab}", path=self.onnx_path)
 
+    def _no_hotword_embedding(self, model_dir: str, options) -> np.ndarray:
+        """[1, 1, D]: model_eb's embedding of the hotword list [<s>] (the quantised embedder
+        beside a quantised model.onnx, as FunASR's runtime pairs them)."""
+        import onnxruntime
+
+        quantised = self.onnx_path.endswith("_quant.onnx")
+        names = ("model_eb_quant.onnx", "model_eb.onnx") if quantised else \
+            ("model_eb.onnx", "model_eb_quant.onnx")
+        paths = [os.path.join(model_dir, n) for n in names if
+                 os.path.exists(os.path.join(model_dir, n))]
+        if not paths:
+            raise InputError("a SeACo export (model.onnx takes bias_embed) needs its hotword "
+                             "embedder model_eb.onnx beside it", path=model_dir)
+        try:
+            embedder = onnxruntime.InferenceSession(paths[0], options,
+                                                    providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise InputError(f"cannot load ONNX model: {err}", path=paths[0]) from None
+        self.embedder = embedder
+        return self.hotword_embeddings([[self.tokens_sos]])
+
+    @property
+    def tokens_sos(self) -> int:
+        return self.tokens.index("<s>") if "<s>" in self.tokens else 1
+
+    def hotword_embeddings(self, hotwords: List[List[int]]) -> np.ndarray:
+        """[1, N, D] bias embeddings of N token-id lists (SeACo): model_eb runs the bias
+        encoder (an LSTM, time-major output [L, N, D]) and each list's last step is kept.
+        funasr's export fixes L (FunASR's runtime pads every list to 10 tokens)."""
+        fixed = self.embedder.get_inputs()[0].shape[1]
+        longest = max(len(h) for h in hotwords)
+        if isinstance(fixed, int):
+            if longest > fixed:
+                raise ValueError(f"a SeACo hotword is at most {fixed} tokens long")
+            longest = fixed
+        padded = np.zeros((len(hotwords), longest), np.int32)
+        for k, ids in enumerate(hotwords):
+            padded[k, : len(ids)] = ids
+        (steps,) = self.embedder.run(None, {self.embedder.get_inputs()[0].name: padded})
+        last = [len(h) - 1 for h in hotwords]
+        return steps[last, np.arange(len(hotwords))][None].astype(np.float32)
+
     def _posteriors(self, waves: List[np.ndarray]) -> List[AcousticOutput]:
         feats = [self.frontend(w) for w in waves]
         lengths = np.array([len(f) for f in feats], dtype=np.int32)
         speech = np.zeros((len(feats), int(lengths.max()), feats[0].shape[1]), np.float32)
         for k, f in enumerate(feats):
             speech[k, : len(f)] = f
-        results = dict(zip(self.output_names, self.session.run(
-            None, {"speech": speech, "speech_lengths": lengths})))
+        inputs = {"speech": speech, "speech_lengths": lengths}
+        if self.bias_embed is not None:
+            inputs["bias_embed"] = np.repeat(self.bias_embed, len(waves), axis=0)
+        results = dict(zip(self.output_names, self.session.run(None, inputs)))
         logp = results["logits"]
         if self.mode == "ctc":
             frames = results["logits_lengths"]
@@ -73,9 +135,14 @@ class OnnxAcousticModel(AcousticModel):
         for k in range(len(waves)):
             n = paraformer_positions(logp[k], int(results["token_num"][k]), self.tokens)
             times = None
-            if "alphas" in results:
+            if "alphas" in results:  # Tingxie's export: encoder frames + the tail frame
                 tail = int(lengths[k]) + 1
                 times = cif_token_times(results["alphas"][k, :tail], results["peaks"][k, :tail],
                                         n, self.frame_shift)
+            elif "us_alphas" in results:  # funasr's BiCif / SeACo export: upsampled frames
+                frames = int(lengths[k]) * self.upsampling
+                times = cif_token_times(results["us_alphas"][k, :frames],
+                                        results["us_cif_peak"][k, :frames], n,
+                                        self.frame_shift / self.upsampling)
             outputs.append(AcousticOutput(logp[k, :n], times))
         return outputs
