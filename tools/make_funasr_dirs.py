@@ -113,16 +113,11 @@ def en_vocabulary() -> Tuple[List[str], Dict[str, Tuple[str, ...]]]:
     """10020 tokens in FunASR's English BPE: whole words and `x@@` pieces that continue into
     the next one; seg_dict: the words' splits (words of one piece map to themselves)."""
     letters = string.ascii_lowercase
-    pieces: List[str] = []
-    for size in (2, 3):
-        for combo in itertools.product(letters, repeat=size):
-            pieces.append("".join(combo))
-            if len(pieces) >= 6000:
-                break
-    words = pieces[:3000]
-    prefixes = [p + "@@" for p in pieces[3000:]]
-    body = (words + prefixes)[: EN_VOCAB - 4]
-    tokens = ["<blank>", "<s>", "</s>"] + body + ["<unk>"]
+    strings = ["".join(c) for size in (2, 3) for c in itertools.product(letters, repeat=size)]
+    count = EN_VOCAB - 4
+    words = strings[: count // 2]
+    prefixes = [p + "@@" for p in strings[count // 2: count]]
+    tokens = ["<blank>", "<s>", "</s>"] + words + prefixes + ["<unk>"]
     seg: Dict[str, Tuple[str, ...]] = {w: (w,) for w in words[:2000]}
     for k in range(2000):  # two-piece words: "xyz@@" + "ab" -> "xyzab"
         prefix, tail = prefixes[k], words[k]
