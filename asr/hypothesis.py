@@ -52,7 +52,9 @@ class Hypothesis:
 
     @property
     def text(self) -> str:
-        return " ".join(self.words)
+        """The words as a line: Chinese without spaces (common.token_words.join_words)."""
+        from common.token_words import join_words
+        return join_words(self.words)
 
     def to_json(self) -> Dict[str, Any]:
         record: Dict[str, Any] = dict(self.extra)

@@ -63,7 +63,8 @@ class Recognizer:
                  rescore: Optional[Any] = None, rescore_nbest: int = 10,
                  hotword_options: Optional[Any] = None, **decoder_options: Any):
         """mode None: the graph's topology decides (sync -> paraformer, else ctc); without a
-        graph, a model object's own mode, else ctc. `rescore`: a rescoring config file
+        graph, the model's own: "ctc" when it has a CTC head, else "paraformer" (FunASR's
+        published Paraformers have none; asr.models.base.default_mode). `rescore`: a rescoring config file
         (written by `tingxie tune`) or an asr.rescoring.Rescorer; the decoder's best
         `rescore_nbest` hypotheses are reranked by it and the winner is the transcript.
         `decoder_options`: fields of asr.decoder.DecoderOptions; `hotword_options`: an
@@ -97,14 +98,14 @@ class Recognizer:
         if isinstance(rescore, (str, os.PathLike)):
             import asr.rescoring
             self.rescorer = asr.rescoring.load(os.fspath(rescore))
+        if isinstance(model, (str, os.PathLike)):  # mode None: the model's own (default_mode)
+            from asr.models import load_acoustic_model
+            model = load_acoustic_model(os.fspath(model), mode=mode, backend=backend,
+                                        num_threads=num_threads)
         if mode is None:
             mode = getattr(model, "mode", None) if getattr(model, "mode", None) in MODES \
                 else "ctc"
         self.mode = mode
-        if isinstance(model, (str, os.PathLike)):
-            from asr.models import load_acoustic_model
-            model = load_acoustic_model(os.fspath(model), mode=mode, backend=backend,
-                                        num_threads=num_threads)
         self.model = model
         self.tokens: List[str] = list(model.tokens)
         self.sample_rate: int = int(model.sample_rate)

@@ -40,6 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from common.errors import InputError
+from common.token_words import join_words
 from common.kaldi import read_wav_scp
 from common.textio import lines_with_problems
 
@@ -505,7 +506,7 @@ def to_srt(words: Sequence[str], times: Sequence[Sequence[Optional[float]]],
         cues.append([(word, start, end)])
     blocks = []
     for number, cue in enumerate(cues, 1):
-        text = " ".join(w for w, _, _ in cue)
+        text = join_words([w for w, _, _ in cue])
         blocks.append(f"{number}\n{_srt_time(cue[0][1])} --> {_srt_time(cue[-1][2])}"
                       f"\n{text}\n")
     return "\n".join(blocks)
@@ -531,8 +532,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lm.add_argument("--no-lm", action="store_true", help="greedy decoding, no graph")
     parser.add_argument("--mode", choices=("ctc", "paraformer"), default=None,
                         help="ctc (CTC head, per frame) or paraformer (per token); default: the "
-                             "graph's topology (sync -> paraformer), or ctc with --no-lm")
-    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+                             "graph's topology (sync -> paraformer), else the model's own (ctc "
+                             "when it has a CTC head, else paraformer)")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                        help="auto (default): ONNX when the directory has an export for the "
+                             "mode or no model.pt, else torch")
     parser.add_argument("-o", "--outdir", required=True, help="output directory (resumable)")
     parser.add_argument("--nbest", type=int, default=1, help="N-best hypotheses in the JSONL")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
@@ -682,6 +686,13 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
         write_views(outdir, utterances, journal, srt)
         lock.close()
     done = sum(u.key in journal.done for u in utterances)
+    untimed = sum(1 for u in utterances if u.key in journal.done and any(
+        None in (t or [None]) for t in journal.done[u.key].get("times", [])))
+    if untimed:
+        print(f"tingxie transcribe: warning: {untimed} utterances have words without times: the "
+              f"model gives none (funasr's export of a plain Paraformer has no CIF outputs; "
+              f"`python -m asr.models.export MODEL_DIR` writes one that has)"
+              + ("; their SRT files are empty" if args.srt else ""), file=sys.stderr)
     rtf = bar.compute_seconds / bar.audio_seconds if bar.audio_seconds else 0.0
     print(f"tingxie transcribe: {done} of {len(utterances)} utterances transcribed, "
           f"{errors.count} failed (see {errors.path}); RTF {rtf:.4f} this run",

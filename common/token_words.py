@@ -81,8 +81,23 @@ class TokenWords:
         return words
 
     def text(self, tokens: Sequence[str]) -> str:
-        """The words of a token sequence joined by single spaces."""
-        return " ".join(word for word, _, _ in self.group(tokens))
+        """The words of a token sequence as a line (join_words)."""
+        return join_words([word for word, _, _ in self.group(tokens)])
+
+
+def join_words(words: Sequence[str]) -> str:
+    """A transcript line in the convention of the words' script, as FunASR prints it:
+    Chinese (Japanese, Korean) words run together, other words are separated by single
+    spaces, and a space separates a CJK word from a non-CJK neighbour ("你好 hello 世界")."""
+    pieces: List[str] = []
+    previous_cjk = False
+    for word in words:
+        cjk = bool(word) and all(_is_cjk(char) for char in word)
+        if pieces and not (cjk and previous_cjk):
+            pieces.append(" ")
+        pieces.append(word)
+        previous_cjk = cjk
+    return "".join(pieces)
 
 
 def _is_cjk(text: str) -> bool:

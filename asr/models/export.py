@@ -9,6 +9,9 @@
   One change to funasr's export_forward: the encoder output is zeroed past each utterance's
   length before the predictor, so that the CIF tail frame of a short utterance in a batch is
   zeros, as when it runs alone (otherwise batched outputs differ in the last tokens).
+- BiCif and SeACo (their funasr exports already give the 3x upsampled CIF weights
+  `us_alphas`/`us_cif_peak`): model.onnx exactly as funasr exports it; SeACo's also takes
+  `bias_embed` (hotword embeddings) and comes with model_eb.onnx, the hotword embedder.
 - model_ctc.onnx (Tingxie's addition, when the model has a CTC head): the same export encoder
   followed by the CTC projection; outputs `logits` [B, T, V] (log-softmax per encoder frame)
   and `logits_lengths` [B] int32.
@@ -86,9 +89,22 @@ def quantize(onnx_path: str) -> str:
     return out_path
 
 
+def _funasr_job(module, name: str):
+    """(file name, module, input names, output names, dynamic axes) of one of funasr's own
+    export modules, exported as funasr's export_utils does."""
+    return (name, module.eval(), module.export_input_names(), module.export_output_names(),
+            module.export_dynamic_axes(), module.export_dummy_inputs())
+
+
 def export_onnx(model_dir: str, out_dir: str | None = None, with_quantized: bool = False,
                 paraformer: bool = True, ctc: bool = True) -> List[str]:
-    """Write the ONNX files for model_dir into out_dir (default: model_dir); returns paths."""
+    """Write the ONNX files for model_dir into out_dir (default: model_dir); returns paths.
+
+    Paraformer: funasr's export modules. A plain Paraformer's export has no CIF outputs, so
+    it is wrapped to add `alphas`/`peaks` (token times); BiCif and SeACo exports already give
+    the upsampled `us_alphas`/`us_cif_peak` and are written as funasr writes them, SeACo as
+    model.onnx (inputs speech, speech_lengths, bias_embed) plus its hotword embedder
+    model_eb.onnx."""
     import torch
     from funasr import AutoModel
 
@@ -98,31 +114,48 @@ def export_onnx(model_dir: str, out_dir: str | None = None, with_quantized: bool
     kwargs = copy.deepcopy(auto_model.kwargs)
     kwargs.update(type="onnx", device="cpu")
     kwargs.pop("model", None)
-    export_model = copy.deepcopy(auto_model.model).eval().export(**kwargs)
-    speech, speech_lengths = export_model.export_dummy_inputs()
+    exported = copy.deepcopy(auto_model.model).eval().export(**kwargs)
+    modules = list(exported) if isinstance(exported, (list, tuple)) else [exported]
+    export_model, extra_modules = modules[0], modules[1:]
+    speech, speech_lengths = export_model.export_dummy_inputs()[:2]
     speech = torch.randn(2, 30, speech.shape[-1])
+    inputs = ["speech", "speech_lengths"]
     jobs = []
     if paraformer and getattr(export_model, "predictor", None) is not None:
-        axes = dict(export_model.export_dynamic_axes())
-        axes.update(alphas={0: "batch_size", 1: "alphas_length"},
-                    peaks={0: "batch_size", 1: "alphas_length"})
-        jobs.append(("model.onnx", _paraformer_export_module(export_model),
-                     export_model.export_output_names() + ["alphas", "peaks"], axes))
+        names = list(export_model.export_output_names())
+        if "us_alphas" in names:  # BiCif / SeACo: funasr's forward as it is
+            job = _funasr_job(export_model, "model.onnx")
+            dummy = (speech, speech_lengths)
+            if "bias_embed" in job[2]:  # SeACo: hotword embeddings of the model's width
+                width = getattr(export_model, "inner_dim", job[5][2].shape[-1])
+                dummy += (torch.randn(2, 1, width),)
+            jobs.append(job[:5] + (dummy,))
+            for module in extra_modules:  # SeACo's hotword embedder
+                name = module.export_name if isinstance(module.export_name, str) \
+                    else module.export_name()
+                name = name if name.endswith(".onnx") else name + ".onnx"
+                jobs.append(_funasr_job(module, name))
+        else:
+            axes = dict(export_model.export_dynamic_axes())
+            axes.update(alphas={0: "batch_size", 1: "alphas_length"},
+                        peaks={0: "batch_size", 1: "alphas_length"})
+            jobs.append(("model.onnx", _paraformer_export_module(export_model), inputs,
+                         names + ["alphas", "peaks"], axes, (speech, speech_lengths)))
     if ctc and getattr(export_model, "ctc", None) is not None:
-        jobs.append(("model_ctc.onnx", _ctc_export_module(export_model),
+        jobs.append(("model_ctc.onnx", _ctc_export_module(export_model), inputs,
                      ["logits", "logits_lengths"],
                      {"speech": {0: "batch_size", 1: "feats_length"},
                       "speech_lengths": {0: "batch_size"},
                       "logits": {0: "batch_size", 1: "logits_length"},
-                      "logits_lengths": {0: "batch_size"}}))
+                      "logits_lengths": {0: "batch_size"}}, (speech, speech_lengths)))
     written = []
     with torch.no_grad():
-        for name, module, output_names, dynamic_axes in jobs:
+        for name, module, input_names, output_names, dynamic_axes, dummy in jobs:
             path = os.path.join(out_dir, name)
-            torch.onnx.export(module, (speech, speech_lengths), path, dynamo=False,
+            torch.onnx.export(module, dummy, path, dynamo=False,
                               do_constant_folding=True, opset_version=OPSET,
-                              input_names=["speech", "speech_lengths"],
-                              output_names=output_names, dynamic_axes=dynamic_axes)
+                              input_names=input_names, output_names=output_names,
+                              dynamic_axes=dynamic_axes)
             written.append(path)
             if with_quantized:
                 written.append(quantize(path))
