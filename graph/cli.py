@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from graph.lexicon import SPELLINGS
 from graph.topology import TOPOLOGIES
 
 
@@ -18,12 +19,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--lm", required=True, help="ARPA language model (.gz allowed)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--lexicon", help="lexicon: WORD [PROB] TOKEN...")
-    source.add_argument("--spelling", choices=("chars", "bpe"),
-                        help="spell words automatically: characters or sentencepiece pieces")
+    source.add_argument("--spelling", choices=SPELLINGS,
+                        help="spell words automatically: characters, sentencepiece pieces, or "
+                             "seg_dict: FunASR's tokenizer (seg_dict entries; a word missing "
+                             "there per character, <unk> where a character has no entry); "
+                             "default with --seg-dict: seg_dict")
     p.add_argument("--words", help="word list to spell (default: the ARPA vocabulary)")
     p.add_argument("--bpe-model", help="sentencepiece bpe.model for --spelling bpe")
     p.add_argument("--word-boundary", help="unit appended to each spelled word (e.g. '|')")
-    p.add_argument("--seg-dict", help="FunASR seg_dict (WORD PIECE...), overrides --spelling")
+    p.add_argument("--seg-dict", help="FunASR seg_dict (WORD PIECE...): with --spelling chars|bpe "
+                                      "its entries override the spelling")
     p.add_argument("--map-unspellable-to-unk", action="store_true",
                    help="spell words the tokens cannot spell as <unk> instead of dropping them")
     p.add_argument("--topology", choices=TOPOLOGIES, default="ctc",
@@ -39,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = CompileOptions(
         tokens=args.tokens, lm=args.lm, output_dir=args.output_dir, topology=args.topology,
-        lexicon=args.lexicon, words=args.words, spelling=args.spelling,
+        lexicon=args.lexicon, words=args.words,
+        spelling=args.spelling or ("seg_dict" if args.seg_dict and not args.lexicon else None),
         bpe_model=args.bpe_model, word_boundary=args.word_boundary, seg_dict=args.seg_dict,
         map_unspellable_to_unk=args.map_unspellable_to_unk, const=args.const,
         write_lg=args.write_lg, blank=args.blank)

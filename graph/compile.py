@@ -53,7 +53,7 @@ class CompileOptions:
     topology: str = "ctc"                # ctc | compact | sync
     lexicon: Optional[str] = None        # `word tok...` file; or spell words automatically:
     words: Optional[str] = None          # word list to spell (default: the ARPA vocabulary)
-    spelling: Optional[str] = None       # chars | bpe
+    spelling: Optional[str] = None       # chars | bpe | seg_dict (FunASR's tokenizer)
     bpe_model: Optional[str] = None      # sentencepiece model for --spelling bpe
     word_boundary: Optional[str] = None  # unit appended to every spelled word, e.g. "|"
     seg_dict: Optional[str] = None       # FunASR seg_dict; overrides spelling for its words
@@ -97,7 +97,7 @@ def build_lexicon(options: CompileOptions, tokens: List[str], model: NgramModel)
                              "ignored (they spell words when there is no lexicon)")
         return read_lexicon(options.lexicon, tokens)
     if not options.spelling:
-        raise InputError("give --lexicon, or --spelling chars|bpe to spell the words")
+        raise InputError("give --lexicon, or --spelling chars|bpe|seg_dict to spell the words")
     seg_dict = read_seg_dict(options.seg_dict) if options.seg_dict else None
     speller = Speller(tokens, options.spelling, options.word_boundary, options.bpe_model,
                       seg_dict)

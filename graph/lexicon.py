@@ -15,6 +15,7 @@ reserved for G's back-off arcs.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -121,14 +122,31 @@ def read_seg_dict(path: str) -> Dict[str, Tuple[str, ...]]:
     return table
 
 
+SPELLINGS = ("chars", "bpe", "seg_dict")
+# FunASR's CharTokenizer spells a word missing from seg_dict character by character when it
+# starts with one of these (funasr.tokenizer.char_tokenizer.seg_tokenize), else as <unk>
+FUNASR_CHAR_SPELLED = re.compile(r"[\u4E00-\u9FA5A-Za-z0-9]")
+FUNASR_UNK = "<unk>"
+
+
 class Speller:
-    """Spells a word with the model's tokens: seg_dict first, then characters or BPE pieces."""
+    """Spells a word with the model's tokens.
+
+    chars / bpe: seg_dict first (when given), then characters or sentencepiece pieces.
+    seg_dict: FunASR's own tokenizer (CharTokenizer with a seg_dict, what FunASR's models are
+      trained on): the word lower-cased, its seg_dict entry; else, when it starts with a
+      Chinese character, letter or digit, each character's entry, or <unk> for a character
+      without one; else <unk>. So an English word missing from paraformer-en's seg_dict is
+      <unk> (per letter without entry), not its letters.
+    """
 
     def __init__(self, tokens: Sequence[str], spelling: str = "chars",
                  word_boundary: Optional[str] = None, bpe_model: Optional[str] = None,
                  seg_dict: Optional[Dict[str, Tuple[str, ...]]] = None):
-        if spelling not in ("chars", "bpe"):
+        if spelling not in SPELLINGS:
             raise ValueError(f"unknown spelling {spelling!r}")
+        if spelling == "seg_dict" and not seg_dict:
+            raise InputError("--spelling seg_dict needs --seg-dict (FunASR's seg_dict file)")
         self.known = set(tokens)
         self.spelling = spelling
         self.word_boundary = word_boundary
@@ -148,6 +166,8 @@ class Speller:
                 raise InputError(f"cannot load sentencepiece model: {err}", bpe_model) from None
 
     def spell(self, word: str) -> Tuple[str, ...]:
+        if self.spelling == "seg_dict":
+            return self._spell_as_funasr(word)
         if word in self.seg_dict:
             return self.seg_dict[word]
         if self.processor is not None:
@@ -157,6 +177,18 @@ class Speller:
         if self.word_boundary is not None:
             pieces += (self.word_boundary,)
         return pieces
+
+
+    def _spell_as_funasr(self, word: str) -> Tuple[str, ...]:
+        key = word.lower()
+        if key in self.seg_dict:
+            return self.seg_dict[key]
+        if not FUNASR_CHAR_SPELLED.match(key):
+            return (FUNASR_UNK,)
+        pieces: List[str] = []
+        for char in key:
+            pieces.extend(self.seg_dict.get(char, (FUNASR_UNK,)))
+        return tuple(pieces)
 
 
 def spell_words(words: Iterable[str], speller: Speller, unk_token: Optional[str] = None) -> Lexicon:
