@@ -130,13 +130,17 @@ def frame_shift_seconds(config: dict) -> float:
 
 
 def fire_frames(alphas: np.ndarray, threshold: float = 1.0 - 1e-4) -> np.ndarray:
-    """Frames where the CIF integrator fires (reaches the threshold), as in FunASR's cif."""
-    fires, integrate = [], 0.0
-    for t, alpha in enumerate(alphas):
-        integrate += float(alpha)
+    """Frames where the CIF integrator fires, as FunASR's timestamp rule re-integrates
+    (funasr.utils.timestamp_tools.cif_wo_hidden): float32, and a fire takes away the
+    threshold, not 1."""
+    fires = []
+    integrate = np.float32(0.0)
+    threshold = np.float32(threshold)
+    for t, alpha in enumerate(np.asarray(alphas, dtype=np.float32)):
+        integrate = np.float32(integrate + alpha)
         if integrate >= threshold:
             fires.append(t)
-            integrate -= 1.0
+            integrate = np.float32(integrate - threshold)
     return np.array(fires, dtype=np.float64)
 
 
@@ -158,9 +162,10 @@ def cif_token_times(alphas: np.ndarray, peaks: np.ndarray, num_tokens: int,
         return []
     fires = np.flatnonzero(peaks >= 1.0 - 1e-4).astype(np.float64)
     if len(fires) != num_tokens + 1:
-        total = float(alphas.sum())
-        scaled = alphas * ((num_tokens + 1) / total) if total > 0 else \
-            np.full(len(alphas), (num_tokens + 1) / max(len(alphas), 1))
+        alphas = np.asarray(alphas, dtype=np.float32)
+        total = alphas.sum(dtype=np.float32)
+        scaled = alphas / np.float32(total / np.float32(num_tokens + 1)) if total > 0 else \
+            np.full(len(alphas), (num_tokens + 1) / max(len(alphas), 1), np.float32)
         fires = fire_frames(scaled)
         if len(fires) < num_tokens + 1:  # rounding left the last fire short
             fires = np.concatenate([fires, np.full(num_tokens + 1 - len(fires), len(alphas) - 1)])
