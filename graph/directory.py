@@ -16,7 +16,7 @@ A graph directory holds
     topology        ctc | compact | sync
     blank           the blank token (null for sync graphs)
     word_boundary   the token that closes every word (null: none; common/token_words.py)
-    spelling        {"rule": "chars" | "bpe" | "lexicon", "bpe_model": NAME | null,
+    spelling        {"rule": "chars" | "bpe" | "seg_dict" | "lexicon", "bpe_model": NAME | null,
                      "seg_dict": NAME | null}: how words were spelled (new hotwords are
                      spelled the same way)
     lm_order        order of the n-gram model G was built from
@@ -53,7 +53,7 @@ LM_NAME = "lm.bin"  # the LM G was built from, binary (lm/binary.py): what --big
 BPE_MODEL_NAME = "bpe.model"
 SEG_DICT_NAME = "seg_dict"
 TOPOLOGIES = ("ctc", "compact", "sync")
-SPELLING_RULES = ("chars", "bpe", "lexicon")
+SPELLING_RULES = ("chars", "bpe", "seg_dict", "lexicon")
 
 
 @dataclass

@@ -268,8 +268,13 @@ def test_cif_token_times_follow_funasr_rule():
     for frame in (2, 5, 9, 12):
         peaks[frame] = 1.0
     times = cif_token_times(alphas, peaks, 3, 0.04)
-    expected = [(0.5 * 0.04, 3.5 * 0.04), (3.5 * 0.04, 7.5 * 0.04), (7.5 * 0.04, 10.5 * 0.04)]
+    # the last token runs on to the end of the audio (14 frames), <= 5 frames after </s>'s fire
+    expected = [(0.5 * 0.04, 3.5 * 0.04), (3.5 * 0.04, 7.5 * 0.04), (7.5 * 0.04, 14 * 0.04)]
     np.testing.assert_allclose(times, expected)
+    # ... or halfway there when more remain
+    long_peaks = np.concatenate([peaks, np.zeros(10, np.float32)])
+    assert cif_token_times(np.zeros(24), long_peaks, 3, 0.04)[-1][1] == \
+        pytest.approx((24 + 10.5) / 2 * 0.04)
     # a long gap is capped at 12 frames
     peaks = np.zeros(31, np.float32)
     peaks[[2, 30]] = 1.0
@@ -288,4 +293,25 @@ def test_greedy_text_follows_the_token_word_rule():
     assert TokenWords(["▁he", "llo", "▁world"]).text(["▁he", "llo", "▁world"]) == "hello world"
     bpe = ["he@@", "llo", "wor@@", "ld"]
     assert TokenWords(bpe).text(bpe) == "hello world"
-    assert TokenWords(list("你好")).text(list("你好")) == "你 好"
+    assert TokenWords(list("你好")).text(list("你好")) == "你好"
+
+
+def test_cif_token_times_equal_funasrs_timestamps():
+    """Against funasr's own ts_prediction_lfr6_standard (3x upsampled, as BiCif / SeACo),
+    on random CIF weights with the right and the wrong number of peaks."""
+    from funasr.utils.timestamp_tools import ts_prediction_lfr6_standard
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        frames = int(rng.integers(40, 200))
+        alphas = rng.uniform(0.0, 0.7, frames).astype(np.float32)
+        fires = np.flatnonzero(rng.uniform(size=frames) < 0.15)
+        fires = fires[fires >= 2]
+        peaks = np.zeros(frames, np.float32)
+        peaks[fires] = 1.0
+        n = max(len(fires) - 1, 1) if trial % 2 else max(len(fires) + 1, 1)
+        _, theirs = ts_prediction_lfr6_standard(torch.from_numpy(alphas.copy()),
+                                                torch.from_numpy(peaks), ["x"] * n)
+        ours = cif_token_times(alphas, peaks, n, 0.02)
+        assert len(theirs) == len(ours)
+        np.testing.assert_allclose(np.array(ours) * 1000, np.maximum(theirs, 0), atol=1.0)
