@@ -3,6 +3,15 @@
 Each subcommand lives next to the code it drives and exposes `add_arguments(parser)` and
 `run(args) -> int`. Modules are imported only when their subcommand is chosen, so
 `tingxie wer` does not pay for importing torch.
+
+One vocabulary across subcommands (tests/test_cli_vocabulary.py holds them to it):
+  --mode ctc|paraformer     the acoustic model's mode (a graph's --topology is ctc|compact|sync)
+  -o, --output FILE         the command's output file; -o, --output-dir DIR when a directory
+  --nbest N                 always a count; an N-best file is --nbest-file FILE
+  --json                    output JSON instead of text (a flag, never a file name)
+  --threads N               threads inside one process; --jobs N: worker processes
+  exit status               0 ok, 1 some items failed (the rest was done), 2 bad input or usage
+Decoder and hotword flags come from one table (asr/decoder/options.py).
 """
 from __future__ import annotations
 
@@ -26,6 +35,8 @@ SUBCOMMANDS = {
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tingxie", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tingxie {_version()}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -34,6 +45,14 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
             module.add_arguments(sub_parser)
             sub_parser.set_defaults(run=module.run)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("tingxie")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

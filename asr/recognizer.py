@@ -98,6 +98,10 @@ class Recognizer:
         if isinstance(rescore, (str, os.PathLike)):
             import asr.rescoring
             self.rescorer = asr.rescoring.load(os.fspath(rescore))
+        if self.rescorer is not None and hasattr(self.rescorer, "check_acoustic_scale"):
+            self.rescorer.check_acoustic_scale(
+                self.decoder.acoustic_scale, "the decoder searches",
+                os.fspath(rescore) if isinstance(rescore, (str, os.PathLike)) else None)
         if isinstance(model, (str, os.PathLike)):  # mode None: the model's own (default_mode)
             from asr.models import load_acoustic_model
             model = load_acoustic_model(os.fspath(model), mode=mode, backend=backend,

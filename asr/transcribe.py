@@ -1,7 +1,8 @@
 """`tingxie transcribe`: batch transcription of audio files into OUTDIR, resumable.
 
 The pipeline, one stage per function:
-  1. collect_inputs   audio files, directories (recursive, by extension), Kaldi wav.scp
+  1. collect_inputs   audio files, directories (recursive, by extension; keyed by file stem,
+                      or by the path under the directory where stems repeat), Kaldi wav.scp
                       (`key path`), or list files (one path a line) -> ordered Utterances,
                       keys unique; a pipe or ark entry, or a line that is not UTF-8, is
                       reported in errors.tsv (file:line) and the rest goes on;
@@ -85,8 +86,8 @@ def collect_inputs(inputs: Sequence[str], extensions: Sequence[str] = AUDIO_EXTE
             if not found:
                 raise InputError(f"no audio files ({', '.join(suffixes)}) in this directory",
                                  path=item)
-            for path in found:
-                add(_key_from_path(os.path.relpath(path, item)), path, path)
+            for path, key in zip(found, _directory_keys(item, found)):
+                add(key, path, path)
         elif not os.path.exists(item):
             raise InputError("no such file or directory", path=item)
         elif item.lower().endswith(suffixes):
@@ -97,6 +98,18 @@ def collect_inputs(inputs: Sequence[str], extensions: Sequence[str] = AUDIO_EXTE
                 where = f"{item}:{number}"
                 add(key, path, where, problem and f"{where}: {problem}")
     return utterances
+
+
+def _directory_keys(directory: str, paths: Sequence[str]) -> List[str]:
+    """Each file's stem, as Kaldi keys audio (test_00000.wav -> test_00000); files whose stem
+    another file in the directory shares are keyed by their path under it instead
+    (a/x.wav -> a-x)."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    count: Dict[str, int] = {}
+    for stem in stems:
+        count[stem] = count.get(stem, 0) + 1
+    return [stem if count[stem] == 1 else _key_from_path(os.path.relpath(path, directory))
+            for stem, path in zip(stems, paths)]
 
 
 def _key_from_path(relative: str) -> str:
@@ -427,11 +440,33 @@ def lock_outdir(outdir: str):
     return handle
 
 
+def effective_options(spec: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The decoder and hotword options the search runs with, defaults of the mode filled in
+    (None with --no-lm); the mode follows the graph's topology unless --mode gave one."""
+    if spec["graph"] is None:
+        return None
+    from asr.decoder.options import DecoderOptions, HotwordOptions, make_options
+    mode = spec["mode"]
+    if mode is None:
+        try:
+            with open(os.path.join(spec["graph"], "graph.json"), encoding="utf-8") as handle:
+                topology = json.load(handle).get("topology")
+        except (OSError, ValueError, AttributeError):
+            return None  # the recogniser reports the broken graph
+        mode = "paraformer" if topology == "sync" else "ctc"
+    decoder = make_options(DecoderOptions, spec["decoder_options"],
+                           nbest=max(spec["nbest"], spec.get("rescore_nbest", 0)))
+    hotwords = make_options(HotwordOptions, spec["hotword_options"]).check()
+    return {"mode": mode, "decoder": decoder.effective(mode).as_dict(),
+            "hotwords": hotwords.as_dict()}
+
+
 def check_same_setup(path: str, spec: Dict[str, Any]) -> None:
     """OUTDIR/setup.json records what made the results (model, graph, mode, backend, N-best,
-    decoder options); resuming with anything else would mix two systems' output in one
-    journal, so it is refused."""
+    the decoder options given and the effective ones, defaults included); resuming with
+    anything else would mix two systems' output in one journal, so it is refused."""
     setup = {name: value for name, value in spec.items() if name != "threads"}
+    setup["effective_options"] = effective_options(spec)
     for name in ("model", "graph"):
         if setup[name] is not None:
             setup[name] = os.path.abspath(setup[name])
@@ -537,11 +572,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                         help="auto (default): ONNX when the directory has an export for the "
                              "mode or no model.pt, else torch")
-    parser.add_argument("-o", "--outdir", required=True, help="output directory (resumable)")
-    parser.add_argument("--nbest", type=int, default=1, help="N-best hypotheses in the JSONL")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="intra-op threads per worker (default 1)")
+    parser.add_argument("-o", "--output-dir", required=True, metavar="DIR",
+                        help="output directory: text, results.jsonl, setup.json, errors.tsv "
+                             "(a rerun resumes)")
+    parser.add_argument("--nbest", type=int, default=1, metavar="N",
+                        help="N-best hypotheses per utterance in results.jsonl (default 1)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="worker processes (default 1)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="threads per worker process (default 1)")
     parser.add_argument("--ray", metavar="ADDRESS",
                         help="run on a Ray cluster instead of --jobs processes (needs the `ray` "
                              "extra): local (start one here), auto or host:port (join a "
@@ -598,7 +637,7 @@ def run(args) -> int:
                                 max_segment=args.max_segment, min_silence=args.min_silence,
                                 threshold=args.vad_threshold, batch_seconds=args.batch_seconds)
     summary = transcribe_batch(
-        args.inputs, args.outdir, args.model, args.graph, mode=args.mode,
+        args.inputs, args.output_dir, args.model, args.graph, mode=args.mode,
         backend=args.backend, nbest=args.nbest, jobs=args.jobs, threads=args.threads,
         ray=ray, srt=args.srt, progress=not args.no_progress, hotwords=args.hotwords,
         rescore=args.rescore, rescore_nbest=args.rescore_nbest,

@@ -14,56 +14,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     train = sub.add_parser("train", help="estimate an ARPA model from text")
     train.add_argument("text", nargs="+", help="corpus files, one sentence per line (.gz ok)")
-    train.add_argument("-o", "--output", required=True, help="OUT.arpa or OUT.arpa.gz")
-    train.add_argument("--order", type=int, required=True)
+    train.add_argument("-o", "--output", required=True, metavar="FILE",
+                       help="OUT.arpa or OUT.arpa.gz")
+    train.add_argument("--order", type=int, required=True, metavar="N",
+                       help="n-gram order (3: trigram)")
     train.add_argument("--smoothing", default="mkn", choices=SMOOTHING,
                        help="default mkn: modified Kneser-Ney exactly as KenLM lmplz")
-    train.add_argument("--k", type=float, help="add-k / Lidstone constant")
-    train.add_argument("--discount", type=float, help="absolute-discounting / KN discount")
-    train.add_argument("--heldout", help="held-out text for Jelinek-Mercer's EM")
+    train.add_argument("--k", type=float,
+                       help="add-k / Lidstone constant (smoothing add-k; default 1)")
+    train.add_argument("--discount", type=float,
+                       help="the fixed discount D of absolute discounting and kn "
+                            "(default: estimated from the count-of-counts)")
+    train.add_argument("--heldout", metavar="FILE",
+                       help="held-out text for Jelinek-Mercer's EM (smoothing jelinek-mercer)")
     train.add_argument("--prune", type=int, nargs="+", metavar="T",
                        help="lmplz count thresholds per order (e.g. 0 1 1)")
     train.add_argument("--discount-fallback", type=float, nargs="*", metavar="D",
                        help="use these discounts (default 0.5 1 1.5) when MKN's are out of range")
-    train.add_argument("--interpolate-unigrams", type=int, choices=[0, 1], default=1)
+    train.add_argument("--interpolate-unigrams", type=int, choices=[0, 1], default=1,
+                       help="1: interpolate unigrams with the uniform distribution, as lmplz "
+                            "does by default; 0: as lmplz --interpolate_unigrams 0 (default 1)")
     train.add_argument("--chars", action="store_true", help="split words into characters")
-    train.add_argument("--vocab", help="closed vocabulary file; other words become <unk>")
+    train.add_argument("--vocab", metavar="FILE",
+                       help="closed vocabulary file; other words become <unk>")
     train.add_argument("--skip-symbols", action="store_true",
                        help="drop <s>, </s>, <unk> found in the corpus instead of failing")
-    train.add_argument("-S", "--memory", default="1G", help="counting memory (e.g. 500M, 2G)")
+    train.add_argument("-S", "--memory", default="1G",
+                       help="counting memory (e.g. 500M, 2G; default 1G)")
 
     ppl = sub.add_parser("ppl", help="perplexity of a text (KenLM query conventions)")
-    ppl.add_argument("model")
-    ppl.add_argument("text")
-    ppl.add_argument("--sentences", action="store_true", help="also print each sentence's")
+    ppl.add_argument("model", help="ARPA (.gz ok) or binary model")
+    ppl.add_argument("text", help="text, one sentence per line (.gz ok)")
+    ppl.add_argument("--sentences", action="store_true",
+                     help="also print each sentence's log-probability and perplexity")
 
     binary = sub.add_parser("build-binary", help="convert an ARPA model to the memory-mapped "
                             "binary format (lm.load and every LM option read either)")
     binary.add_argument("arpa", help="IN.arpa or IN.arpa.gz")
-    binary.add_argument("output", help="OUT.bin")
+    binary.add_argument("-o", "--output", required=True, metavar="FILE", help="OUT.bin")
 
     info = sub.add_parser("info", help="n-gram counts, vocabulary size, discounts")
-    info.add_argument("model")
+    info.add_argument("model", help="ARPA model (.gz ok)")
 
     prune = sub.add_parser("prune", help="relative-entropy (Stolcke) pruning of an ARPA model")
-    prune.add_argument("model")
-    prune.add_argument("-o", "--output", required=True)
-    prune.add_argument("--threshold", type=float, required=True)
+    prune.add_argument("model", help="ARPA model (.gz ok)")
+    prune.add_argument("-o", "--output", required=True, metavar="FILE",
+                       help="pruned OUT.arpa or OUT.arpa.gz")
+    prune.add_argument("--threshold", type=float, required=True,
+                       help="drop an n-gram when removing it raises the model's relative "
+                            "entropy by less than this (SRILM ngram -prune; e.g. 1e-8)")
 
     gen = sub.add_parser("generate", help="generate sentences from a model")
-    gen.add_argument("model")
-    gen.add_argument("--method", default="sample", choices=["greedy", "beam", "sample"])
-    gen.add_argument("--beam", type=int, default=5)
-    gen.add_argument("--temperature", type=float, default=1.0)
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("-n", type=int, default=1)
-    gen.add_argument("--max-words", type=int, default=50)
+    gen.add_argument("model", help="ARPA model (.gz ok)")
+    gen.add_argument("--method", default="sample", choices=["greedy", "beam", "sample"],
+                     help="sample: draw words at random; greedy: the likeliest word each step; "
+                          "beam: the likeliest sentences by beam search (default sample)")
+    gen.add_argument("--beam", type=int, default=5, metavar="N",
+                     help="beam width of --method beam (default 5)")
+    gen.add_argument("--temperature", type=float, default=1.0,
+                     help="--method sample: draw from p(w | h)^(1/T), renormalised (default 1)")
+    gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    gen.add_argument("-n", type=int, default=1, metavar="N",
+                     help="sentences to generate (default 1)")
+    gen.add_argument("--max-words", type=int, default=50, metavar="N",
+                     help="stop a sentence after this many words (default 50)")
     gen.add_argument("--prefix", default="", help="words to start from")
 
 
 def run(args) -> int:
-    return {"train": _train, "ppl": _ppl, "build-binary": _build_binary, "info": _info, "prune": _prune,
-            "generate": _generate}[args.lm_command](args)
+    return {"train": _train, "ppl": _ppl, "build-binary": _build_binary, "info": _info,
+            "prune": _prune, "generate": _generate}[args.lm_command](args)
 
 
 def _progress():

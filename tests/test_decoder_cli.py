@@ -16,7 +16,9 @@ def test_decode_npz(graphs, tmp_path, capsys):
     np.savez(npz, **arrays)
     hyp, js = tmp_path / "hyp.txt", tmp_path / "hyp.jsonl"
     assert tingxie(["decode", "--graph", graphs["ctc"], "--posteriors", str(npz), "--nbest",
-                    "3", "-o", str(hyp), "--json", str(js)]) == 0
+                    "3", "-o", str(hyp)]) == 0
+    assert tingxie(["decode", "--graph", graphs["ctc"], "--posteriors", str(npz), "--nbest",
+                    "3", "-o", str(js), "--json", "--acoustic-scale", "2.5"]) == 0
     lines = hyp.read_text().splitlines()
     assert [l.split()[0] for l in lines] == list(utts)
     records = [json.loads(l) for l in js.read_text().splitlines()]
@@ -24,6 +26,8 @@ def test_decode_npz(graphs, tmp_path, capsys):
     for line, rec in zip(lines, records):
         assert " ".join(line.split()[1:]) == rec["text"]
         assert rec["hyps"][0]["words"] == rec["words"] == rec["text"].split()
+        assert rec["acoustic_scale"] == 2.5  # what its acoustic costs carry
+        assert all(h["acoustic_scale"] == 2.5 for h in rec["hyps"])
         assert len(rec["word_frames"]) == len(rec["words"])
     assert "5/5 utterances" in capsys.readouterr().err
 
@@ -36,7 +40,7 @@ def test_decode_reports_bad_utterances_and_keeps_the_rest(graphs, tmp_path, caps
     np.savez(npz, **arrays)
     hyp = tmp_path / "hyp.txt"
     assert tingxie(["decode", "--graph", graphs["ctc"], "--posteriors", str(npz),
-                    "-o", str(hyp)]) == 2
+                    "-o", str(hyp)]) == 1  # some items failed
     assert [l.split()[0] for l in hyp.read_text().splitlines()] == list(utts)
     err = capsys.readouterr().err
     assert "utterance broken" in err and "V = 5" in err

@@ -84,10 +84,10 @@ def test_ppl_and_rescorers_accept_the_binary(models, tmp_path, capsys):
 def test_build_binary_command(models, tmp_path, capsys):
     arpa, _ = models
     out = tmp_path / "cli.bin"
-    assert main(["lm", "build-binary", str(arpa), str(out)]) == 0
+    assert main(["lm", "build-binary", str(arpa), "-o", str(out)]) == 0
     assert "order 4" in capsys.readouterr().err
     assert is_binary(out) and not os.path.exists(str(out) + ".tmp")
-    assert main(["lm", "build-binary", str(out), str(tmp_path / "again.bin")]) == 2
+    assert main(["lm", "build-binary", str(out), "-o", str(tmp_path / "again.bin")]) == 2
     assert "already a binary model" in capsys.readouterr().err
 
 

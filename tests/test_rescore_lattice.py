@@ -179,7 +179,7 @@ def test_cli_lattice_mode_matches_the_api(tmp_path, lms):
         out = tmp_path / "best.txt"
         assert main(["rescore", "--lattice", str(tmp_path / lattice_file), "--old-lm", OLD,
                      "--new-lm", NEW, "--text", str(out),
-                     "--out-lattice", str(tmp_path / "rescored.txt")] + extra) == 0
+                     "-o", str(tmp_path / "rescored.txt")] + extra) == 0
         assert out.read_text() == expected
     rescored = list(read_kaldi_lattices(str(tmp_path / "rescored.txt")))
     assert [nbest(l, 1)[0].words for l in rescored] == [

@@ -109,8 +109,8 @@ def test_cli_speech_llm_reads_audio_from_wav_scp(qwen2_audio_dir, audio, tmp_pat
     config.write_text(json.dumps({"first_pass_weight": 0.0, "rescorers": [
         {"type": "speech_llm", "path": qwen2_audio_dir, "weight": 1.0}]}))
     out = tmp_path / "out.jsonl"
-    args = ["rescore", "--nbest", str(tmp_path / "n.jsonl"), "--config", str(config),
-            "--out", str(out)]
+    args = ["rescore", "--nbest-file", str(tmp_path / "n.jsonl"), "--config", str(config),
+            "-o", str(out)]
     assert main(args) == 2  # no audio given
     assert main(args + ["--wav-scp", str(tmp_path / "wav.scp")]) == 0
     record = json.loads(out.read_text())

@@ -58,7 +58,7 @@ def test_bad_lines_name_file_and_line(tmp_path, line, message):
 def test_total_follows_the_formula():
     hyp = Hypothesis(["a", "b", "c"], acoustic_cost=10.0, graph_cost=4.0,
                      scores={"ngram": -7.0, "nnlm": -6.0})
-    weights = Weights(acoustic_scale=0.5, first_pass_weight=0.25, word_bonus=0.75,
+    weights = Weights(am_weight=0.5, first_pass_weight=0.25, word_bonus=0.75,
                       lm_weights={"ngram": 0.5, "nnlm": 2.0})
     assert weights.total(hyp) == pytest.approx(-5.0 - 1.0 + 0.5 * -7.0 + 2.0 * -6.0 + 2.25)
 
@@ -141,16 +141,16 @@ def test_cli_rescore_tune_and_load(tmp_path, capsys):
     nbest = write_jsonl(tmp_path / "dev.jsonl", records)
     (tmp_path / "ref").write_text("u1 this psalm may be regarded\nu2 the lord\n")
     config = tmp_path / "rescore.json"
-    assert main(["tune", "--nbest", nbest, "--ref", str(tmp_path / "ref"),
-                 "--rescorer", f"ngram={TINY}", "--out", str(config),
-                 "--word-bonus", "0", "--first-pass-weights", "1"]) == 0
+    assert main(["tune", "--nbest-file", nbest, "--ref", str(tmp_path / "ref"),
+                 "--rescorer", f"ngram={TINY}", "-o", str(config),
+                 "--word-bonus", "0", "--first-pass-weights", "1", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["tuned_wer"] == 0.0 < summary["first_pass_wer"]
     saved = json.loads(config.read_text())
     assert saved["rescorers"][0]["type"] == "ngram" and saved["rescorers"][0]["weight"] > 0
 
     out, text = tmp_path / "out.jsonl", tmp_path / "best.txt"
-    assert main(["rescore", "--nbest", nbest, "--config", str(config), "--out", str(out),
+    assert main(["rescore", "--nbest-file", nbest, "--config", str(config), "-o", str(out),
                  "--text", str(text)]) == 0
     assert text.read_text() == "u1 this psalm may be regarded\nu2 the lord\n"
     rescored = [json.loads(line) for line in out.read_text().splitlines()]
@@ -165,7 +165,7 @@ def test_cli_rescore_tune_and_load(tmp_path, capsys):
 
     # an interrupted run (torn last line) resumes without losing or repeating results
     out.write_text(out.read_text().splitlines()[0] + "\n" + '{"key": "u2", "hy')
-    assert main(["rescore", "--nbest", nbest, "--config", str(config), "--out", str(out),
+    assert main(["rescore", "--nbest-file", nbest, "--config", str(config), "-o", str(out),
                  "--resume"]) == 0
     assert [json.loads(x)["key"] for x in out.read_text().splitlines()] == ["u1", "u2"]
 
@@ -173,11 +173,47 @@ def test_cli_rescore_tune_and_load(tmp_path, capsys):
 def test_cli_errors_exit_2_with_file_and_line(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"key": "u1", "hyps": [{"words": "a", "am": 1, "lm": 1}]}\n{oops\n')
-    assert main(["rescore", "--nbest", str(bad), "--rescorer", f"ngram={TINY}"]) == 2
+    assert main(["rescore", "--nbest-file", str(bad), "--rescorer", f"ngram={TINY}"]) == 2
     assert f"{bad}:2: not valid JSON" in capsys.readouterr().err
-    assert main(["rescore", "--nbest", str(bad)]) == 2
+    assert main(["rescore", "--nbest-file", str(bad)]) == 2
     assert "needs --config or at least one --rescorer" in capsys.readouterr().err
     cfg = tmp_path / "c.json"
     cfg.write_text('{"rescorers": [{"type": "bigram", "path": "x"}]}')
-    assert main(["rescore", "--nbest", str(bad), "--config", str(cfg)]) == 2
+    assert main(["rescore", "--nbest-file", str(bad), "--config", str(cfg)]) == 2
     assert "unknown type 'bigram'" in capsys.readouterr().err
+
+
+def test_lists_decoded_at_another_acoustic_scale_are_refused(tmp_path, capsys):
+    """The N-best `am` costs carry the decoder's acoustic scale: tune records it in the config,
+    rescoring refuses lists at another scale, and tune refuses lists that mix scales."""
+    def lists(scale, name):
+        return write_jsonl(tmp_path / name, [
+            {"key": "u1", "hyps": [
+                {"words": "psalm is the", "am": 3.0, "lm": 1.0, "acoustic_scale": scale},
+                {"words": "this psalm may be regarded", "am": 4.0, "lm": 2.0,
+                 "acoustic_scale": scale}]}])
+    (tmp_path / "ref").write_text("u1 this psalm may be regarded\n")
+    config = tmp_path / "rescore.json"
+    tune = ["tune", "--ref", str(tmp_path / "ref"), "--rescorer", f"ngram={TINY}", "-o",
+            str(config), "--word-bonus", "0", "--first-pass-weights", "1"]
+    assert main(tune + ["--nbest-file", lists(2.0, "at2.jsonl")]) == 0
+    assert "decoder acoustic scale 2" in capsys.readouterr().out
+    saved = json.loads(config.read_text())
+    assert saved["decoder_acoustic_scale"] == 2.0 and "acoustic_scale" not in saved
+    rescore = ["rescore", "--config", str(config), "--text", str(tmp_path / "best")]
+    assert main(rescore + ["--nbest-file", lists(2.0, "again.jsonl")]) == 0
+    assert main(rescore + ["--nbest-file", lists(3.0, "at3.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "at3.jsonl: utterance 'u1' was decoded at acoustic scale 3" in err
+    assert "tuned on N-best lists decoded at 2" in err
+    with pytest.raises(InputError, match="decoded at acoustic scale 3"):
+        load(str(config)).rescore(next(read_nbest(lists(3.0, "api.jsonl"))))
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(open(lists(2.0, "a.jsonl")).read()
+                     + open(lists(3.0, "b.jsonl")).read().replace('"u1"', '"u2"'))
+    assert main(tune + ["--nbest-file", str(mixed)]) == 2
+    assert "different acoustic scales (2, 3)" in capsys.readouterr().err
+    # a config written before the rename says what became of its key
+    config.write_text(json.dumps({"acoustic_scale": 1.0, "rescorers": []}))
+    assert main(rescore + ["--nbest-file", lists(2.0, "c.jsonl")]) == 2
+    assert "'acoustic_scale' is now 'am_weight'" in capsys.readouterr().err

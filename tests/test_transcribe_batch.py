@@ -250,13 +250,20 @@ def test_graph_decoding_with_worker_processes_equals_the_api(model_dir, ctc_grap
         assert record["text"].split() == direct.words  # what the decoder itself finds
         assert set(direct.words) <= vocabulary
         assert record["am"] + record["lm"] == pytest.approx(direct.total_cost, rel=1e-4)
-        assert record["acoustic_scale"] == direct.acoustic_scale
+        assert record["acoustic_scale"] == direct.acoustic_scale == 2.0  # ctc's default
+        assert all(h["acoustic_scale"] == 2.0 for h in record["hyps"])
         assert record["reached_final"] is True
         assert 1 <= len(record["hyps"]) <= 3
         assert record["hyps"][0]["words"] == record["words"]
         for (start, end), (first, last) in zip(record["times"], direct.word_frames):
             assert start == pytest.approx(first * recognizer.frame_shift, abs=1e-3)
             assert end == pytest.approx((last + 1) * recognizer.frame_shift, abs=1e-3)
+    setup = json.loads((out / "setup.json").read_text())
+    assert setup["decoder_options"] == {"beam": 20.0}  # as given
+    effective = setup["effective_options"]  # what the search ran with
+    assert effective["mode"] == "ctc" and effective["decoder"]["beam"] == 20.0
+    assert effective["decoder"]["acoustic_scale"] == 2.0
+    assert effective["decoder"]["nbest"] == 3 and effective["hotwords"]["bonus"] == 0.6
     with pytest.raises(ValueError, match="unknown decoder options"):
         Recognizer(recognizer.model, ctc_graph, bean=3.0)
 
@@ -315,6 +322,11 @@ def test_hotwords_pass_through_to_the_search(model_dir, ctc_graph, tmp_path):
                  "--hotwords", str(hotword_file), "-o", str(out), "--no-progress"]) == 0
     records = {r["key"]: r for r in read_jsonl(out / "results.jsonl")}
     assert sorted(records) == sorted(waves)
+    # the config's weights were tuned on lists decoded at acoustic scale 2: not at 3
+    assert main(["transcribe", str(audio), "--model", model_dir, "--graph", ctc_graph,
+                 "--acoustic-scale", "3", "--rescore", str(config),
+                 "-o", str(tmp_path / "out3"), "--no-progress"]) == 2
+    assert "the decoder searches at acoustic scale 3" in capsys.readouterr().err
 
     recognizer = Recognizer(model_dir, ctc_graph)
     decoder = Decoder(ctc_graph, DecoderOptions(), mode="ctc")
@@ -345,7 +357,7 @@ def test_hotwords_need_a_graph(model_dir, tmp_path, capsys):
 MY_ARPA = SMALL_ARPA.replace("-1.1\tmy", "-0.01\tmy")
 
 
-def test_rescore_reranks_the_nbest_with_a_tuned_config(model_dir, ctc_graph, tmp_path):
+def test_rescore_reranks_the_nbest_with_a_tuned_config(model_dir, ctc_graph, tmp_path, capsys):
     import asr.rescoring
     from asr.decoder import Decoder, DecoderOptions
 
@@ -353,7 +365,8 @@ def test_rescore_reranks_the_nbest_with_a_tuned_config(model_dir, ctc_graph, tmp
     (tmp_path / "new.arpa").write_text(MY_ARPA)
     config = tmp_path / "rescore.json"
     config.write_text('{"rescorers": [{"type": "ngram", "path": "new.arpa", "weight": 5.0}],'
-                      ' "acoustic_scale": 1.0, "first_pass_weight": 0.0, "word_bonus": 10.0}')
+                      ' "am_weight": 1.0, "first_pass_weight": 0.0, "word_bonus": 10.0,'
+                      ' "decoder_acoustic_scale": 2.0}')
     audio = tmp_path / "audio"
     audio.mkdir()
     waves = {f"r{n}": noise(1.5, seed=60 + n) for n in range(3)}
@@ -366,6 +379,11 @@ def test_rescore_reranks_the_nbest_with_a_tuned_config(model_dir, ctc_graph, tmp
                  "-o", str(out), "--no-progress"]) == 0
     records = {r["key"]: r for r in read_jsonl(out / "results.jsonl")}
     assert sorted(records) == sorted(waves)
+    # the config's weights were tuned on lists decoded at acoustic scale 2: not at 3
+    assert main(["transcribe", str(audio), "--model", model_dir, "--graph", ctc_graph,
+                 "--acoustic-scale", "3", "--rescore", str(config),
+                 "-o", str(tmp_path / "out3"), "--no-progress"]) == 2
+    assert "the decoder searches at acoustic scale 3" in capsys.readouterr().err
 
     recognizer = Recognizer(model_dir, ctc_graph)
     decoder = Decoder(ctc_graph, DecoderOptions(beam=20.0, lattice_beam=20.0, nbest=8),

@@ -19,10 +19,13 @@ def test_directory_is_searched_recursively_by_extension(tmp_path):
     touch(tmp_path / "a" / "b" / "y.FLAC")
     touch(tmp_path / "notes.txt")
     pairs = collect_inputs([str(tmp_path)])
-    assert pairs == [("a-b-y", str(tmp_path / "a" / "b" / "y.FLAC"), None),
-                     ("a-x", str(tmp_path / "a" / "x.wav"), None)]
-    assert collect_inputs([str(tmp_path)], ["wav"]) == [("a-x", str(tmp_path / "a" / "x.wav"),
+    # keyed by stem (Kaldi's convention) when the stem is unique in the directory
+    assert pairs == [("y", str(tmp_path / "a" / "b" / "y.FLAC"), None),
+                     ("x", str(tmp_path / "a" / "x.wav"), None)]
+    assert collect_inputs([str(tmp_path)], ["wav"]) == [("x", str(tmp_path / "a" / "x.wav"),
                                                          None)]
+    touch(tmp_path / "c" / "x.wav")  # two files share the stem x: keyed by their paths
+    assert [u.key for u in collect_inputs([str(tmp_path)])] == ["y", "a-x", "c-x"]
 
 
 def test_wav_scp_and_list_files(tmp_path):

@@ -171,11 +171,11 @@ def test_modes_and_keys():
     refs = {"u1": "a b", "u2": "c d", "u3": "e"}
     hyps = {"u1": "a b", "u3": "f", "u9": "z"}
     with pytest.raises(InputError, match="u2"):
-        score_texts(refs, hyps, mode="strict")
-    present = score_texts(refs, hyps, mode="present")
+        score_texts(refs, hyps, key_rule="strict")
+    present = score_texts(refs, hyps, key_rule="present")
     assert (present.totals.ref_tokens, present.totals.errors, present.totals.sentences) == (3, 1, 2)
     assert present.missing_keys == ["u2"] and present.extra_keys == ["u9"]
-    every = score_texts(refs, hyps, mode="all")
+    every = score_texts(refs, hyps, key_rule="all")
     assert (every.totals.ref_tokens, every.totals.deletions, every.totals.sentence_errors) == (
         5, 2, 2)
     assert every.totals.error_rate == pytest.approx(3 / 5)

@@ -79,4 +79,4 @@ PY
 fi
 
 tingxie transcribe "$AUDIO" --model "$MODEL" "${DECODING[@]}" -o "$OUT" --srt
-tingxie wer "$REF" "$OUT/text" --mode all
+tingxie wer "$REF" "$OUT/text" --keys all

@@ -1,11 +1,12 @@
 """`tingxie decode`: decode log-posteriors from an .npz file against a graph directory.
 
 Each array in the .npz (key -> float32 [T, V]) is one utterance; keys containing `__` are
-metadata and skipped. The 1-best goes to a Kaldi text file (`key word word ...`), and with
---json to JSON lines (words, word frames, tokens, costs, N-best). Lines are written and
-flushed as utterances finish, so an interrupted run keeps what it decoded; a bad utterance
-is reported (file, key, problem) and skipped, and the exit status is 2 if any was. With
---lattice, each utterance's word lattice goes to a Kaldi CompactLattice text archive.
+metadata and skipped. The 1-best goes to a Kaldi text file (`key word word ...`), or with
+--json JSON lines (asr/hypothesis.py's format: words, tokens, times, costs and the acoustic
+scale they carry, N-best as `hyps`, so `tingxie rescore` and `tune` read them). Lines are written and flushed as utterances finish, so an interrupted run keeps what
+it decoded; a bad utterance is reported (file, key, problem) and skipped, and the exit status
+is 1 if any was (2: bad input or usage). With --lattice, each utterance's word lattice goes to
+a Kaldi CompactLattice text archive.
 """
 from __future__ import annotations
 
@@ -30,16 +31,20 @@ def add_arguments(p):
     p.add_argument("--mode", choices=options.MODES, default=None,
                    help="ctc (a posterior row per frame, with blank) or paraformer (a row per "
                    "token); default: the graph's topology (sync: paraformer, else ctc)")
-    p.add_argument("-o", "--output", required=True, help="Kaldi text output: key word ...")
-    p.add_argument("--json", help="also write JSON lines: words, word frames, tokens, costs, N-best")
-    p.add_argument("--lattice", help="also write each utterance's word lattice (determinised, "
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the 1-best, Kaldi text (key word ...)")
+    p.add_argument("--json", action="store_true",
+                   help="write --output as JSON lines instead of text: words, word frames, "
+                   "tokens, costs, the acoustic scale they carry, N-best")
+    p.add_argument("--lattice", metavar="FILE", help="also write each utterance's word lattice (determinised, "
                    "pruned by --lattice-beam) to this Kaldi CompactLattice text archive, "
                    "words from words.txt (`tingxie rescore --lattice` reads it)")
     p.add_argument("--nbest", type=int, default=1, metavar="N",
                    help="distinct word sequences per utterance in the JSON lines, best first, "
                    "within --lattice-beam of the best (default 1)")
-    p.add_argument("--num-threads", type=int, default=None, help="default: all cores")
-    p.add_argument("--hotwords", help="hotword file: `word-or-phrase [weight]` per line "
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="decoding threads (default: all cores)")
+    p.add_argument("--hotwords", metavar="FILE", help="hotword file: `word-or-phrase [weight]` per line "
                    "(FunASR's format); words outside the graph are spelled by its rule")
     options.add_arguments(p, lattice=True)
 
@@ -78,7 +83,6 @@ def run(args) -> int:
     done = 0
     start = time.time()
     with open(args.output, "w", encoding="utf-8") as hyp_out, \
-            (open(args.json, "w", encoding="utf-8") if args.json else _Null()) as json_out, \
             (open(args.lattice, "w", encoding="utf-8") if args.lattice else _Null()) as lat_out:
         for begin in range(0, len(keys), CHUNK):
             chunk_keys, arrays = [], []
@@ -90,7 +94,7 @@ def run(args) -> int:
                     failed += _report(args.posteriors, key, f"cannot read array: {err}")
             try:
                 results = decoder.decode_batch(arrays, hotwords=hotwords,
-                                               num_threads=args.num_threads)
+                                               num_threads=args.threads)
             except InputError:
                 # find the bad ones one by one; the good ones are still decoded
                 results = []
@@ -103,20 +107,20 @@ def run(args) -> int:
             for key, result in zip(chunk_keys, results):
                 if result is None:
                     continue
-                hyp_out.write(" ".join([key] + result.words) + "\n")
                 if args.json:
-                    json_out.write(json.dumps(_record(key, result), ensure_ascii=False) + "\n")
+                    hyp_out.write(json.dumps(_record(key, result), ensure_ascii=False) + "\n")
+                else:
+                    hyp_out.write(" ".join([key] + result.words) + "\n")
                 if args.lattice:
                     lat_out.write(result.lattice.kaldi_text(key))
                 done += 1
             hyp_out.flush()
-            json_out.flush()
             lat_out.flush()
             print(f"tingxie decode: {done + failed}/{len(keys)} utterances "
                   f"({time.time() - start:.1f} s)", file=sys.stderr)
     if failed:
         print(f"tingxie decode: {failed} utterance(s) skipped, {done} decoded", file=sys.stderr)
-        return 2
+        return 1
     return 0
 
 

@@ -1,17 +1,20 @@
 """`tingxie rescore`: rerank N-best lists (JSONL) or rescore Kaldi text lattices.
 
 N-best (weights from a config written by `tingxie tune`, or given on the command line):
-    tingxie rescore --nbest nbest.jsonl --config exp/rescore.json --out rescored.jsonl --text best
-    tingxie rescore --nbest nbest.jsonl --rescorer ngram=lm5.arpa --lm-weight 0.8 \\
+    tingxie rescore --nbest-file nbest.jsonl --config exp/rescore.json -o rescored.jsonl \\
+        --text best
+    tingxie rescore --nbest-file nbest.jsonl --rescorer ngram=lm5.arpa --lm-weight 0.8 \\
         --first-pass-weight 0 --word-bonus 0.5 --text best
     (add --wav-scp wav.scp for a speech_llm rescorer: it needs each utterance's audio)
+A config's weights hold for N-best lists decoded at the acoustic scale it was tuned on: lists
+that say they were decoded at another are refused.
 
 Whole lattice (n-gram only: old LM off, new LM on; see asr/rescoring/lattice.py):
     tingxie rescore --lattice lat.txt [--words words.txt] --old-lm lm3.arpa --new-lm lm5.arpa \\
-        --acoustic-scale 0.1 --text best --out-lattice rescored_lat.txt
+        --am-weight 0.1 --text best -o rescored_lat.txt
 
 Results are written one utterance at a time and flushed: an interrupted run keeps every
-finished utterance, and `--resume` skips the keys already in --out.
+finished utterance, and `--resume` skips the keys already in the output.
 """
 from __future__ import annotations
 
@@ -23,37 +26,56 @@ from common.errors import InputError
 from common.kaldi import read_wav_scp
 from common.textio import numbered_lines, open_text
 
-from .combine import Rescorer, Weights, load, make_rescorer
+from .combine import Rescorer, Weights, acoustic_scale_of, load, make_rescorer
 from .nbest import read_nbest, write_nbest
 
 
 def add_arguments(parser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--nbest", help="N-best JSONL (ours or `transcribe --nbest` output)")
-    source.add_argument("--lattice", help="Kaldi text lattice archive (word lattices)")
-    parser.add_argument("--config", help="rescoring config JSON (from `tingxie tune`)")
+    source.add_argument("--nbest-file", metavar="FILE",
+                        help="N-best JSONL to rerank (`transcribe --nbest N` results.jsonl or "
+                             "`decode --nbest N --json` output)")
+    source.add_argument("--lattice", metavar="FILE",
+                        help="Kaldi text lattice archive (word lattices, e.g. `decode --lattice`)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="rescored N-best JSONL (best first, with scores), or in lattice mode "
+                             "the rescored lattices (Kaldi text)")
+    parser.add_argument("--text", metavar="FILE",
+                        help="best hypothesis per utterance, Kaldi text (key word ...)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="N-best: rescoring config JSON (from `tingxie tune`)")
     parser.add_argument("--rescorer", action="append", default=[], metavar="[NAME:]TYPE=PATH",
-                        help="instead of --config: ngram=ARPA, nnlm=DIR, llm=DIR, speech_llm=DIR")
+                        help="N-best, instead of --config: ngram=ARPA|KenLM binary, nnlm=DIR, "
+                             "llm=DIR, speech_llm=DIR; repeat for several")
     parser.add_argument("--lm-weight", type=float, action="append", default=[],
-                        help="lambda of each --rescorer, in order (default 1)")
-    parser.add_argument("--first-pass-weight", type=float, default=0.0)
-    parser.add_argument("--word-bonus", type=float, default=0.0)
-    parser.add_argument("--acoustic-scale", type=float, default=1.0)
-    parser.add_argument("--wav-scp", help="Kaldi wav.scp: audio for a speech_llm rescorer")
-    parser.add_argument("--out", help="rescored N-best JSONL (best first, with scores)")
-    parser.add_argument("--resume", action="store_true", help="skip keys already in --out")
-    parser.add_argument("--text", help="best hypothesis per utterance, Kaldi text")
-    parser.add_argument("--words", help="lattice mode: words.txt when lattices hold word ids")
-    parser.add_argument("--old-lm", help="lattice mode: the first pass's LM (ARPA/KenLM)")
-    parser.add_argument("--new-lm", help="lattice mode: the rescoring LM (ARPA/KenLM)")
-    parser.add_argument("--old-lm-scale", type=float, default=1.0)
-    parser.add_argument("--new-lm-scale", type=float, default=1.0)
-    parser.add_argument("--out-lattice", help="lattice mode: write the rescored lattices")
+                        help="N-best: lambda of each --rescorer, in order (default 1 each)")
+    parser.add_argument("--first-pass-weight", type=float, default=0.0,
+                        help="N-best: weight of the first pass's graph (LM) cost; 0 replaces it "
+                             "by the rescorers (default 0)")
+    parser.add_argument("--word-bonus", type=float, default=0.0,
+                        help="N-best: bonus per hypothesis word (default 0)")
+    parser.add_argument("--am-weight", type=float, default=1.0,
+                        help="multiplier on the first pass's acoustic costs, which already carry "
+                             "the decoder's acoustic scale (default 1)")
+    parser.add_argument("--wav-scp", metavar="FILE",
+                        help="N-best: Kaldi wav.scp, audio for a speech_llm rescorer")
+    parser.add_argument("--resume", action="store_true",
+                        help="N-best: skip keys already in --output and append to it")
+    parser.add_argument("--words", metavar="FILE",
+                        help="lattice mode: words.txt when the lattices hold word ids")
+    parser.add_argument("--old-lm", metavar="FILE",
+                        help="lattice mode: the first pass's LM (ARPA or binary), subtracted")
+    parser.add_argument("--new-lm", metavar="FILE",
+                        help="lattice mode: the rescoring LM (ARPA or binary), added")
+    parser.add_argument("--old-lm-scale", type=float, default=1.0,
+                        help="lattice mode: weight of the old LM's cost removed (default 1)")
+    parser.add_argument("--new-lm-scale", type=float, default=1.0,
+                        help="lattice mode: weight of the new LM's cost added (default 1)")
     parser.add_argument("--determinize", action="store_true",
                         help="lattice mode: determinise on words first (for state-level "
                              "lattices: the decoder's with determinize_lattice=False, raw "
                              "Kaldi ones; the decoder's default lattice is determinised "
-                             "already); costs become totals at --acoustic-scale")
+                             "already); costs become totals at --am-weight")
 
 
 def _rescorer_from_args(args) -> Rescorer:
@@ -70,7 +92,7 @@ def _rescorer_from_args(args) -> Rescorer:
         raise InputError(f"{len(args.lm_weight)} --lm-weight for {len(specs)} --rescorer")
     lambdas = args.lm_weight or [1.0] * len(specs)
     rescorers = {name: make_rescorer(kind, path) for name, kind, path in specs}
-    weights = Weights(args.acoustic_scale, args.first_pass_weight, args.word_bonus,
+    weights = Weights(args.am_weight, args.first_pass_weight, args.word_bonus,
                       {name: w for (name, _, _), w in zip(specs, lambdas)})
     return Rescorer(rescorers, weights)
 
@@ -93,19 +115,21 @@ def _run_nbest(args) -> int:
                    if args.wav_scp else None)
     if rescorer.needs_audio and audio_table is None:
         raise InputError("a speech_llm rescorer needs --wav-scp")
-    done = _done_keys(args.out) if args.resume else set()
+    done = _done_keys(args.output) if args.resume else set()
     if done:  # drop a torn last line before appending
-        with open_text(args.out) as handle:
+        with open_text(args.output) as handle:
             good = [line for line in handle if line.strip() and _is_json(line)]
-        with open_text(args.out, "w") as handle:
+        with open_text(args.output, "w") as handle:
             handle.writelines(good)
-    out = open_text(args.out, "a" if args.resume else "w") if args.out else None
+    out = open_text(args.output, "a" if args.resume else "w") if args.output else None
     text = open_text(args.text, "a" if args.resume else "w") if args.text else None
     count = 0
     try:
-        for nbest in read_nbest(args.nbest):
+        for nbest in read_nbest(args.nbest_file):
             if nbest.key in done:
                 continue
+            rescorer.check_acoustic_scale(acoustic_scale_of([nbest], args.nbest_file),
+                                          f"utterance {nbest.key!r} was decoded", args.nbest_file)
             audio = None
             if audio_table is not None and rescorer.needs_audio:
                 if nbest.key not in audio_table:
@@ -162,14 +186,14 @@ def _run_lattice(args) -> int:
     old_lm = open_query(args.old_lm) if args.old_lm else None
     options = LatticeRescoreOptions(args.old_lm_scale, args.new_lm_scale,
                                     determinize=args.determinize,
-                                    acoustic_scale=args.acoustic_scale)
+                                    acoustic_scale=args.am_weight)
     text = open_text(args.text, "w") if args.text else None
-    out = open_text(args.out_lattice, "w") if args.out_lattice else None
+    out = open_text(args.output, "w") if args.output else None
     count = 0
     try:
         for lattice in read_kaldi_lattices(args.lattice, symbols):
             rescored = rescore_lattice(lattice, new_lm, old_lm, options)
-            best = nbest(rescored, 1, 1.0 if args.determinize else args.acoustic_scale)
+            best = nbest(rescored, 1, 1.0 if args.determinize else args.am_weight)
             if text:
                 text.write(" ".join([lattice.key] + (best[0].words if best else [])) + "\n")
                 text.flush()

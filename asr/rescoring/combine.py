@@ -1,17 +1,22 @@
 """Score combination and the one-call rescoring API.
 
-For a hypothesis with first-pass costs `am` (acoustic, decoder's scale applied) and `lm` (graph),
-new LM log-probabilities s_k (natural log) and n words:
+For a hypothesis with first-pass costs `am` (acoustic, the decoder's acoustic scale already
+applied) and `lm` (graph), new LM log-probabilities s_k (natural log) and n words:
 
-    total = -acoustic_scale * am - first_pass_weight * lm + sum_k lm_weight_k * s_k + word_bonus * n
+    total = -am_weight * am - first_pass_weight * lm + sum_k lm_weight_k * s_k + word_bonus * n
 
 higher is better. `first_pass_weight` = 0 replaces the first-pass LM by the new ones (Kaldi's
 lattice-lmrescore with -1 and +1 scales); values in (0, 1] interpolate with it in the log domain.
-With no new LM, weights (1, 1, -, 0) reproduce the first-pass order.
+With no new LM, weights (1, 1, -, 0) reproduce the first-pass order. `am_weight` multiplies
+costs that already carry the decoder's acoustic scale, so weights tuned on lists decoded at one
+acoustic scale are wrong for lists decoded at another: a config records the scale of the lists
+it was tuned on (`decoder_acoustic_scale`, from the hypotheses' `acoustic_scale`), and
+rescoring refuses lists (and decoders) at another one.
 
 A rescoring config (what `tingxie tune` writes, `asr.rescoring.load` reads) is JSON:
 
-    {"acoustic_scale": 1.0, "first_pass_weight": 0.5, "word_bonus": 0.3,
+    {"am_weight": 1.0, "first_pass_weight": 0.5, "word_bonus": 0.3,
+     "decoder_acoustic_scale": 2.0,
      "rescorers": [{"type": "ngram", "path": "lm5.arpa", "weight": 0.6},
                    {"type": "nnlm", "path": "nnlm/", "weight": 0.4},
                    {"type": "llm", "path": "qwen/", "weight": 0.2, "options": {...}},
@@ -24,6 +29,7 @@ its constructor.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence
@@ -34,18 +40,20 @@ from asr.hypothesis import Hypothesis
 
 from .nbest import NBest
 
+LEGACY_KEYS = {"acoustic_scale": "am_weight"}  # renamed config keys: old -> new
+
 RESCORER_TYPES = ("ngram", "nnlm", "llm", "speech_llm")
 
 
 @dataclass
 class Weights:
-    acoustic_scale: float = 1.0
+    am_weight: float = 1.0  # multiplies `am` (already scaled by the decoder's acoustic scale)
     first_pass_weight: float = 1.0
     word_bonus: float = 0.0
     lm_weights: Dict[str, float] = field(default_factory=dict)  # rescorer name -> lambda
 
     def total(self, hyp: Hypothesis) -> float:
-        value = (-self.acoustic_scale * hyp.acoustic_cost - self.first_pass_weight * hyp.graph_cost
+        value = (-self.am_weight * hyp.acoustic_cost - self.first_pass_weight * hyp.graph_cost
                  + self.word_bonus * len(hyp.words))
         for name, weight in self.lm_weights.items():
             if weight:
@@ -99,12 +107,27 @@ def rerank(nbest: NBest, weights: Weights) -> NBest:
 class Rescorer:
     """Rescorers plus weights: what a config file describes. `.rescore(nbest, audio=None)`."""
 
-    def __init__(self, rescorers: Dict[str, object], weights: Weights):
+    def __init__(self, rescorers: Dict[str, object], weights: Weights,
+                 decoder_acoustic_scale: Optional[float] = None):
+        """decoder_acoustic_scale: the acoustic scale of the N-best lists the weights were
+        tuned on (None: unknown); lists at another scale are refused."""
         missing = set(weights.lm_weights) - set(rescorers)
         if missing:
             raise ValueError(f"weights for unknown rescorers: {sorted(missing)}")
         self.rescorers = rescorers
         self.weights = weights
+        self.decoder_acoustic_scale = decoder_acoustic_scale
+
+    def check_acoustic_scale(self, scale: Optional[float], what: str,
+                             path: Optional[str] = None) -> None:
+        """InputError when `scale` (of an N-best list or a decoder; None: unknown) differs
+        from the one the weights were tuned on."""
+        expected = self.decoder_acoustic_scale
+        if expected is not None and scale is not None and not math.isclose(
+                scale, expected, rel_tol=1e-6):
+            raise InputError(f"{what} at acoustic scale {scale:g}, but the rescoring weights "
+                             f"were tuned on N-best lists decoded at {expected:g}: decode at "
+                             f"{expected:g} or tune again", path=path)
 
     def rescore(self, nbest, audio=None, key: str = "") -> List[Hypothesis]:
         """Rerank one utterance's N-best (an NBest, or a list of Hypothesis such as the
@@ -112,6 +135,8 @@ class Rescorer:
         hyps = nbest.hyps if isinstance(nbest, NBest) else nbest
         work = NBest(nbest.key if isinstance(nbest, NBest) else key,
                      [replace(h, scores=dict(h.scores), total=None) for h in hyps])
+        self.check_acoustic_scale(acoustic_scale_of([work]),
+                                  f"utterance {work.key!r} was decoded")
         add_scores(work, self.rescorers, audio)
         return rerank(work, self.weights).hyps
 
@@ -120,10 +145,29 @@ class Rescorer:
         return any(getattr(r, "name", "") == "speech_llm" for r in self.rescorers.values())
 
 
+def acoustic_scale_of(nbests: Sequence[NBest], path: Optional[str] = None) -> Optional[float]:
+    """The decoder's acoustic scale the hypotheses' acoustic costs carry (None: unknown);
+    InputError when they carry different ones, or some say and some do not."""
+    scales = {h.acoustic_scale for nb in nbests for h in nb.hyps}
+    if len(scales) > 1:
+        shown = ", ".join("unknown" if s is None else f"{s:g}" for s in sorted(
+            scales, key=lambda s: -1 if s is None else s))
+        raise InputError(f"the N-best lists were decoded at different acoustic scales "
+                         f"({shown}): one set of weights needs one scale", path=path)
+    return scales.pop() if scales else None
+
+
 def parse_config(config: dict, base_dir: str = ".", path: Optional[str] = None):
-    """(list of (name, type, resolved path, options), Weights) from a config dict."""
+    """(list of (name, type, resolved path, options), Weights, decoder acoustic scale or None)
+    from a config dict."""
     if not isinstance(config, dict):
         raise InputError("a rescoring config must be a JSON object", path=path)
+    for old, new in LEGACY_KEYS.items():
+        if old in config:
+            raise InputError(f"{old!r} is now {new!r} (a multiplier on acoustic costs that "
+                             f"already carry the decoder's acoustic scale; that scale is "
+                             f"'decoder_acoustic_scale'): rename the key or tune again",
+                             path=path)
     entries = config.get("rescorers", [])
     if not isinstance(entries, list):
         raise InputError("'rescorers' must be a list", path=path)
@@ -146,13 +190,17 @@ def parse_config(config: dict, base_dir: str = ".", path: Optional[str] = None):
         lm_weights[name] = float(weight)
         specs.append((name, kind, model_path, entry.get("options", {})))
     numbers = {}
-    for key, default in (("acoustic_scale", 1.0), ("first_pass_weight", 1.0),
+    for key, default in (("am_weight", 1.0), ("first_pass_weight", 1.0),
                          ("word_bonus", 0.0)):
         value = config.get(key, default)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise InputError(f"{key!r} must be a number", path=path)
         numbers[key] = float(value)
-    return specs, Weights(lm_weights=lm_weights, **numbers)
+    scale = config.get("decoder_acoustic_scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                              or not scale > 0):
+        raise InputError("'decoder_acoustic_scale' must be a positive number or null", path=path)
+    return specs, Weights(lm_weights=lm_weights, **numbers), scale
 
 
 def load(config_path: str) -> Rescorer:
@@ -164,13 +212,14 @@ def load(config_path: str) -> Rescorer:
         raise InputError("no such file", path=config_path) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"not a JSON rescoring config: {err}", path=config_path) from None
-    specs, weights = parse_config(config, os.path.dirname(os.path.abspath(config_path)),
-                                  config_path)
+    specs, weights, scale = parse_config(config, os.path.dirname(os.path.abspath(config_path)),
+                                         config_path)
     rescorers = {name: make_rescorer(kind, path, options) for name, kind, path, options in specs}
-    return Rescorer(rescorers, weights)
+    return Rescorer(rescorers, weights, scale)
 
 
-def write_config(path: str, specs: Sequence[tuple], weights: Weights, extra: Optional[dict] = None):
+def write_config(path: str, specs: Sequence[tuple], weights: Weights, extra: Optional[dict] = None,
+                 decoder_acoustic_scale: Optional[float] = None):
     """Write a config `load` reads; specs = (name, type, path, options); paths are written
     relative to the config's directory when they lie under it."""
     base = os.path.dirname(os.path.abspath(path))
@@ -184,7 +233,7 @@ def write_config(path: str, specs: Sequence[tuple], weights: Weights, extra: Opt
         if options:
             entry["options"] = options
         entries.append(entry)
-    config = {"acoustic_scale": weights.acoustic_scale,
+    config = {"am_weight": weights.am_weight, "decoder_acoustic_scale": decoder_acoustic_scale,
               "first_pass_weight": weights.first_pass_weight,
               "word_bonus": weights.word_bonus, "rescorers": entries}
     if extra:

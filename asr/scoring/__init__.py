@@ -2,7 +2,7 @@
 Kaldi compute-wer's; per-utterance alignments, confusion pairs, sentence error rate.
 
     from asr.scoring import score_files
-    report = score_files("ref.txt", "hyp.txt", unit="char", mode="all")
+    report = score_files("ref.txt", "hyp.txt", unit="char", key_rule="all")
     print(report.summary_lines()[0])
 """
 from asr.scoring.align import Alignment, align, align_many, count_edits, error_rate

@@ -10,7 +10,7 @@ import json
 import sys
 
 from asr.scoring.align import COSTS
-from asr.scoring.report import MODES, score_files
+from asr.scoring.report import KEY_RULES, score_files
 from asr.scoring.text import NORMALIZERS
 
 
@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--normalize", choices=NORMALIZERS, default="none",
                         help="'aishell': NFKC (full-width to ASCII), lower-case, punctuation "
                              "to spaces, collapse spaces (default: none)")
-    parser.add_argument("--mode", choices=MODES, default="strict",
+    parser.add_argument("--keys", choices=KEY_RULES, default="strict",
                         help="as Kaldi compute-wer: strict = every REF key must be in HYP; "
                              "present = score keys in both; all = a missing HYP is empty "
                              "(default: strict)")
@@ -39,7 +39,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     report = score_files(args.ref, args.hyp, unit="char" if args.cer else "word",
-                         mode=args.mode, costs=args.costs, normalize=args.normalize)
+                         key_rule=args.keys, costs=args.costs, normalize=args.normalize)
     if args.json:
         json.dump(report.to_json(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

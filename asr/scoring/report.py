@@ -1,7 +1,8 @@
 """Scoring a hypothesis file against a reference file: totals, per-utterance alignments,
 confusion pairs, missing and extra keys, as text or JSON.
 
-Which utterances are scored follows Kaldi compute-wer's `--mode`:
+Which utterances are scored (`key_rule`, `tingxie wer --keys`) follows Kaldi compute-wer's
+`--mode`:
   strict: every reference key must be in HYP (else InputError);
   present: only keys in both files are scored;
   all: every reference key is scored; one missing from HYP counts as an empty hypothesis.
@@ -23,7 +24,7 @@ from common.kaldi import read_kaldi_text
 from asr.scoring.align import Alignment, align_many, count_edits
 from asr.scoring.text import few_keys, tokenize
 
-MODES = ("strict", "present", "all")
+KEY_RULES = ("strict", "present", "all")
 
 
 @dataclass
@@ -61,7 +62,7 @@ class ErrorTotals:
 @dataclass
 class WerReport:
     unit: str
-    mode: str
+    key_rule: str
     costs: str
     normalize: str
     keys: List[str] = field(default_factory=list)
@@ -106,7 +107,7 @@ class WerReport:
 
     def summary_lines(self) -> List[str]:
         t = self.totals
-        partial = " [PARTIAL]" if self.mode == "present" and self.missing_keys else ""
+        partial = " [PARTIAL]" if self.key_rule == "present" and self.missing_keys else ""
         lines = [
             f"%{self.rate_name} {_percent(t.error_rate)} [ {t.errors} / {t.ref_tokens}, "
             f"{t.insertions} ins, {t.deletions} del, {t.substitutions} sub ]{partial}",
@@ -138,7 +139,7 @@ class WerReport:
         t = self.totals
         return {
             "unit": self.unit,
-            "mode": self.mode,
+            "key_rule": self.key_rule,
             "costs": self.costs,
             "normalize": self.normalize,
             "error_rate": t.error_rate,
@@ -182,19 +183,19 @@ def _percent(rate: Optional[float]) -> str:
 
 
 def score_texts(refs: Dict[str, str], hyps: Dict[str, str], *, unit: str = "word",
-                mode: str = "strict", costs: str = "sclite", normalize: str = "none",
+                key_rule: str = "strict", costs: str = "sclite", normalize: str = "none",
                 hyp_path: Optional[str] = None) -> WerReport:
-    """Score transcripts given as key -> text dictionaries (see the module doc for `mode`)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    report = WerReport(unit=unit, mode=mode, costs=costs, normalize=normalize)
+    """Score transcripts given as key -> text dictionaries (see the module doc for `key_rule`)."""
+    if key_rule not in KEY_RULES:
+        raise InputError(f"key_rule must be one of {', '.join(KEY_RULES)}, not {key_rule!r}")
+    report = WerReport(unit=unit, key_rule=key_rule, costs=costs, normalize=normalize)
     report.missing_keys = [key for key in refs if key not in hyps]
     report.extra_keys = [key for key in hyps if key not in refs]
-    if mode == "strict" and report.missing_keys:
+    if key_rule == "strict" and report.missing_keys:
         raise InputError(f"{len(report.missing_keys)} reference keys are not in the hypotheses "
-                         f"({few_keys(report.missing_keys)}); use --mode present or "
-                         f"--mode all to score anyway", path=hyp_path)
-    report.keys = [key for key in refs if key in hyps or mode == "all"]
+                         f"({few_keys(report.missing_keys)}); use --keys present or "
+                         f"--keys all to score anyway", path=hyp_path)
+    report.keys = [key for key in refs if key in hyps or key_rule == "all"]
     report.ref_tokens = [tokenize(refs[key], unit, normalize) for key in report.keys]
     report.hyp_tokens = [tokenize(hyps.get(key, ""), unit, normalize) for key in report.keys]
     try:

@@ -106,7 +106,7 @@ def main(argv=None):
     ours_bin, kenlm_bin = os.path.join(args.work, "ours.bin"), os.path.join(args.work, "kenlm.bin")
     tingxie = [sys.executable, "-m", "asr.cli"]
     env = dict(os.environ, PYTHONPATH=ROOT)
-    wall, cpu, rss, _ = child_cpu(tingxie + ["lm", "build-binary", arpa, ours_bin], env=env)
+    wall, cpu, rss, _ = child_cpu(tingxie + ["lm", "build-binary", arpa, "-o", ours_bin], env=env)
     report["convert"] = {"ours_s": round(wall, 2), "ours_mb": round(rss),
                          "ours_bytes": os.path.getsize(ours_bin)}
     wall, cpu, rss, _ = child_cpu([os.path.join(KENLM_BIN, "build_binary"), arpa, kenlm_bin])
