@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output-dir", required=True, help="graph directory to write")
     p.add_argument("--const", action="store_true", help="write TLG.fst as a const FST")
     p.add_argument("--write-lg", action="store_true", help="also write LG.fst")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary (sizes, dropped words, CPU seconds per stage) as one "
+                        "JSON object on stdout instead of text on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +60,13 @@ def run(args: argparse.Namespace) -> int:
                "cpu_seconds": details["cpu_seconds"]}
     for warning in details["warnings"]:
         print(f"tingxie: warning: {warning}", file=sys.stderr)
-    json.dump(summary, sys.stderr, indent=1)
-    sys.stderr.write("\n")
+    if args.json:
+        json.dump(summary, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    dropped = summary["lexicon_dropped"]
+    print(f"tingxie graph compile: wrote {args.output_dir}; sizes {json.dumps(summary['sizes'])}; "
+          f"lexicon words dropped: {len(dropped) if isinstance(dropped, (list, dict)) else dropped}"
+          f"; LM words not in the lexicon: {summary['lm_words_not_in_lexicon']}; CPU seconds "
+          f"{json.dumps(summary['cpu_seconds'])}", file=sys.stderr)
     return 0

@@ -92,12 +92,15 @@ def test_arpa_words_missing_from_lexicon_are_reported(tmp_path, capsys):
     words = tiny_words()
     n = write_lexicon(lexicon, words[: len(words) // 2])
     out = tmp_path / "g"
-    assert main(compile_args(out, "--lexicon", lexicon)) == 0
+    assert main(compile_args(out, "--lexicon", lexicon, "--json")) == 0
     info = json.load(open(out / "graph.json"))["details"]
     lm_words = 124 - 3  # <unk>, <s>, </s> are not lexicon words
     assert info["lm"]["words_not_in_lexicon"] == lm_words - n + 1  # + <unk>
     assert sum(info["lm"]["g_ngrams"]["dropped_out_of_lexicon"]) > 0
-    assert "lm_words_not_in_lexicon" in capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out)  # --json: the summary on stdout
+    assert summary["lm_words_not_in_lexicon"] == info["lm"]["words_not_in_lexicon"]
+    assert main(compile_args(tmp_path / "g2", "--lexicon", lexicon)) == 0
+    assert f"LM words not in the lexicon: {lm_words - n + 1}" in capsys.readouterr().err
 
 
 def test_unspellable_words_dropped_or_mapped_to_unk(tmp_path):

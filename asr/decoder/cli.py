@@ -61,10 +61,14 @@ def _open_npz(path):
 def run(args) -> int:
     from asr.decoder import Decoder, options
 
+    if args.threads is not None and args.threads < 1:
+        raise InputError("--threads must be at least 1")
     decoder_options, hotword_options = options.from_arguments(args)
     decoder_options.update(nbest=args.nbest, keep_lattice=bool(args.lattice))
     decoder = Decoder(args.graph, decoder_options, mode=args.mode,
                       hotword_options=hotword_options)
+    print(f"tingxie decode: {decoder.mode} mode, options in effect "
+          f"{json.dumps(decoder.options.as_dict())}", file=sys.stderr)
     hotwords = None
     if args.hotwords:
         import warnings

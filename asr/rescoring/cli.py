@@ -124,12 +124,18 @@ def _run_nbest(args) -> int:
     out = open_text(args.output, "a" if args.resume else "w") if args.output else None
     text = open_text(args.text, "a" if args.resume else "w") if args.text else None
     count = 0
+    warned = False
     try:
         for nbest in read_nbest(args.nbest_file):
             if nbest.key in done:
                 continue
             rescorer.check_acoustic_scale(acoustic_scale_of([nbest], args.nbest_file),
                                           f"utterance {nbest.key!r} was decoded", args.nbest_file)
+            if nbest.acoustic_scale is None and rescorer.decoder_acoustic_scale and not warned:
+                warned = True
+                print(f"tingxie: warning: {args.nbest_file}: utterance {nbest.key!r} does not "
+                      f"say which acoustic scale it was decoded at; the weights assume "
+                      f"{rescorer.decoder_acoustic_scale:g}", file=sys.stderr)
             audio = None
             if audio_table is not None and rescorer.needs_audio:
                 if nbest.key not in audio_table:
