@@ -129,9 +129,10 @@ def _run_nbest(args) -> int:
         for nbest in read_nbest(args.nbest_file):
             if nbest.key in done:
                 continue
-            rescorer.check_acoustic_scale(acoustic_scale_of([nbest], args.nbest_file),
-                                          f"utterance {nbest.key!r} was decoded", args.nbest_file)
-            if nbest.acoustic_scale is None and rescorer.decoder_acoustic_scale and not warned:
+            scale = acoustic_scale_of([nbest], args.nbest_file)
+            rescorer.check_acoustic_scale(scale, f"utterance {nbest.key!r} was decoded",
+                                          args.nbest_file)
+            if scale is None and rescorer.decoder_acoustic_scale and not warned:
                 warned = True
                 print(f"tingxie: warning: {args.nbest_file}: utterance {nbest.key!r} does not "
                       f"say which acoustic scale it was decoded at; the weights assume "
