@@ -448,11 +448,8 @@ def effective_options(spec: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     from asr.decoder.options import DecoderOptions, HotwordOptions, make_options
     mode = spec["mode"]
     if mode is None:
-        try:
-            with open(os.path.join(spec["graph"], "graph.json"), encoding="utf-8") as handle:
-                topology = json.load(handle).get("topology")
-        except (OSError, ValueError, AttributeError):
-            return None  # the recogniser reports the broken graph
+        from graph.directory import GraphDirectory
+        topology = GraphDirectory(spec["graph"], verify=False).topology  # the workers verify it
         mode = "paraformer" if topology == "sync" else "ctc"
     decoder = make_options(DecoderOptions, spec["decoder_options"],
                            nbest=max(spec["nbest"], spec.get("rescore_nbest", 0)))
