@@ -728,7 +728,7 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
         print(f"tingxie transcribe: warning: {untimed} utterances have words without times: the "
               f"model gives none (funasr's export of a plain Paraformer has no CIF outputs; "
               f"`python -m asr.models.export MODEL_DIR` writes one that has)"
-              + ("; their SRT files are empty" if args.srt else ""), file=sys.stderr)
+              + ("; their SRT files are empty" if srt else ""), file=sys.stderr)
     rtf = bar.compute_seconds / bar.audio_seconds if bar.audio_seconds else 0.0
     print(f"tingxie transcribe: {done} of {len(utterances)} utterances transcribed, "
           f"{errors.count} failed (see {errors.path}); RTF {rtf:.4f} this run",

@@ -213,3 +213,117 @@ def test_tingxie_exporter_handles_every_type(dirs, torch_models, waves, tmp_path
     output = onnx.posteriors([waves[1]])[0]
     assert np.array_equal(output.logp.argmax(1), reference.logp.argmax(1))
     np.testing.assert_allclose(output.token_times, reference.token_times, atol=1e-6)
+
+
+# --- the command line and graphs, as a user meets these directories ----------------------------
+ZH_WORDS = ["一丁", "丁七", "万", "hello", "world", "zebra", "Hello", "丁x"]  # zebra: not listed
+EN_WORDS = ["aa", "ab", "gkqaa", "gkrab", "zebra", "hello", "Aa"]          # zebra, hello: not
+
+
+def write_unigram_arpa(path, words):
+    lines = ["\\data\\", f"ngram 1={len(words) + 3}", "", "\\1-grams:"]
+    prob = -np.log10(len(words) + 2)
+    for word in ["<unk>", "</s>"] + list(words):
+        lines.append(f"{prob:.4f}\t{word}")
+    lines += ["-99\t<s>", "", "\\end\\", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def graphs(dirs, tmp_path_factory):
+    """Sync-topology graphs for paraformer-zh (seg_dict: characters and English BPE words) and
+    paraformer-en (`@@` BPE), words spelled by `tingxie graph compile --seg-dict` alone."""
+    from asr.cli import main
+
+    out = {}
+    root = tmp_path_factory.mktemp("graphs")
+    for kind, words in (("paraformer-zh", ZH_WORDS), ("paraformer-en", EN_WORDS)):
+        model = dirs[kind]["torch"]
+        arpa = root / f"{kind}.arpa"
+        write_unigram_arpa(arpa, words)
+        graph = root / kind
+        assert main(["graph", "compile", "--tokens", os.path.join(model, "tokens.json"),
+                     "--lm", str(arpa), "--seg-dict", os.path.join(model, "seg_dict"),
+                     "--topology", "sync", "-o", str(graph)]) == 0
+        out[kind] = str(graph)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["paraformer-zh", "paraformer-en"])
+def test_graph_spells_words_as_funasrs_tokenizer(dirs, graphs, kind):
+    """Every word, listed in seg_dict or not (`zebra`: <unk> per letter without an entry, not
+    five one-letter words), has the spelling funasr's CharTokenizer gives it."""
+    from funasr.tokenizer.char_tokenizer import CharTokenizer
+
+    tokenizer = CharTokenizer(seg_dict=os.path.join(dirs[kind]["torch"], "seg_dict"),
+                              split_with_space=True)
+    lexicon = {}
+    with open(os.path.join(graphs[kind], "lexicon.txt"), encoding="utf-8") as f:
+        for line in f:
+            word, *spelling = line.split()
+            lexicon[word] = spelling
+    words = ZH_WORDS if kind == "paraformer-zh" else EN_WORDS
+    assert set(lexicon) - {"<unk>"} == set(words)
+    for word in words:
+        assert lexicon[word] == tokenizer.text2tokens(word), word
+    assert lexicon["zebra"] == tokenizer.text2tokens("zebra") and "<unk>" in lexicon["zebra"]
+
+
+def test_oov_hotwords_are_spelled_as_funasrs_tokenizer(dirs, graphs):
+    from asr.decoder import Decoder
+    from funasr.tokenizer.char_tokenizer import CharTokenizer
+
+    decoder = Decoder(graphs["paraformer-en"])
+    tokenizer = CharTokenizer(seg_dict=os.path.join(dirs["paraformer-en"]["torch"],
+                                                    "seg_dict"), split_with_space=True)
+    speller = decoder._make_oov_speller()
+    for word in ("gksac", "quux", "ab"):
+        assert list(speller.spell(word)) == tokenizer.text2tokens(word)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_tingxie_transcribe_no_lm_without_mode(dirs, tmp_path, kind, backend):
+    from asr.cli import main
+
+    out = tmp_path / "out"
+    assert main(["transcribe", WAVS[0], "--model", dirs[kind][backend], "--no-lm",
+                 "-o", str(out), "--no-progress"]) == 0
+    with open(out / "results.jsonl", encoding="utf-8") as f:
+        (record,) = [json.loads(line) for line in f]
+    assert record["words"] and record["tokens"]
+    if kind != "paraformer-en":
+        assert " " not in record["text"]
+
+
+@pytest.mark.parametrize("kind", ["paraformer-zh", "paraformer-en"])
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_tingxie_transcribe_with_a_sync_graph(dirs, graphs, tmp_path, kind, backend):
+    """No --mode: the graph's sync topology picks paraformer; every word is a graph word."""
+    from asr.cli import main
+
+    out = tmp_path / "out"
+    assert main(["transcribe", *WAVS, "--model", dirs[kind][backend], "--graph", graphs[kind],
+                 "-o", str(out), "--no-progress"]) == 0
+    with open(out / "results.jsonl", encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    words = set(ZH_WORDS if kind == "paraformer-zh" else EN_WORDS) | {"<unk>"}
+    assert len(records) == 2 and any(r["words"] for r in records)
+    assert all(set(r["words"]) <= words for r in records)
+
+
+def test_graph_compile_accepts_one_token_per_line(dirs, tmp_path):
+    """The older tokens.txt (one token a line, column = line) compiles like tokens.json."""
+    from asr.cli import main
+
+    model = dirs["paraformer-en"]["torch"]
+    with open(os.path.join(model, "tokens.json"), encoding="utf-8") as f:
+        tokens = json.load(f)
+    (tmp_path / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    arpa = tmp_path / "lm.arpa"
+    write_unigram_arpa(arpa, EN_WORDS)
+    assert main(["graph", "compile", "--tokens", str(tmp_path / "tokens.txt"), "--lm", str(arpa),
+                 "--seg-dict", os.path.join(model, "seg_dict"), "--topology", "sync",
+                 "-o", str(tmp_path / "g")]) == 0
+    with open(tmp_path / "g" / "tokens.txt", encoding="utf-8") as f:
+        assert [line.split()[0] for line in f] == tokens
