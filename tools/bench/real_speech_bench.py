@@ -182,20 +182,25 @@ def main() -> None:
     parser.add_argument("--general-graph", nargs=2, default=["exp/demo/general/graph",
                                                              "exp/demo/general/graph_sync"])
     parser.add_argument("--peers", action="store_true", help="also Whisper and pocketsphinx")
+    parser.add_argument("--score", nargs="+", default=["real_dev", "heldout_test", "espeak_test"],
+                        help="sets to score (their tuning sets are loaded as needed)")
     parser.add_argument("--out", default="exp/demo/bench/real_speech.json")
     args = parser.parse_args()
 
-    names = {"real_dev": args.real_dev, "heldout_test": args.heldout_test,
+    tuning = {"real_dev": "heldout_dev", "heldout_test": "heldout_dev",
+              "heldout_dev": "heldout_dev", "espeak_test": "espeak_dev",
+              "espeak_dev": "espeak_dev"}
+    paths = {"real_dev": args.real_dev, "heldout_test": args.heldout_test,
              "espeak_test": args.espeak_test, "heldout_dev": args.heldout_dev,
              "espeak_dev": args.espeak_dev}
+    names = {n: paths[n] for n in paths if n in args.score or n in
+             {tuning[s] for s in args.score}}
     for name, directory in names.items():
         if not os.path.exists(os.path.join(directory, "text")):
             sys.exit(f"real_speech_bench.py: {directory}/text is missing "
                      "(tools/demo/real_dev.py, tools/demo/voices_synth.py, tools/demo/run.sh 2)")
     sets = {name: read_set(d) for name, d in names.items()}
-    tuning = {"real_dev": "heldout_dev", "heldout_test": "heldout_dev",
-              "heldout_dev": "heldout_dev", "espeak_test": "espeak_dev",
-              "espeak_dev": "espeak_dev"}
+    tuning = {n: t for n, t in tuning.items() if n in sets}
     graphs = {"demo": tuple(args.demo_graph), "general": tuple(args.general_graph)}
     report = {"model": args.model, "sets": {n: len(s["refs"]) for n, s in sets.items()},
               "oov_general": {n: oov_rate(s["refs"], args.general_graph[0])
@@ -203,7 +208,7 @@ def main() -> None:
                               if os.path.exists(os.path.join(args.general_graph[0], "words.txt"))},
               "oov_demo": {n: oov_rate(s["refs"], args.demo_graph[0]) for n, s in sets.items()},
               "model_results": model_results(args.model, sets, tuning, graphs, args.backend)}
-    scored = {n: sets[n] for n in ("real_dev", "heldout_test", "espeak_test")}
+    scored = {n: sets[n] for n in args.score}
     if args.peers:
         report["whisper_tiny_en"] = whisper_results(scored)
         report["pocketsphinx_en_us"] = pocketsphinx_results(scored)

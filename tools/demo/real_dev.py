@@ -1,7 +1,7 @@
 """The real-speech dev set: human recordings shipped by Debian packages, never trained on.
 
   pocketsphinx-testdata  cards/00[1-5].wav, librivox/*.wav (16 kHz wav), goforward.raw
-                         (16 kHz raw) and tidigits/dhd.2934z.raw (8 kHz raw): 12 utterances
+                         and tidigits/dhd.2934z.raw (16 kHz raw): 12 utterances
   alsa-utils             /usr/share/sounds/alsa/{Front,Rear,Side}_*.wav (48 kHz): 8 utterances
 Transcripts (lower case, no punctuation, numbers as words) are tools/demo/data/real_dev.txt.
 Writes a Kaldi directory with 16 kHz mono 16-bit wavs:
@@ -25,7 +25,7 @@ SOURCES = {f"cards_00{k}": (f"{PS}/cards/00{k}.wav", None) for k in range(1, 6)}
 SOURCES.update({f"librivox_{n}": (f"{PS}/librivox/sense_and_sensibility_01_austen_64kb-{n}.wav",
                                   None) for n in ("0870", "0880", "0890", "0920", "0930")})
 SOURCES["goforward"] = (f"{PS}/goforward.raw", 16000)
-SOURCES["tidigits_dhd_2934z"] = (f"{PS}/tidigits/dhd.2934z.raw", 8000)
+SOURCES["tidigits_dhd_2934z"] = (f"{PS}/tidigits/dhd.2934z.raw", 16000)
 SOURCES.update({f"alsa_{name.lower()}": (f"{ALSA}/{name}.wav", None) for name in (
     "Front_Center", "Front_Left", "Front_Right", "Rear_Center", "Rear_Left", "Rear_Right",
     "Side_Left", "Side_Right")})
