@@ -16,6 +16,6 @@ for topology in ctc sync; do
   dir=$OUT/graph; [ "$topology" = sync ] && dir=$OUT/graph_sync
   [ -f "$dir/graph.json" ] && continue
   "${TINGXIE[@]}" graph compile --tokens "$TOKENS" --lm "$OUT/lm2.arpa.gz" --spelling chars \
-    --word-boundary '|' --topology "$topology" -o "$dir" > "$OUT/compile_$topology.json"
+    --word-boundary '|' --topology "$topology" -o "$dir" > "$OUT/compile_$topology.log" 2>&1
 done
 echo "general graph: $OUT/graph (CTC), $OUT/graph_sync (Paraformer)"

@@ -71,12 +71,14 @@ def package_test(src: str, dst: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="exp/demo/train/model")
-    parser.add_argument("--test", default="exp/demo/data/test")
+    parser.add_argument("--test", default="exp/demo/data/test",
+                        help="test set to ship ('' keeps the shipped resources/demo/test)")
     parser.add_argument("--out", default="resources/demo")
     parser.add_argument("--onnx", action="store_true", help="also ship int8 ONNX exports")
     args = parser.parse_args()
     package_model(args.model, os.path.join(args.out, "model"), args.onnx)
-    package_test(args.test, os.path.join(args.out, "test"))
+    if args.test:
+        package_test(args.test, os.path.join(args.out, "test"))
 
 
 if __name__ == "__main__":
