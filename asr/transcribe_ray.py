@@ -7,16 +7,17 @@ driver never touches audio or posteriors:
 
   ReadStage       reader actors, one per node: audio files -> waveforms at the model's rate
                   (asr.audio.load_audio, as the local path reads them);
-  ModelActor      acoustic-model actors (`num_gpus` each when the cluster has GPUs): waveforms
+  ModelStage      acoustic-model actors (`num_gpus` each when the cluster has GPUs): waveforms
                   -> posteriors, `model_batch` waves per forward pass;
-  DecoderActor    decoder actors: posteriors -> journal records (asr.recognizer's decode, so a
+  DecodeStage     decoder actors: posteriors -> journal records (asr.recognizer's decode, so a
                   record is byte for byte the local path's). The graph is memory-mapped: an
                   aligned const TLG.fst in place, any other made one once per node (a
                   converted copy under the node's temporary directory, shared by its actors).
 
-Backpressure: at most `chunks_in_flight` chunks are submitted at a time; the next is read from
-the input list only when one finishes, so audio and posteriors in the object store stay
-bounded whatever the length of the list.
+Backpressure: at most `chunks_in_flight` chunks are submitted at a time; the next is taken from
+the input list only when one finishes, so tasks, audio and posteriors in the cluster stay
+bounded whatever the length of the list. (The driver itself holds the list of keys and paths
+and the journal's records, as the local path does.)
 
 Exactly once: actors restart when their process dies (`max_restarts=-1`) and their calls are
 retried (`max_task_retries`); a retried call recomputes the same chunk, and
@@ -37,7 +38,6 @@ import fcntl
 import hashlib
 import os
 import struct
-import sys
 import tempfile
 import time
 import uuid
