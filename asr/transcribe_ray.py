@@ -213,6 +213,30 @@ class DecodeStage:
         return out
 
 
+class LongStage:
+    """Files the segmenting options select (--vad on, or auto and long), whole: the VAD, the
+    model and the decoder in one actor, through asr.transcribe's own transcribe_one (resume is
+    per file here, not per segment)."""
+
+    def __init__(self, spec: Dict[str, Any]):
+        from asr.transcribe import _make_recognizer
+        self.spec = spec
+        self.load_error: Optional[str] = None
+        try:
+            self.recognizer = _make_recognizer(spec)
+        except Exception as err:
+            self.load_error = f"cannot load the model and graph: {failure_reason(err)}"
+
+    def transcribe(self, key: str, path: str, absolute: str) -> List[Result]:
+        if self.load_error is not None:
+            raise InputError(self.load_error)
+        from asr.transcribe import transcribe_one
+        result = transcribe_one(self.recognizer, key, absolute, self.spec.get("segmenting"))
+        if result.record is not None:
+            result.record["path"] = path
+        return [result._replace(path=path)]
+
+
 def node_local_graph(graph_dir: str) -> str:
     """A graph directory whose TLG.fst the decoder memory-maps: `graph_dir` itself when its
     TLG.fst is an aligned const FST, else a converted copy made once per node (the first actor
@@ -391,6 +415,8 @@ class Pipeline:
         problem = self._started(self.decoder_actors[0].ready.remote())
         if problem is not None:
             raise InputError(problem, path=spec["graph"] or spec["model"])
+        self.spec = spec
+        self.long_actor = None  # started at the first file the segmenting options select
         # waveforms travel on to the decoders only for a rescorer that scores with the audio
         self.keep_audio = ray.get(self.decoder_actors[0].needs_audio.remote())
         self.window = options.chunks_in_flight or 2 * (len(self.model_actors)
@@ -403,6 +429,24 @@ class Pipeline:
             raise InputError(f"--ray {self.options.address}: the actors did not start within "
                              f"{self.options.start_timeout:.0f} s (does the cluster have the "
                              f"CPUs and GPUs they ask for?)") from None
+
+    def _segmented(self, path: str) -> bool:
+        """Whether the segmenting options select this file (asr.transcribe's rule)."""
+        from asr.segment import SegmentOptions, audio_seconds
+        options = SegmentOptions(**(self.spec.get("segmenting") or {"vad": "off"}))
+        if options.vad == "off":
+            return False
+        return options.wanted(audio_seconds(path))
+
+    def _long_actor(self, load):
+        if self.long_actor is None:
+            # num_cpus 0: it shares the CPUs the pipeline's actors hold
+            self.long_actor = self.ray.remote(LongStage).options(
+                num_cpus=0, max_restarts=-1,
+                max_task_retries=self.options.max_task_retries).remote(self.spec)
+            self.node_of[self.long_actor] = None
+            load[self.long_actor] = 0
+        return self.long_actor
 
     def run(self, todo: Iterator[Tuple[str, str]], record, progress) -> None:
         ray = self.ray
@@ -418,7 +462,22 @@ class Pipeline:
             chunk = next(chunks, None)
             if chunk is None:
                 return False
-            items = [(key, path, os.path.abspath(path)) for key, path in chunk]
+            items = []
+            for key, path in chunk:
+                absolute = os.path.abspath(path)
+                try:
+                    segmented = self._segmented(path)
+                except InputError as err:  # as the local path reports it
+                    record(Result(key, path, None, err.message, 0.0, 0.0))
+                    continue
+                if segmented:
+                    actor = self._long_actor(load)
+                    in_flight[actor.transcribe.remote(key, path, absolute)] = (actor,)
+                    load[actor] += 1
+                else:
+                    items.append((key, path, absolute))
+            if not items:
+                return True
             model = least_loaded(self.model_actors)
             node = self.node_of[model]  # the chunk stays on this node where it can
             stages = (least_loaded(self.readers, node), model,

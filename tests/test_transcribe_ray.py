@@ -46,7 +46,10 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    """A wav.scp of COPIES keys per demo test file, and one file that is not audio."""
+    """A wav.scp of COPIES keys per demo test file, one file that is not audio and one long
+    enough for --vad auto to segment it (9 test files with pauses, ~55 s)."""
+    import numpy as np
+    import soundfile
     folder = tmp_path_factory.mktemp("inputs")
     bad = folder / "not_audio.wav"
     bad.write_bytes(b"RIFF....WAVEfmt not really")
@@ -56,6 +59,11 @@ def inputs(tmp_path_factory):
     for copy in range(COPIES):
         lines += [f"{key}_{copy} {os.path.join(ROOT, path)}" for key, path in pairs]
     lines.insert(7, f"broken {bad}")
+    pause = np.zeros(8000, np.float32)
+    long_audio = np.concatenate([part for _, path in pairs[:9] for part in (
+        soundfile.read(os.path.join(ROOT, path), dtype="float32")[0], pause)])
+    soundfile.write(folder / "long.wav", long_audio, 16000)
+    lines.insert(20, f"long {folder / 'long.wav'}")
     scp = folder / "wav.scp"
     scp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(scp), len(lines)
@@ -95,7 +103,8 @@ def assert_same_as_local(out, local, total):
         with open(os.path.join(name, "results.jsonl"), encoding="utf-8") as handle:
             records[name] = {r["key"]: r for r in map(json.loads, handle)}
     assert records[out] == records[local]
-    for name in ("setup.json", "srt/test_00003_1.srt"):
+    assert len(records[out]["long"]["segments"]) > 1  # segmented by the VAD, on Ray too
+    for name in ("setup.json", "srt/test_00003_1.srt", "srt/long.srt"):
         with open(os.path.join(out, name), "rb") as mine, \
                 open(os.path.join(local, name), "rb") as theirs:
             assert mine.read() == theirs.read(), name
