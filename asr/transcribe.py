@@ -25,7 +25,8 @@ cut into speech segments by Silero VAD (asr.segment), and each segment is transc
 own; the file's record holds its `segments` (start, end and each one's words and times) and
 its words with times on the file's timeline; the SRT has one cue per segment; no speech gives
 an empty transcript. The finished segments of a file in progress go to
-OUTDIR/segments/KEY.jsonl, so a rerun after a kill decodes only the rest (not with --ray).
+OUTDIR/segments/KEY.jsonl, so a rerun after a kill decodes only the rest (with --ray the
+whole file is decoded again).
 Exit status: 0 when every input is transcribed, 1 when any failed, 2 for bad arguments.
 """
 from __future__ import annotations
@@ -365,7 +366,7 @@ def transcribe_all(utterances: Sequence[Utterance], spec: Dict[str, Any],
                    journal: ResultJournal, errors: ErrorLog, jobs: int,
                    progress: Progress, ray=None, partial_dir: Optional[str] = None) -> None:
     """`ray`: an asr.transcribe_ray.RayOptions to run on a Ray cluster instead of `jobs`
-    local processes (long files are not segmented there). `partial_dir`: where long files
+    local processes (a long file is resumed whole there). `partial_dir`: where long files
     in progress keep their finished segments."""
     todo = []
     for key, path, problem in utterances:
