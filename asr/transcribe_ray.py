@@ -113,7 +113,7 @@ class ModelInfo:
 class ModelStage:
     """Waveforms -> posteriors, in the process of a model actor."""
 
-    def __init__(self, spec: Dict[str, Any], mode: str, model_batch: int):
+    def __init__(self, spec: Dict[str, Any], mode: Optional[str], model_batch: int):
         self.model_batch = max(1, model_batch)
         self.load_error: Optional[str] = None
         try:
@@ -163,7 +163,7 @@ class ModelStage:
 class DecodeStage:
     """Posteriors -> journal records, in the process of a decoder actor."""
 
-    def __init__(self, spec: Dict[str, Any], mode: str, model_actor: str):
+    def __init__(self, spec: Dict[str, Any], mode: Optional[str], model_actor: str):
         """`model_actor`: the name of a ModelStage actor, asked for the model's tokens and
         frame shift (again when this actor restarts)."""
         import ray
@@ -175,7 +175,8 @@ class DecodeStage:
         try:
             from asr.recognizer import Recognizer
             graph = spec["graph"] and node_local_graph(spec["graph"])
-            self.recognizer = Recognizer(info, graph, mode=mode, nbest=spec["nbest"],
+            self.recognizer = Recognizer(info, graph, mode=mode or info.mode,
+                                         nbest=spec["nbest"],
                                          hotwords=spec.get("hotwords"),
                                          rescore=spec.get("rescore"),
                                          rescore_nbest=spec.get("rescore_nbest", 10),
@@ -288,13 +289,13 @@ def is_aligned_const(fst_path: str) -> bool:
 
 
 # --- the driver ---------------------------------------------------------------------------------
-def resolve_mode(spec: Dict[str, Any]) -> str:
-    """The Recognizer's rule: the given mode, else the graph's topology (sync -> paraformer),
-    else ctc."""
+def resolve_mode(spec: Dict[str, Any]) -> Optional[str]:
+    """The Recognizer's rule: the given mode, else the graph's topology (sync -> paraformer);
+    None without either: the model's own (the model actors load it so)."""
     if spec["mode"] is not None:
         return spec["mode"]
     if spec["graph"] is None:
-        return "ctc"
+        return None
     from graph.directory import GraphDirectory
 
     topology = GraphDirectory(spec["graph"], verify=False).topology  # the workers verify it
