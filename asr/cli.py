@@ -12,12 +12,22 @@ One vocabulary across subcommands (tests/test_cli_vocabulary.py holds them to it
   --threads N               threads inside one process; --jobs N: worker processes
   exit status               0 ok, 1 some items failed (the rest was done), 2 bad input or usage
 Decoder and hotword flags come from one table (asr/decoder/options.py).
+
+The contract every subcommand keeps (tests/test_cli_contract.py checks it):
+  exit status 0  everything done;
+              1  some items of a batch failed (each one reported, the rest done);
+              2  bad input or usage: one line `tingxie: error: PATH[:LINE]: problem` on stderr;
+  a reader that goes away (`tingxie lm info x.arpa | head -1`) ends the command quietly;
+  warnings print as `tingxie: warning: ...`; never a Python traceback for bad input.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import sys
+import warnings
 
 from common.errors import InputError
 
@@ -32,9 +42,22 @@ SUBCOMMANDS = {
     "wer": ("asr.scoring.cli", "word / character error rate between Kaldi text files"),
 }
 
+EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `tingxie: error:` line, like every other error."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tingxie", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="tingxie", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tingxie {_version()}",
                         help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -55,24 +78,62 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _reject_nan(args: argparse.Namespace) -> None:
+    """argparse's float() takes 'nan'; no option of any subcommand means anything by it."""
+    for name, value in vars(args).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, float) and math.isnan(v) for v in values):
+            flag = "--" + name.split("__")[-1].replace("_", "-")
+            raise _UsageError(f"argument {flag}: NaN is not a usable value")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"tingxie: warning: {message}", file=sys.stderr)
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (`| head`): stop quietly, as `yes | head` does. Later
+    writes (and Python's final flush) go to /dev/null instead of raising again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 128 + 13  # the shell's status for a process ended by SIGPIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)
     if chosen not in SUBCOMMANDS:
         chosen = None
-    parser = build_parser(chosen)
-    args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
-        parser.print_help()
-        return 2
-    try:
-        return int(args.run(args) or 0)
-    except InputError as err:
-        print(f"tingxie: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("tingxie: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            parser = build_parser(chosen)
+            args = parser.parse_args(argv)
+            if not getattr(args, "run", None):
+                parser.print_help(sys.stderr)
+                return EXIT_BAD_INPUT
+            _reject_nan(args)
+            status = int(args.run(args) or 0)
+            sys.stdout.flush()
+            return status
+        except _UsageError as err:
+            print(f"tingxie: error: {err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except InputError as err:
+            print(f"tingxie: error: {err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+        except OSError as err:  # an output path in a missing directory, a full disk, ...
+            where = f"{err.filename}: " if err.filename else ""
+            print(f"tingxie: error: {where}{err.strerror or err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print("tingxie: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

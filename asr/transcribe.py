@@ -44,7 +44,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tu
 from common.errors import InputError
 from common.token_words import join_words
 from common.kaldi import read_wav_scp
-from common.textio import lines_with_problems
+from common.textio import check_output_dir, lines_with_problems
 
 AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "opus", "m4a", "sph")
 RESULTS = "results.jsonl"
@@ -689,6 +689,7 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
     if isinstance(ray, str):
         from asr.transcribe_ray import RayOptions
         ray = RayOptions(address=ray)
+    check_output_dir(outdir)
     utterances = collect_inputs(inputs, extensions)
     spec = {"model": model, "graph": graph, "mode": mode,
             "backend": backend, "threads": threads, "nbest": nbest,

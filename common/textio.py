@@ -66,3 +66,42 @@ def lines_with_problems(path: str) -> Iterator[Tuple[int, str, Optional[str]]]:
                 problem = f"not valid UTF-8 (byte {err.start + 1} of the line)"
             if line:
                 yield number, line, problem
+
+
+def check_output_file(path: str) -> None:
+    """Fail before any work when `path` cannot be created as a file: it is a directory, or
+    its directory is missing or is a file. `-` (stdout) is always fine."""
+    path = os.fspath(path)
+    if path == "-":
+        return
+    if os.path.isdir(path):
+        raise InputError("is a directory; expected a file name", path=path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        _missing_directory(parent, path)
+    if os.path.exists(path) and not os.access(path, os.W_OK) or not os.access(parent, os.W_OK):
+        raise InputError("not writable", path=path)
+
+
+def check_output_dir(path: str) -> None:
+    """Fail before any work when `path` cannot be (or become) a directory: it is a file, or
+    one of its parents is. Missing parents are fine: they are created."""
+    path = os.fspath(path)
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise InputError("exists and is not a directory", path=path)
+        return
+    ancestor = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise InputError(f"{ancestor} is a file, not a directory", path=path)
+
+
+def _missing_directory(parent: str, path: str) -> None:
+    ancestor = parent
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise InputError(f"{ancestor} is a file, not a directory", path=path)
+    raise InputError(f"directory {parent} does not exist", path=path)

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from graph.compile import CompileOptions, compile_graph, write_graph
+    from common.textio import check_output_dir
+
+    check_output_dir(args.output_dir)
 
     options = CompileOptions(
         tokens=args.tokens, lm=args.lm, output_dir=args.output_dir, topology=args.topology,

@@ -5,6 +5,8 @@ import argparse
 import sys
 import time
 
+from common.textio import check_output_file
+
 SMOOTHING = ["mkn", "kn", "kn-backoff", "katz", "absolute", "absolute-backoff", "add-k",
              "laplace", "jelinek-mercer", "mle"]
 
@@ -100,6 +102,7 @@ def _progress():
 def _train(args) -> int:
     from lm.arpa import write_arpa
     from lm.estimate import train
+    check_output_file(args.output)
     options = {}
     if args.k is not None:
         options["k"] = args.k
@@ -177,6 +180,7 @@ def _info(args) -> int:
 def _prune(args) -> int:
     from lm.prune import prune_relative_entropy
     from lm.arpa import read_arpa, write_arpa
+    check_output_file(args.output)
     model = read_arpa(args.model)
     pruned = prune_relative_entropy(model, args.threshold)
     write_arpa(pruned, args.output)

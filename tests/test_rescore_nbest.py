@@ -173,13 +173,14 @@ def test_cli_rescore_tune_and_load(tmp_path, capsys):
 def test_cli_errors_exit_2_with_file_and_line(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"key": "u1", "hyps": [{"words": "a", "am": 1, "lm": 1}]}\n{oops\n')
-    assert main(["rescore", "--nbest-file", str(bad), "--rescorer", f"ngram={TINY}"]) == 2
+    text = str(tmp_path / "best.txt")
+    assert main(["rescore", "--nbest-file", str(bad), "--rescorer", f"ngram={TINY}", "--text", text]) == 2
     assert f"{bad}:2: not valid JSON" in capsys.readouterr().err
-    assert main(["rescore", "--nbest-file", str(bad)]) == 2
+    assert main(["rescore", "--nbest-file", str(bad), "--text", text]) == 2
     assert "needs --config or at least one --rescorer" in capsys.readouterr().err
     cfg = tmp_path / "c.json"
     cfg.write_text('{"rescorers": [{"type": "bigram", "path": "x"}]}')
-    assert main(["rescore", "--nbest-file", str(bad), "--config", str(cfg)]) == 2
+    assert main(["rescore", "--nbest-file", str(bad), "--config", str(cfg), "--text", text]) == 2
     assert "unknown type 'bigram'" in capsys.readouterr().err
 
 

@@ -60,6 +60,11 @@ def _open_npz(path):
 
 def run(args) -> int:
     from asr.decoder import Decoder, options
+    from common.textio import check_output_file
+
+    for path in (args.output, args.json, args.lattice):
+        if path:
+            check_output_file(path)
 
     if args.threads is not None and args.threads < 1:
         raise InputError("--threads must be at least 1")

@@ -24,7 +24,7 @@ import sys
 
 from common.errors import InputError
 from common.kaldi import read_wav_scp
-from common.textio import numbered_lines, open_text
+from common.textio import check_output_file, numbered_lines, open_text
 
 from .combine import Rescorer, Weights, acoustic_scale_of, load, make_rescorer
 from .nbest import read_nbest, write_nbest
@@ -217,6 +217,23 @@ def _run_lattice(args) -> int:
 
 
 def run(args) -> int:
+    if args.lattice:
+        if args.out:
+            raise InputError("--out is for N-best lists; lattice rescoring writes --out-lattice "
+                             "and --text")
+        outputs = (args.text, args.out_lattice)
+        if not any(outputs):
+            raise InputError("nothing to write: give --text and/or --out-lattice")
+    else:
+        if args.out_lattice:
+            raise InputError("--out-lattice is for lattice rescoring (--lattice); N-best "
+                             "rescoring writes --out and --text")
+        outputs = (args.out, args.text)
+        if not any(outputs):
+            raise InputError("nothing to write: give --out and/or --text")
+    for path in outputs:
+        if path:
+            check_output_file(path)
     if args.lattice:
         return _run_lattice(args)
     return _run_nbest(args)

@@ -24,6 +24,7 @@ import numpy as np
 
 from common.errors import InputError
 from common.kaldi import read_kaldi_text
+from common.textio import check_output_file
 
 from .combine import Weights, acoustic_scale_of, add_scores, make_rescorer, write_config
 from .nbest import NBest, read_nbest
@@ -177,6 +178,9 @@ def tune(nbests: List[NBest], refs: Dict[str, List[str]], rescorers: Dict[str, o
 
 
 def run(args) -> int:
+    for path in (args.out, args.scored_nbest):
+        if path:
+            check_output_file(path)
     specs = [parse_rescorer_arg(text) for text in args.rescorer]
     names = [name for name, _, _ in specs]
     if len(set(names)) != len(names):

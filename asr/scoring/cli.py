@@ -10,6 +10,7 @@ import json
 import sys
 
 from asr.scoring.align import COSTS
+from common.textio import check_output_file
 from asr.scoring.report import KEY_RULES, score_files
 from asr.scoring.text import NORMALIZERS
 
@@ -38,6 +39,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.per_utt:
+        check_output_file(args.per_utt)
     report = score_files(args.ref, args.hyp, unit="char" if args.cer else "word",
                          key_rule=args.keys, costs=args.costs, normalize=args.normalize)
     if args.json:
