@@ -87,7 +87,7 @@ def _reject_nan(args: argparse.Namespace) -> None:
             raise _UsageError(f"argument {flag}: NaN is not a usable value")
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+def show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"tingxie: warning: {message}", file=sys.stderr)
 
 
@@ -108,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     if chosen not in SUBCOMMANDS:
         chosen = None
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        warnings.showwarning = show_warning
         try:
             parser = build_parser(chosen)
             args = parser.parse_args(argv)
             if not getattr(args, "run", None):
-                parser.print_help(sys.stderr)
-                return EXIT_BAD_INPUT
+                raise _UsageError(f"a COMMAND is needed: {', '.join(SUBCOMMANDS)} (see "
+                                  "`tingxie --help`)")
             _reject_nan(args)
             status = int(args.run(args) or 0)
             sys.stdout.flush()

@@ -70,15 +70,17 @@ class Recognizer:
         `decoder_options`: fields of asr.decoder.DecoderOptions; `hotword_options`: an
         asr.decoder.HotwordOptions or a dict of its fields."""
         if mode is not None and mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-        if nbest < 1:
-            raise ValueError("nbest must be at least 1")
+            raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if isinstance(nbest, bool) or not isinstance(nbest, int) or nbest < 1:
+            raise InputError(f"nbest must be a whole number of at least 1, not {nbest!r}")
         self.nbest = nbest
         self.hotwords = hotwords
         if rescore is not None and graph is None:
-            raise ValueError("rescoring needs a graph (greedy decoding has no N-best list)")
-        if rescore_nbest < 1:
-            raise ValueError("rescore_nbest must be at least 1")
+            raise InputError("rescoring needs a graph (greedy decoding has no N-best list)")
+        if isinstance(rescore_nbest, bool) or not isinstance(rescore_nbest, int) \
+                or rescore_nbest < 1:
+            raise InputError(f"rescore_nbest must be a whole number of at least 1, not "
+                             f"{rescore_nbest!r}")
         self.rescore_nbest = rescore_nbest if rescore is not None else 0
         self.decoder = None
         if graph is not None:  # first: a bad graph fails before the slow model load
@@ -139,21 +141,21 @@ class Recognizer:
     def _wave(self, audio) -> np.ndarray:
         if isinstance(audio, (str, os.PathLike)):
             return self.load(audio)
-        wave = np.asarray(audio, dtype=np.float32)
-        if wave.ndim != 1:  # (the model checks the length)
-            raise ValueError(f"audio arrays must be mono 1-D at {self.sample_rate} Hz, "
-                             f"got shape {wave.shape}")
-        return wave
+        from asr.audio import check_samples
+        return check_samples(audio, self.sample_rate)
 
     # --- posteriors -> words -------------------------------------------------------------
     def decode(self, output, hotwords: Optional[Any] = None,
                audio: Optional[np.ndarray] = None) -> Transcript:
         """Decode one AcousticOutput (or a [T, V] log-probability array). `audio` (the
         waveform) is needed only by audio-conditioned rescorers (speech LLMs)."""
-        logp = np.asarray(getattr(output, "logp", output), dtype=np.float32)
+        try:
+            logp = np.asarray(getattr(output, "logp", output), dtype=np.float32)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"posteriors must be a [T, V] array of numbers ({err})") from None
         token_times = getattr(output, "token_times", None)
         if logp.ndim != 2 or logp.shape[1] != len(self.tokens):
-            raise ValueError(f"posteriors must be [T, {len(self.tokens)}], got {logp.shape}")
+            raise InputError(f"posteriors must be [T, {len(self.tokens)}], got {logp.shape}")
         if self.decoder is None:
             return self._greedy(logp, token_times)
         result = self.decoder.decode(logp, hotwords=hotwords or self.hotwords)
@@ -173,7 +175,7 @@ class Recognizer:
         """The first pass's candidates reranked, best first, with their rescoring `scores`
         and `total`, and their first-pass rank (extra["first_pass_rank"])."""
         if getattr(self.rescorer, "needs_audio", False) and audio is None:
-            raise ValueError("this rescorer scores with the audio: pass audio= to decode()")
+            raise InputError("this rescorer scores with the audio: pass audio= to decode()")
         for rank, hyp in enumerate(candidates):
             hyp.extra["first_pass_rank"] = rank
         return self.rescorer.rescore(candidates, audio=audio)

@@ -167,11 +167,15 @@ class ResultJournal:
 
 
 class ErrorLog:
-    """OUTDIR/errors.tsv: key, path, reason, one failure a line (this run's failures)."""
+    """OUTDIR/errors.tsv: key, path, reason, one failure a line (this run's failures). The
+    first `SHOWN` also go to the terminal as `tingxie: error: PATH: utterance KEY: reason`."""
 
-    def __init__(self, path: str):
+    SHOWN = 10
+
+    def __init__(self, path: str, echo=None):
         self.path = path
         self.count = 0
+        self.echo = echo or (lambda line: print(line, file=sys.stderr))
         self._handle = open(path, "w", encoding="utf-8")
         self._handle.write("key\tpath\treason\n")
         self._handle.flush()
@@ -181,6 +185,10 @@ class ErrorLog:
         self._handle.write(f"{key}\t{path}\t{reason}\n")
         self._handle.flush()
         self.count += 1
+        if self.count <= self.SHOWN:
+            self.echo(f"tingxie: error: {path}: utterance {key}: {reason}")
+        if self.count == self.SHOWN + 1:
+            self.echo(f"tingxie transcribe: more failures: see {self.path}")
 
     def close(self) -> None:
         self._handle.close()
@@ -193,6 +201,9 @@ _worker_load_error: Optional[InputError] = None
 
 def _init_worker(spec: Dict[str, Any]) -> None:
     global _worker_recognizer, _worker_load_error
+    import warnings
+    from asr.cli import show_warning
+    warnings.showwarning = show_warning  # `tingxie: warning: ...` from workers too
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     try:
         _worker_recognizer = _make_recognizer(spec)
@@ -334,6 +345,13 @@ class Progress:
             from tqdm import tqdm
             self.bar = tqdm(total=self.total, unit="utt", file=sys.stderr, dynamic_ncols=True,
                             smoothing=0.1)
+
+    def write(self, line: str) -> None:
+        """A message line that does not tear the bar."""
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
 
     def update(self, audio_seconds: float, compute_seconds: float, failed: int) -> None:
         self.start()
@@ -489,8 +507,14 @@ def check_same_setup(path: str, spec: Dict[str, Any]) -> None:
 
 # --- 4. views of the journal -------------------------------------------------------------------
 def write_views(outdir: str, utterances: Sequence[Utterance], journal: ResultJournal,
-                srt: bool) -> None:
+                srt: bool) -> int:
+    """The views hold every result of the journal, so that `text` always agrees with it: this
+    run's inputs in input order, then results of earlier runs over other inputs (returned:
+    how many of those there are)."""
     ordered = [journal.done[u.key] for u in utterances if u.key in journal.done]
+    given = {u.key for u in utterances}
+    earlier = [record for key, record in journal.done.items() if key not in given]
+    ordered += earlier
     temporary = os.path.join(outdir, TEXT + ".tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
         for record in ordered:
@@ -506,6 +530,7 @@ def write_views(outdir: str, utterances: Sequence[Utterance], journal: ResultJou
                     handle.write(segments_to_srt(record["segments"]))
                 else:
                     handle.write(to_srt(record.get("words", []), record.get("times", [])))
+    return len(earlier)
 
 
 def segments_to_srt(segments: Sequence[Dict[str, Any]]) -> str:
@@ -712,8 +737,8 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
     if skipped:
         print(f"tingxie transcribe: resuming: {skipped} of {len(utterances)} utterances already "
               f"done in {journal.path}", file=sys.stderr)
-    errors = ErrorLog(os.path.join(outdir, ERRORS))
     bar = Progress(len(utterances) - skipped, enabled=progress)
+    errors = ErrorLog(os.path.join(outdir, ERRORS), echo=bar.write)
     try:
         transcribe_all(utterances, spec, journal, errors, jobs, bar, ray=ray,
                        partial_dir=os.path.join(outdir, SEGMENTS))
@@ -721,8 +746,12 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
         bar.close()
         journal.close()
         errors.close()
-        write_views(outdir, utterances, journal, srt)
+        earlier = write_views(outdir, utterances, journal, srt)
         lock.close()
+    if earlier:
+        print(f"tingxie transcribe: {earlier} results of earlier runs over other inputs are in "
+              f"{journal.path}; {os.path.join(outdir, TEXT)} lists them too, after this "
+              "run's", file=sys.stderr)
     done = sum(u.key in journal.done for u in utterances)
     untimed = sum(1 for u in utterances if u.key in journal.done and any(
         None in (t or [None]) for t in journal.done[u.key].get("times", [])))

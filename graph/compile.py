@@ -222,6 +222,9 @@ def compile_graph(options: CompileOptions, model: Optional[NgramModel] = None) -
     if not (lm_to_word >= 0).any():
         raise InputError("no word of the lexicon is in the language model", options.lm)
     g_arrays, g_report = build_grammar(model, lm_to_word, word_disambig0, path=options.lm)
+    if g_report.zero_probability_arcs:
+        warnings.append(f"{options.lm}: {g_report.zero_probability_arcs} n-grams have "
+                        "probability zero (log10 -inf): G has no arc for them")
     g = fstio.arrays_to_fst(g_arrays)
     g.arcsort("ilabel")  # already sorted; this records it, and compose then matches on G
     timer.lap("G")

@@ -36,11 +36,13 @@ class GrammarReport:
     dropped_out_of_lexicon: List[int] = field(default_factory=list)
     dropped_malformed: List[int] = field(default_factory=list)
     redundant_states: int = 0
+    zero_probability_arcs: int = 0  # log10 -inf n-grams: an arc of infinite cost is no arc
 
     def as_dict(self) -> Dict[str, List[int]]:
         return {"kept": self.kept, "dropped_out_of_lexicon": self.dropped_out_of_lexicon,
                 "dropped_malformed": self.dropped_malformed,
-                "redundant_states_removed": self.redundant_states}
+                "redundant_states_removed": self.redundant_states,
+                "zero_probability_arcs_removed": self.zero_probability_arcs}
 
 
 class _RowIndex:
@@ -181,7 +183,12 @@ def build_grammar(model: NgramModel, word_label: np.ndarray, backoff_label: int,
 
     source = np.concatenate(sources)
     ilabel = np.concatenate(ilabels).astype(np.int32)
+    # A zero probability (KenLM reads log10 -inf) is an arc of infinite cost: in the tropical
+    # semiring that is no arc at all, and OpenFst's determinisation cannot represent it.
+    finite = np.isfinite(np.concatenate(weights))
+    report.zero_probability_arcs = int((~finite).sum())
     order = np.lexsort((ilabel, source))
+    order = order[finite[order]]
     start = int(state_id[0][model.orders[0].ids[:, 0] == bos_id][0]) if max_order > 1 else 0
     arrays = ArcArrays(
         num_states=num_states, start=start, source=source[order].astype(np.int32),

@@ -15,6 +15,7 @@ from typing import Iterable, List, Optional, Sequence
 
 from lm.counts import CountTable, NgramCounts
 from common.errors import InputError
+from common.textio import BOM as UTF8_BOM
 
 _CHUNK = 8 << 20
 DEFAULT_MEMORY = 1 << 30
@@ -110,11 +111,12 @@ def read_chunks(path: str) -> Iterable[bytes]:
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as handle:
-            while True:
-                chunk = handle.read(_CHUNK)
-                if not chunk:
-                    return
+            chunk = handle.read(_CHUNK)
+            if chunk.startswith(UTF8_BOM):  # a byte-order mark is no part of the first word
+                chunk = chunk[len(UTF8_BOM):]
+            while chunk:
                 yield chunk
+                chunk = handle.read(_CHUNK)
     except (OSError, EOFError) as err:
         raise InputError(f"cannot read: {err}", path=path) from None
 

@@ -29,6 +29,9 @@ def estimate(corpus: Corpus, order: int, *, prune=None, discount_fallback=None,
         fallback = [float(d) for d in discount_fallback]
         if len(fallback) != 3:
             raise InputError("--discount-fallback takes three discounts D1 D2 D3+")
+        if not all(np.isfinite(fallback)) or min(fallback) < 0:
+            raise InputError(f"--discount-fallback discounts must be finite and non-negative, "
+                             f"got {' '.join(map(str, fallback))}")
     else:
         fallback = None
     counter = make_counter(corpus, order, memory, verbose=bool(progress))

@@ -99,15 +99,21 @@ def perplexity(model, text: Union[str, os.PathLike, Iterable[str]]) -> Perplexit
     native = scorer(model)
     parts = []
     if isinstance(text, (str, os.PathLike)):
-        rest = b""
-        for chunk in read_chunks(os.fspath(text)):
+        path = os.fspath(text)
+        rest, lines_before = b"", 0
+        for chunk in read_chunks(path):
             chunk = rest + chunk
             cut = chunk.rfind(b"\n") + 1
             rest = chunk[cut:]
             if cut:
+                _check_utf8(chunk[:cut], path, lines_before)
+                lines_before += chunk.count(b"\n", 0, cut)
                 parts.append(native.score_text(chunk[:cut]))
         if rest:
+            _check_utf8(rest, path, lines_before)
             parts.append(native.score_text(rest))
+        if not parts:
+            raise InputError("the text is empty: no sentence to score", path=path)
     else:
         lines = []
         for sentence in text:
@@ -120,3 +126,13 @@ def perplexity(model, text: Union[str, os.PathLike, Iterable[str]]) -> Perplexit
         parts = [native.score_text(b"")]
     columns = [np.concatenate([p[i] for p in parts]) for i in range(4)]
     return Perplexity(*columns)
+
+
+def _check_utf8(data: bytes, path: str, lines_before: int) -> None:
+    """Text that is not UTF-8 (a binary file given by mistake) is an error naming its line,
+    not a perplexity of its byte soup."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = lines_before + data.count(b"\n", 0, err.start) + 1
+        raise InputError(f"not valid UTF-8 ({err.reason})", path=path, line=line) from None

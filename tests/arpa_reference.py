@@ -3,6 +3,8 @@ reference the native reader is tested against (tests/test_lm_arpa.py)."""
 import re
 from typing import Dict, List
 
+import os
+
 import numpy as np
 
 from common.errors import InputError
@@ -71,6 +73,10 @@ def read_arpa_python(path: str) -> NgramModel:
             raise InputError(f"expected '\\{expect_order}-grams:', got '{text}'", path, number)
         order = expect_order
         n = declared[order]
+        if n > os.path.getsize(path) * (1000 if str(path).endswith(".gz") else 1):
+            # more lines than the file has bytes: the header is wrong, not the memory small
+            raise InputError(f"\\data\\ declares {n} {order}-grams, more than the file can "
+                             f"hold", path, number)
         ids = np.empty((n, order), dtype=np.int32)
         logprob = np.empty(n, dtype=np.float32)
         backoff = np.zeros(n, dtype=np.float32)
@@ -97,6 +103,8 @@ def read_arpa_python(path: str) -> NgramModel:
                     raise InputError(f"back-off weight on a {order}-gram of the highest order",
                                      path, number)
                 backoff[row] = _number(fields[-1], path, number, "back-off weight")
+                if np.isinf(backoff[row]):
+                    raise InputError(f"back-off weight {fields[-1]} is infinite", path, number)
             words = fields[1:order + 1]
             if order == 1:
                 word = words[0]

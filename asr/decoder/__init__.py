@@ -190,14 +190,21 @@ class DecodeStream:
 
 def read_symbol_table(path: str) -> List[str]:
     """A Kaldi symbol table (`symbol id` per line) as a list indexed by id ('' for gaps)."""
-    by_id = {}
+    by_id, line_of = {}, {}
     for number, text in numbered_lines(path):
         fields = text.split()
         if not fields:
             continue
         if len(fields) != 2 or not fields[1].isdigit():
             raise InputError(f"expected 'SYMBOL ID', got {text!r}", path, number)
-        by_id[int(fields[1])] = fields[0]
+        symbol, index = fields[0], int(fields[1])
+        if index in by_id:
+            raise InputError(f"id {index} is given twice ({by_id[index]!r}, {symbol!r})",
+                             path, number)
+        if symbol in line_of:
+            raise InputError(f"{symbol!r} is listed twice (first at line {line_of[symbol]})",
+                             path, number)
+        by_id[index], line_of[symbol] = symbol, number
     if not by_id:
         raise InputError("empty symbol table", path)
     table = [""] * (max(by_id) + 1)
@@ -247,6 +254,7 @@ class Decoder:
 
         self.graph = GraphDirectory(graph_dir)
         self.graph_dir = self.graph.path
+        self._identity = object()  # what a compiled hotword list names as its owner
         options = make_options(DecoderOptions, options)
         self.hotword_options = make_options(HotwordOptions, hotword_options).check()
         self._spellings = None
@@ -321,6 +329,8 @@ class Decoder:
 
         if isinstance(hotwords, list) and hotwords and all(
                 h is None or isinstance(h, Hotwords) for h in hotwords):
+            for h in hotwords:
+                self._check_owner(h)
             automata = [h.automaton if h is not None else None for h in hotwords]
             tables = [self._words_for(h) for h in hotwords]
         elif hotwords:
@@ -350,16 +360,29 @@ class Decoder:
         from asr.decoder import _native
         from asr.decoder.hotwords import compile_hotwords
 
+        from asr.decoder.hotwords import Hotwords
+
+        if isinstance(spec, Hotwords):
+            self._check_owner(spec)
+            return spec
         compiled = compile_hotwords(spec, self._spell, len(self.tokens), _native,
                                     self.hotword_options, spell_oov=self._spell_oov,
                                     first_oov_label=len(self.words),
                                     compact_topology=self.graph.topology == "compact",
                                     unigram_lm=self.graph.info.lm_order == 1,
                                     acoustic_scale=self.acoustic_scale)
-        if compiled.problems and compiled is not spec:
-            for problem in compiled.problems:
-                warnings.warn(f"hotwords: {problem}", stacklevel=3)
+        compiled.owner = self._identity
+        for problem in compiled.problems:
+            warnings.warn(f"hotwords: {problem}", stacklevel=3)
         return compiled
+
+    def _check_owner(self, compiled) -> None:
+        """A compiled list holds this decoder's token columns and word labels (its OOV
+        words are numbered after this words.txt): another decoder would read them wrong."""
+        if compiled is not None and compiled.owner is not self._identity:
+            raise InputError("this hotword list was compiled by another Decoder (its token "
+                             "columns and word labels belong to that graph and options); "
+                             "compile it with this decoder's compile_hotwords()")
 
     @property
     def acoustic_scale(self) -> float:

@@ -51,11 +51,15 @@ def add_arguments(p):
 
 def _open_npz(path):
     try:
-        return np.load(path, allow_pickle=False)
+        loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InputError("file not found", path) from None
-    except (zipfile.BadZipFile, ValueError, OSError) as err:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
         raise InputError(f"not a readable .npz file ({err})", path) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy renamed, one bare array
+        raise InputError("a single .npy array, not an .npz archive of utterances (save with "
+                         "numpy.savez(path, key=array, ...))", path)
+    return loaded
 
 
 def run(args) -> int:

@@ -43,6 +43,7 @@ class Hotwords:
     problems: List[InputError] = field(default_factory=list)
     oov_words: List[str] = field(default_factory=list)  # labels len(words.txt) + i
     word_table: Optional[List[str]] = None  # words.txt + oov_words (Decoder's cache)
+    owner: object = None  # the Decoder that compiled it: its token columns and word labels
 
 
 # The last field of a line is its weight when it is a plain decimal number (`2`, `1.5`,
@@ -111,6 +112,10 @@ def compile_hotwords(spec: HotwordSpec, spell, num_tokens: int, native,
         if not (weight > 0):
             problems.append(InputError(f"{phrase!r}: weight must be positive", path, line))
             continue
+        if weight > options.max_weight:
+            problems.append(InputError(f"{phrase!r}: weight {weight:g} lowered to "
+                                       f"{options.max_weight:g} (max_weight)", path, line))
+            weight = options.max_weight
         if phrase in seen:
             problems.append(InputError(f"{phrase!r} listed twice (first at line {seen[phrase]});"
                                        " the first entry is used", path, line))

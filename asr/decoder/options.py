@@ -158,9 +158,12 @@ DECODER_TABLE: Tuple[Option, ...] = (
 
 HOTWORD_TABLE: Tuple[Option, ...] = (
     Option("bonus", float, 0.6, "cost lowered per matched hotword token, x its weight, in "
-           "log-posterior units (x acoustic_scale)", low=0),
+           "log-posterior units (x acoustic_scale)", low=0, high=10),
     Option("default_weight", float, 1.0, "weight of hotword entries that give none", low=0,
            low_open=True),
+    Option("max_weight", float, 10.0, "largest weight of a hotword entry; larger ones are "
+           "lowered to it, with a warning (a weight of 1e30 would swamp every other cost)",
+           low=0, low_open=True, high=1e6),
     Option("cap", float, 30.0, "most hotword bonus kept per utterance (log-posterior units)",
            low=0),
     Option("oov_cost", float, 10.0, "graph cost (-ln, unscaled) of entering a hotword the "

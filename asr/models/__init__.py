@@ -38,11 +38,12 @@ def load_acoustic_model(path, mode: Optional[str] = None, backend: str = "auto",
     if mode is None:
         mode = default_mode(read_config(path))
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        raise InputError(f"mode must be one of {MODES}, not {mode!r}")
     if backend not in ("auto", "torch", "onnx"):
-        raise ValueError(f"backend must be auto, torch or onnx, not {backend!r}")
-    if num_threads < 1:
-        raise ValueError("num_threads must be at least 1")
+        raise InputError(f"backend must be auto, torch or onnx, not {backend!r}")
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise InputError(f"num_threads must be a whole number of at least 1, not "
+                         f"{num_threads!r}")
     if backend == "auto":
         has_onnx = any(os.path.exists(os.path.join(path, f)) for f in ONNX_FILES[mode])
         has_weights = os.path.exists(os.path.join(path, "model.pt"))

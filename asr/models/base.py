@@ -54,11 +54,8 @@ class AcousticModel:
 
     def posteriors(self, waves: Sequence[np.ndarray]) -> List[AcousticOutput]:
         """Log-posteriors for a batch of float32 mono waveforms at `sample_rate`."""
-        waves = [np.asarray(w, dtype=np.float32) for w in waves]
-        for k, wave in enumerate(waves):
-            if wave.ndim != 1 or wave.size < int(0.025 * self.sample_rate):
-                raise ValueError(f"wave {k}: expected a 1-D array of at least 25 ms of samples, "
-                                 f"got shape {wave.shape}")
+        from asr.audio import check_samples
+        waves = [check_samples(w, self.sample_rate) for w in waves]
         return self._posteriors(waves) if waves else []
 
     def _posteriors(self, waves: List[np.ndarray]) -> List[AcousticOutput]:

@@ -15,6 +15,10 @@ CTC posteriors: frontend -> encode -> the model's CTC head (log-softmax per enco
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+
 import os
 from typing import List
 
@@ -37,12 +41,12 @@ class TorchAcousticModel(AcousticModel):
             raise InputError("model directory has no model.pt", path=model_dir)
         check_output_size(weights, len(self.tokens))
         torch.set_num_threads(num_threads)
-        from funasr import AutoModel
-
         self._torch = torch
         try:
-            self.auto_model = AutoModel(model=model_dir, disable_update=True, device="cpu",
-                                        ncpu=num_threads, log_level="ERROR")
+            with _funasr_quiet():
+                from funasr import AutoModel
+                self.auto_model = AutoModel(model=model_dir, disable_update=True, device="cpu",
+                                            ncpu=num_threads, log_level="ERROR")
         except (RuntimeError, KeyError, TypeError, ValueError, AssertionError) as err:
             raise InputError(f"funasr cannot build the model: {err}", path=model_dir) from None
         self.model = self.auto_model.model.eval()
@@ -124,3 +128,17 @@ def check_output_size(weights_path: str, num_tokens: int) -> None:
             if value.shape[0] != num_tokens:
                 raise InputError(f"token list has {num_tokens} entries but the model outputs "
                                  f"{value.shape[0]} ({key})", path=weights_path)
+
+
+@contextlib.contextmanager
+def _funasr_quiet():
+    """funasr talks on import and load (an ffmpeg notice on stdout, "download models from
+    model hub" and config dumps through logging): none of it concerns a user who gave a
+    local model directory, and stdout may be a transcript. Its errors still raise."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logging.disable(previous)

@@ -182,13 +182,9 @@ def _run_lattice(args) -> int:
                          "pass's LM score)")
     symbols = None
     if args.words:
-        symbols = []
-        for number, line in numbered_lines(args.words):
-            fields = line.split()
-            if len(fields) != 2 or not fields[1].isdigit() or int(fields[1]) != len(symbols):
-                raise InputError("expected '<word> <id>' with ids 0, 1, 2, ...", args.words,
-                                 number)
-            symbols.append(fields[0])
+        from asr.decoder import read_symbol_table
+
+        symbols = read_symbol_table(args.words)
     new_lm = open_query(args.new_lm)
     old_lm = open_query(args.old_lm) if args.old_lm else None
     options = LatticeRescoreOptions(args.old_lm_scale, args.new_lm_scale,

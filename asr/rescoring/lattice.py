@@ -142,6 +142,8 @@ def _weight(text: str, path: str, line: int) -> Tuple[float, float]:
     except (ValueError, IndexError):
         raise InputError(f"expected a 'graph,acoustic' weight, got {text!r}", path, line) \
             from None
+    if math.isnan(graph) or math.isnan(acoustic) or graph == -math.inf or acoustic == -math.inf:
+        raise InputError(f"weight {text!r} is not a cost (NaN or -inf)", path, line)
     return graph, acoustic
 
 
@@ -165,18 +167,23 @@ def read_kaldi_lattices(path: str, symbols: Optional[Sequence[str]] = None
             token = symbols[int(token)]
         return None if token in EPSILON_SYMBOLS else token
 
-    key, arcs, finals, start = None, [], {}, None
+    key, arcs, finals, start, arc_lines, key_line = None, [], {}, None, [], 0
+
+    def finished() -> "ArcLattice":
+        _check_states(key, arcs, arc_lines, finals, path, key_line)
+        return ArcLattice(start if start is not None else 0, arcs, finals, key)
+
     for number, text in numbered_lines(path):
         fields = text.split()
         if not fields:
             if key is not None:
-                yield ArcLattice(start if start is not None else 0, arcs, finals, key)
-            key, arcs, finals, start = None, [], {}, None
+                yield finished()
+            key, arcs, finals, start, arc_lines = None, [], {}, None, []
             continue
         if key is None:
             if len(fields) != 1:
                 raise InputError("expected a lattice key line", path, number)
-            key = fields[0]
+            key, key_line = fields[0], number
             continue
         if len(fields) in (1, 2):
             state = _state(fields[0], path, number)
@@ -189,9 +196,29 @@ def read_kaldi_lattices(path: str, symbols: Optional[Sequence[str]] = None
         src, dst = _state(fields[0], path, number), _state(fields[1], path, number)
         graph, acoustic = _weight(fields[-1], path, number)
         arcs.append(Arc(src, dst, word_of(fields[-2], number), graph, acoustic))
+        arc_lines.append(number)
         start = src if start is None else start
     if key is not None:
-        yield ArcLattice(start if start is not None else 0, arcs, finals, key)
+        yield finished()
+
+
+def _check_states(key, arcs, arc_lines, finals, path, key_line) -> None:
+    """Every arc must lead somewhere: to a final state or one with arcs of its own. An arc into
+    a state the archive never mentions again is a cut-off or corrupt lattice (whose best path
+    would silently be empty). A lattice with no path at all (no arc, no finite final weight:
+    what a decoder writes when it found nothing) is warned about."""
+    sources = {arc.src for arc in arcs}
+    for arc, line in zip(arcs, arc_lines):
+        if arc.dst not in sources and arc.dst not in finals:
+            raise InputError(f"lattice {key!r}: arc to state {arc.dst}, which has no arcs and "
+                             "is not final (a truncated or corrupt archive?)", path, line)
+    if not any(math.isfinite(graph + acoustic) for graph, acoustic in finals.values()):
+        if arcs:
+            raise InputError(f"lattice {key!r} has arcs but no final state (a truncated "
+                             "archive?)", path, key_line)
+        import warnings
+        warnings.warn(f"{path}:{key_line}: lattice {key!r} is empty (no path): its best "
+                      "hypothesis is empty", stacklevel=3)
 
 
 @dataclass

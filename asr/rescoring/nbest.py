@@ -60,6 +60,10 @@ def read_nbest(path: str) -> Iterator[NBest]:
             raise InputError("'hyps' must be a list", path=path, line=number)
         parsed = [Hypothesis.from_json(h, f"hyps[{i}]", path, number)
                   for i, h in enumerate(hyps)]
+        if not parsed:
+            import warnings
+            warnings.warn(f"{path}:{number}: utterance {key!r} has an empty N-best list: its "
+                          "best hypothesis is empty", stacklevel=2)
         extra = {k: v for k, v in record.items() if k not in ("key", "hyps")}
         yield NBest(key, parsed, extra)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -30,19 +31,29 @@ from .combine import Weights, acoustic_scale_of, add_scores, make_rescorer, writ
 from .nbest import NBest, read_nbest
 
 
+MAX_GRID_POINTS = 100_000  # per axis
+
+
 def parse_grid(text: str, what: str) -> List[float]:
     """"a:b:step" (inclusive) or "v1,v2,..."."""
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0 or stop < start:
+            if not all(map(math.isfinite, (start, stop, step))) or step <= 0 or stop < start:
                 raise ValueError
             count = int(round((stop - start) / step)) + 1
-            return [round(start + i * step, 10) for i in range(count)]
-        return [float(x) for x in text.split(",") if x.strip()]
+            if count > MAX_GRID_POINTS:
+                raise ValueError
+            values = [round(start + i * step, 10) for i in range(count)]
+        else:
+            values = [float(x) for x in text.split(",") if x.strip()]
+        if not values or not all(map(math.isfinite, values)):
+            raise ValueError
+        return values
     except ValueError:
-        raise InputError(f"{what}: expected START:STOP:STEP or a comma list, got {text!r}") \
-            from None
+        raise InputError(f"{what}: expected START:STOP:STEP (STOP >= START, STEP > 0, at most "
+                         f"{MAX_GRID_POINTS} points) or a comma list of finite numbers, got "
+                         f"{text!r}") from None
 
 
 def edit_errors(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]]) -> np.ndarray:
@@ -192,6 +203,10 @@ def run(args) -> int:
     scale = acoustic_scale_of(nbests, args.nbest_file)
     rescorers = {name: make_rescorer(kind, path) for name, kind, path in specs}
     refs = {key: text.split() for key, text in read_kaldi_text(args.ref).items()}
+    missing = [nb.key for nb in nbests if nb.key not in refs]
+    if missing:
+        raise InputError(f"{len(missing)} utterances of {args.nbest} have no reference here, "
+                         f"e.g. {missing[0]!r}", path=args.ref)
     weights, summary = tune(
         nbests, refs, rescorers, args.am_weight,
         parse_grid(args.first_pass_weights, "--first-pass-weights"),

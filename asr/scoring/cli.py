@@ -10,6 +10,7 @@ import json
 import sys
 
 from asr.scoring.align import COSTS
+from common.errors import InputError
 from common.textio import check_output_file
 from asr.scoring.report import KEY_RULES, score_files
 from asr.scoring.text import NORMALIZERS
@@ -39,6 +40,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.confusions < 0:
+        raise InputError(f"--confusions must be 0 or more, got {args.confusions}")
     if args.per_utt:
         check_output_file(args.per_utt)
     report = score_files(args.ref, args.hyp, unit="char" if args.cer else "word",

@@ -1,5 +1,6 @@
 #include "arpa_read.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -35,6 +36,7 @@ class Lines {
     return true;
   }
   long number() const { return number_; }
+  size_t offset() const { return pos_ < text_.size() ? pos_ : text_.size(); }
   [[noreturn]] void Fail(const std::string &message, long line) const { throw InputError(message, path_, line); }
   [[noreturn]] void Fail(const std::string &message) const { Fail(message, number_); }
 
@@ -101,6 +103,7 @@ long SectionOrder(std::string_view s) {
 }  // namespace
 
 ParsedArpa ParseArpa(std::string_view text, const std::string &path) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte-order mark
   // Reject invalid UTF-8 up front, naming the line.
   {
     const unsigned char *p = reinterpret_cast<const unsigned char *>(text.data());
@@ -163,9 +166,14 @@ ParsedArpa ParseArpa(std::string_view text, const std::string &path) {
     const long order = expect, n = declared[order - 1];
     std::vector<int32_t> ids;
     std::vector<float> logprob, backoff;
-    ids.reserve(n * order);
-    logprob.reserve(n);
-    backoff.reserve(n);
+    // Reserve no more than the rest of the file can hold (a line is at least "p w\n" per
+    // word), whatever the header declares: `ngram 1=999999999999999` is a mismatch to
+    // report, not an allocation to attempt.
+    const long can_hold = static_cast<long>((text.size() - lines.offset()) / (2 * order + 1)) + 1;
+    const long reserve = std::min(n, can_hold);
+    ids.reserve(reserve * order);
+    logprob.reserve(reserve);
+    backoff.reserve(reserve);
     long row = 0;
     long end_line = lines.number() + 1;
     bool ended_by_blank = false;
@@ -198,6 +206,8 @@ ParsedArpa ParseArpa(std::string_view text, const std::string &path) {
         if (order == max_order)
           lines.Fail("back-off weight on a " + std::to_string(order) + "-gram of the highest order");
         bo = ParseNumber(fields[order + 1], "back-off weight", lines);
+        if (std::isinf(bo))  // as KenLM ("Bad backoff"): no finite model has one
+          lines.Fail("back-off weight " + std::string(fields[order + 1]) + " is infinite");
       }
       if (order == 1) {
         std::string_view word = fields[1];

@@ -149,7 +149,7 @@ std::vector<Discount> ComputeDiscounts(const std::vector<CountOfCounts> &stats,
       d = Discount();
       for (int j = 0; j < 3; ++j) d.amount[j + 1] = options.fallback[j];
       if (options.verbose)
-        std::cerr << "warning: " << problem.str() << "; substituting fallback discounts D1="
+        std::cerr << "tingxie: warning: " << problem.str() << "; substituting fallback discounts D1="
                   << d.amount[1] << " D2=" << d.amount[2] << " D3+=" << d.amount[3] << "\n";
     }
     discounts[i] = d;

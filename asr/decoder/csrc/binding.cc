@@ -89,6 +89,15 @@ Posteriors CheckPosteriors(py::handle obj, int32_t num_tokens, int32_t max_ilabe
   const size_t n = static_cast<size_t>(c.shape(0)) * c.shape(1);
   bool bad = false;
   for (size_t i = 0; i < n; ++i) bad |= !(p[i] <= 1e-3f);  // NaN, +inf, or not a log-prob
+  const int32_t columns = static_cast<int32_t>(c.shape(1));
+  for (int32_t t = 0; t < c.shape(0); ++t) {  // a frame no token can be read at: no path
+    const float *row = p + static_cast<size_t>(t) * columns;
+    bool readable = false;
+    for (int32_t j = 0; j < columns; ++j) readable |= row[j] > -std::numeric_limits<float>::infinity();
+    if (!readable && !bad)
+      RaiseInputError(what + ": frame " + std::to_string(t) + ": every column is -inf (no "
+                      "token has any probability there, so no path can pass it)");
+  }
   if (bad) {
     for (size_t i = 0; i < n; ++i) {
       if (!(p[i] <= 1e-3f))
