@@ -78,13 +78,26 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _reject_nan(args: argparse.Namespace) -> None:
+def _reject_nan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """argparse's float() takes 'nan'; no option of any subcommand means anything by it."""
     for name, value in vars(args).items():
         values = value if isinstance(value, (list, tuple)) else [value]
         if any(isinstance(v, float) and math.isnan(v) for v in values):
-            flag = "--" + name.split("__")[-1].replace("_", "-")
-            raise _UsageError(f"argument {flag}: NaN is not a usable value")
+            raise _UsageError(f"argument {_flag_of(parser, name) or name}: NaN is not a "
+                              "usable value")
+
+
+def _flag_of(parser: argparse.ArgumentParser, dest: str):
+    """The option string (e.g. --hotword-bonus) that sets `dest`, searching subcommands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found = _flag_of(sub, dest)
+                if found:
+                    return found
+        elif action.dest == dest and action.option_strings:
+            return max(action.option_strings, key=len)
+    return None
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
@@ -115,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             if not getattr(args, "run", None):
                 raise _UsageError(f"a COMMAND is needed: {', '.join(SUBCOMMANDS)} (see "
                                   "`tingxie --help`)")
-            _reject_nan(args)
+            _reject_nan(parser, args)
             status = int(args.run(args) or 0)
             sys.stdout.flush()
             return status

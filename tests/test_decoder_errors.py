@@ -98,9 +98,12 @@ def test_bad_posteriors(tiny, bad, message):
 
 def test_odd_but_valid_posteriors(tiny):
     dec = Decoder(tiny)
-    # all -inf: every path pruned; an empty, non-final result, not a crash
-    r = dec.decode(np.full((4, 4), -np.inf, dtype=np.float32))
-    assert r.words == [] and not r.reached_final
+    # a frame of all -inf: no path can pass it; an error naming the frame, not a silently
+    # empty result
+    x = frames(0, 1, 3, 0)
+    x[2] = -np.inf
+    with pytest.raises(InputError, match="frame 2: every column is -inf"):
+        dec.decode(x)
     # non-contiguous input is accepted
     x = np.asfortranarray(frames(0, 1, 3, 0))
     assert dec.decode(x).words == ["a"]

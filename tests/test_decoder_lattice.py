@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from asr.decoder import Decoder, DecoderOptions, WordLattice
+from common.errors import InputError
 from asr.rescoring.lattice import nbest as lattice_nbest
 from asr.rescoring.lattice import read_kaldi_lattices
 from decoder_fixtures import graphs, load_posteriors  # noqa: F401
@@ -289,11 +290,9 @@ def test_no_final_state_reached_and_nothing_alive(graphs):
     if not r.reached_final:
         assert r.lattice.nbest[0].words == r.words
         assert r.lattice.nbest[0].total_cost == pytest.approx(r.total_cost, abs=1e-3)
-    # all -inf: nothing survives; an empty lattice, not a crash
-    r = dec.decode(np.full((4, len(dec.tokens)), -np.inf, dtype=np.float32))
-    assert r.lattice.start == -1 and r.lattice.num_states == 0 and r.lattice.nbest == []
-    r.lattice.write_fst("/dev/null")
-    assert r.lattice.arrays()["src"].size == 0
+    # all -inf: no path can exist; refused (naming the frame), not an empty lattice
+    with pytest.raises(InputError, match="frame 0: every column is -inf"):
+        dec.decode(np.full((4, len(dec.tokens)), -np.inf, dtype=np.float32))
 
 
 def test_blow_up_guard_retries_with_a_tighter_beam(graphs):

@@ -82,8 +82,8 @@ def test_dense_table_and_sparse_walk_agree_on_bench_data(graphs):
     changed = 0
     for logp, _, _ in load_posteriors().values():
         plain = d.decode(logp)
-        a = d.decode(logp, hotwords=Hotwords(dense, []))
-        b = d.decode(logp, hotwords=Hotwords(sparse, []))
+        a = d.decode(logp, hotwords=Hotwords(dense, [], owner=d._identity))
+        b = d.decode(logp, hotwords=Hotwords(sparse, [], owner=d._identity))
         assert a.words == b.words and a.total_cost == pytest.approx(b.total_cost, abs=1e-3)
         changed += a.total_cost < plain.total_cost - 1e-3
     assert changed >= 10  # the hotwords are on these paths: the bonuses were exercised

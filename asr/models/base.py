@@ -55,7 +55,13 @@ class AcousticModel:
     def posteriors(self, waves: Sequence[np.ndarray]) -> List[AcousticOutput]:
         """Log-posteriors for a batch of float32 mono waveforms at `sample_rate`."""
         from asr.audio import check_samples
-        waves = [check_samples(w, self.sample_rate) for w in waves]
+        checked = []
+        for k, wave in enumerate(waves):
+            try:
+                checked.append(check_samples(wave, self.sample_rate))
+            except InputError as err:
+                raise InputError(f"wave {k}: {err.message}") from None
+        waves = checked
         return self._posteriors(waves) if waves else []
 
     def _posteriors(self, waves: List[np.ndarray]) -> List[AcousticOutput]:
