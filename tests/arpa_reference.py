@@ -1,9 +1,8 @@
 """The ARPA reader in plain Python: the same validation as lm/csrc/arpa_read.cc, kept as the
 reference the native reader is tested against (tests/test_lm_arpa.py)."""
+import os
 import re
 from typing import Dict, List
-
-import os
 
 import numpy as np
 
