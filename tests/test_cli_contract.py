@@ -10,6 +10,7 @@ with a timeout. Every input is built here, small, in a temporary directory.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -251,6 +252,11 @@ def _make_graph_variants(d: Path) -> None:
     }.items():
         shutil.copytree(d / "graph", d / name)
         _write(d / name / "words.txt", "\n".join(edited) + "\n")
+        # as if compiled so: graph.json's checksum matches the edited file
+        info = json.loads((d / name / "graph.json").read_text(encoding="utf-8"))
+        info["files"]["words.txt"] = hashlib.sha256(
+            (d / name / "words.txt").read_bytes()).hexdigest()
+        _write(d / name / "graph.json", json.dumps(info, indent=1))
     _write(d / "words_dup.txt", "\n".join(words[:5] + [words[3]]) + "\n")
     _write(d / "words_list_bom.txt", BOM + "the\nlord\nshepherd\n")
     _write(d / "tokens_dup.txt", "<blank> 0\na 1\na 2\n")
