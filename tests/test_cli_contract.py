@@ -101,8 +101,7 @@ def d(tmp_path_factory) -> Path:
     _make_texts(d, lines)
     _make_posteriors(d, rng)
     _run_quiet(["decode", "--graph", str(d / "graph"), "--posteriors", str(d / "post.npz"),
-                "-o", str(d / "hyp.txt"), "--lattice", str(d / "lat.txt"), "--nbest", "3",
-                "--json", str(d / "hyp.jsonl")])
+                "-o", str(d / "hyp.txt"), "--lattice", str(d / "lat.txt"), "--nbest", "3"])
     _make_nbest(d)
     _make_lattices(d)
     _make_graph_variants(d)
@@ -292,16 +291,16 @@ def _output_cases() -> List[Case]:
                      "-o", "{OUT}"],
         "lm-prune": ["lm", "prune", "{d}/lm.arpa", "--threshold", "1e-6", "-o", "{OUT}"],
         "decode-o": ["decode", *GRAPH, *POST, "-o", "{OUT}"],
-        "decode-json": ["decode", *GRAPH, *POST, "-o", "{d}/x_hyp.txt", "--json", "{OUT}"],
+        "decode-json": ["decode", *GRAPH, *POST, "--json", "-o", "{OUT}"],
         "decode-lattice": ["decode", *GRAPH, *POST, "-o", "{d}/x_hyp.txt", "--lattice", "{OUT}"],
-        "tune-out": ["tune", "--nbest", "{d}/nbest.jsonl", "--ref", "{d}/nbest_ref.txt",
-                     "--rescorer", "ngram={d}/lm.arpa", "--out", "{OUT}"],
-        "rescore-out": ["rescore", "--nbest", "{d}/nbest.jsonl", "--rescorer", "ngram={d}/lm.arpa",
-                        "--out", "{OUT}"],
-        "rescore-text": ["rescore", "--nbest", "{d}/nbest.jsonl", "--rescorer",
+        "tune-out": ["tune", "--nbest-file", "{d}/nbest.jsonl", "--ref", "{d}/nbest_ref.txt",
+                     "--rescorer", "ngram={d}/lm.arpa", "-o", "{OUT}"],
+        "rescore-out": ["rescore", "--nbest-file", "{d}/nbest.jsonl", "--rescorer",
+                        "ngram={d}/lm.arpa", "-o", "{OUT}"],
+        "rescore-text": ["rescore", "--nbest-file", "{d}/nbest.jsonl", "--rescorer",
                          "ngram={d}/lm.arpa", "--text", "{OUT}"],
         "rescore-out-lattice": ["rescore", "--lattice", "{d}/lat.txt", "--new-lm", "{d}/lm.arpa",
-                                "--out-lattice", "{OUT}"],
+                                "-o", "{OUT}"],
         "wer-per-utt": ["wer", "{d}/ref.txt", "{d}/ref.txt", "--per-utt", "{OUT}"],
     }
     for name, argv in commands.items():
@@ -366,9 +365,9 @@ def _arpa_cases() -> List[Case]:
         Case("rescore-new-lm-garbage", ["rescore", "--lattice", "{d}/lat.txt", "--new-lm",
                                         "{d}/garbage.arpa", "--text", "{d}/x.txt"], 2,
              where="{d}/garbage.arpa"),
-        Case("tune-rescorer-no-end", ["tune", "--nbest", "{d}/nbest.jsonl", "--ref",
+        Case("tune-rescorer-no-end", ["tune", "--nbest-file", "{d}/nbest.jsonl", "--ref",
                                       "{d}/nbest_ref.txt", "--rescorer", "ngram={d}/no_end.arpa",
-                                      "--out", "{d}/x.json"], 2, where="{d}/no_end.arpa"),
+                                      "-o", "{d}/x.json"], 2, where="{d}/no_end.arpa"),
     ]
     return cases
 
@@ -524,40 +523,37 @@ def _assert_all_decoded(path: Path):
 
 
 def _rescore_cases() -> List[Case]:
-    nb = ["rescore", "--rescorer", "ngram={d}/lm.arpa", "--out", "{d}/x_out.jsonl"]
+    nb = ["rescore", "--rescorer", "ngram={d}/lm.arpa", "-o", "{d}/x_out.jsonl"]
     lat = ["rescore", "--new-lm", "{d}/lm.arpa", "--text", "{d}/x_text.txt"]
-    tune = ["tune", "--nbest", "{d}/nbest.jsonl", "--ref", "{d}/nbest_ref.txt", "--rescorer",
-            "ngram={d}/lm.arpa", "--out", "{d}/x_tune.json"]
+    tune = ["tune", "--nbest-file", "{d}/nbest.jsonl", "--ref", "{d}/nbest_ref.txt", "--rescorer",
+            "ngram={d}/lm.arpa", "-o", "{d}/x_tune.json"]
     return [
-        Case("rescore-no-output", ["rescore", "--nbest", "{d}/nbest.jsonl", "--rescorer",
+        Case("rescore-no-output", ["rescore", "--nbest-file", "{d}/nbest.jsonl", "--rescorer",
                                    "ngram={d}/lm.arpa"], 2),
         Case("rescore-lattice-no-output", ["rescore", "--lattice", "{d}/lat.txt", "--new-lm",
                                            "{d}/lm.arpa"], 2),
-        Case("rescore-out-lattice-for-nbest", ["rescore", "--nbest", "{d}/nbest.jsonl",
-                                               "--rescorer", "ngram={d}/lm.arpa",
-                                               "--out-lattice", "{d}/x.txt"], 2),
-        Case("rescore-lm-weight-nan", nb + ["--nbest", "{d}/nbest.jsonl", "--lm-weight", "nan"],
+        Case("rescore-lm-weight-nan", nb + ["--nbest-file", "{d}/nbest.jsonl", "--lm-weight", "nan"],
              2),
-        Case("rescore-nbest-bom", nb + ["--nbest", "{d}/nbest_bom.jsonl"], 0),
-        Case("rescore-nbest-empty-list", nb + ["--nbest", "{d}/nbest_empty_list.jsonl"], 0,
+        Case("rescore-nbest-bom", nb + ["--nbest-file", "{d}/nbest_bom.jsonl"], 0),
+        Case("rescore-nbest-empty-list", nb + ["--nbest-file", "{d}/nbest_empty_list.jsonl"], 0,
              stderr_has="tingxie: warning: {d}/nbest_empty_list.jsonl:2:"),
-        Case("rescore-nbest-bad-json", nb + ["--nbest", "{d}/nbest_badjson.jsonl"], 2,
+        Case("rescore-nbest-bad-json", nb + ["--nbest-file", "{d}/nbest_badjson.jsonl"], 2,
              where="{d}/nbest_badjson.jsonl:2"),
-        Case("rescore-nbest-nan", nb + ["--nbest", "{d}/nbest_nan.jsonl"], 2,
+        Case("rescore-nbest-nan", nb + ["--nbest-file", "{d}/nbest_nan.jsonl"], 2,
              where="{d}/nbest_nan.jsonl:2"),
-        Case("rescore-nbest-no-am", nb + ["--nbest", "{d}/nbest_no_am.jsonl"], 2,
+        Case("rescore-nbest-no-am", nb + ["--nbest-file", "{d}/nbest_no_am.jsonl"], 2,
              where="{d}/nbest_no_am.jsonl:2"),
-        Case("rescore-nbest-dup-key", nb + ["--nbest", "{d}/nbest_dup.jsonl"], 2,
+        Case("rescore-nbest-dup-key", nb + ["--nbest-file", "{d}/nbest_dup.jsonl"], 2,
              where="{d}/nbest_dup.jsonl:2"),
-        Case("rescore-nbest-no-key", nb + ["--nbest", "{d}/nbest_nokey.jsonl"], 2,
+        Case("rescore-nbest-no-key", nb + ["--nbest-file", "{d}/nbest_nokey.jsonl"], 2,
              where="{d}/nbest_nokey.jsonl:1"),
-        Case("rescore-nbest-not-object", nb + ["--nbest", "{d}/nbest_list.jsonl"], 2,
+        Case("rescore-nbest-not-object", nb + ["--nbest-file", "{d}/nbest_list.jsonl"], 2,
              where="{d}/nbest_list.jsonl:1"),
-        Case("rescore-nbest-garbage", nb + ["--nbest", "{d}/garbage.bin"], 2,
+        Case("rescore-nbest-garbage", nb + ["--nbest-file", "{d}/garbage.bin"], 2,
              where="{d}/garbage.bin:"),
-        Case("rescore-rescorer-syntax", ["rescore", "--nbest", "{d}/nbest.jsonl", "--rescorer",
+        Case("rescore-rescorer-syntax", ["rescore", "--nbest-file", "{d}/nbest.jsonl", "--rescorer",
                                          "lm.arpa", "--text", "{d}/x.txt"], 2),
-        Case("rescore-rescorer-unknown-type", ["rescore", "--nbest", "{d}/nbest.jsonl",
+        Case("rescore-rescorer-unknown-type", ["rescore", "--nbest-file", "{d}/nbest.jsonl",
                                                "--rescorer", "magic={d}/lm.arpa", "--text",
                                                "{d}/x.txt"], 2),
         Case("rescore-lattice-truncated", lat + ["--lattice", "{d}/lat_truncated.txt"], 2,
@@ -582,13 +578,13 @@ def _rescore_cases() -> List[Case]:
         Case("tune-lm-weights-range-nan", tune + ["--lm-weights", "0:nan:0.1"], 2),
         Case("tune-lm-weights-backwards", tune + ["--lm-weights", "1:0:0.1"], 2),
         Case("tune-word-bonus-text", tune + ["--word-bonus", "a,b"], 2),
-        Case("tune-ref-missing-keys", ["tune", "--nbest", "{d}/nbest.jsonl", "--ref",
+        Case("tune-ref-missing-keys", ["tune", "--nbest-file", "{d}/nbest.jsonl", "--ref",
                                        "{d}/nbest_ref_partial.txt", "--rescorer",
-                                       "ngram={d}/lm.arpa", "--out", "{d}/x_tune.json"], 2,
+                                       "ngram={d}/lm.arpa", "-o", "{d}/x_tune.json"], 2,
              where="{d}/nbest_ref_partial.txt"),
-        Case("tune-nbest-empty-list", ["tune", "--nbest", "{d}/nbest_empty_list.jsonl", "--ref",
+        Case("tune-nbest-empty-list", ["tune", "--nbest-file", "{d}/nbest_empty_list.jsonl", "--ref",
                                        "{d}/nbest_ref.txt", "--rescorer", "ngram={d}/lm.arpa",
-                                       "--out", "{d}/x_tune.json"], 0,
+                                       "-o", "{d}/x_tune.json"], 0,
              stderr_has="tingxie: warning: {d}/nbest_empty_list.jsonl:2:"),
         Case("tune-acoustic-scale-nan", tune + ["--acoustic-scale", "nan"], 2),
         Case("tune-ok", tune, 0, check=lambda d, out: _assert_json_finite(d / "x_tune.json")),

@@ -66,7 +66,7 @@ def run(args) -> int:
     from asr.decoder import Decoder, options
     from common.textio import check_output_file
 
-    for path in (args.output, args.json, args.lattice):
+    for path in (args.output, args.lattice):
         if path:
             check_output_file(path)
 

@@ -213,20 +213,9 @@ def _run_lattice(args) -> int:
 
 
 def run(args) -> int:
-    if args.lattice:
-        if args.out:
-            raise InputError("--out is for N-best lists; lattice rescoring writes --out-lattice "
-                             "and --text")
-        outputs = (args.text, args.out_lattice)
-        if not any(outputs):
-            raise InputError("nothing to write: give --text and/or --out-lattice")
-    else:
-        if args.out_lattice:
-            raise InputError("--out-lattice is for lattice rescoring (--lattice); N-best "
-                             "rescoring writes --out and --text")
-        outputs = (args.out, args.text)
-        if not any(outputs):
-            raise InputError("nothing to write: give --out and/or --text")
+    outputs = (args.output, args.text)
+    if not any(outputs):
+        raise InputError("nothing to write: give -o/--output and/or --text")
     for path in outputs:
         if path:
             check_output_file(path)

@@ -189,7 +189,7 @@ def tune(nbests: List[NBest], refs: Dict[str, List[str]], rescorers: Dict[str, o
 
 
 def run(args) -> int:
-    for path in (args.out, args.scored_nbest):
+    for path in (args.output, args.scored_nbest_file):
         if path:
             check_output_file(path)
     specs = [parse_rescorer_arg(text) for text in args.rescorer]
@@ -205,7 +205,7 @@ def run(args) -> int:
     refs = {key: text.split() for key, text in read_kaldi_text(args.ref).items()}
     missing = [nb.key for nb in nbests if nb.key not in refs]
     if missing:
-        raise InputError(f"{len(missing)} utterances of {args.nbest} have no reference here, "
+        raise InputError(f"{len(missing)} utterances of {args.nbest_file} have no reference here, "
                          f"e.g. {missing[0]!r}", path=args.ref)
     weights, summary = tune(
         nbests, refs, rescorers, args.am_weight,
