@@ -13,12 +13,10 @@ One vocabulary across subcommands (tests/test_cli_vocabulary.py holds them to it
   exit status               0 ok, 1 some items failed (the rest was done), 2 bad input or usage
 Decoder and hotword flags come from one table (asr/decoder/options.py).
 
-The contract every subcommand keeps (tests/test_cli_contract.py checks it):
-  exit status 0  everything done;
-              1  some items of a batch failed (each one reported, the rest done);
-              2  bad input or usage: one line `tingxie: error: PATH[:LINE]: problem` on stderr;
-  a reader that goes away (`tingxie lm info x.arpa | head -1`) ends the command quietly;
-  warnings print as `tingxie: warning: ...`; never a Python traceback for bad input.
+The contract every subcommand keeps on bad input (tests/test_cli_contract.py checks it):
+status 2 with one line `tingxie: error: PATH[:LINE]: problem` on stderr (usage errors too);
+status 1 with a line per failed item; warnings as `tingxie: warning: ...`; a reader that goes
+away (`tingxie lm info x.arpa | head -1`) ends the command quietly; never a traceback.
 """
 from __future__ import annotations
 
