@@ -296,18 +296,25 @@ def test_tingxie_transcribe_no_lm_without_mode(dirs, tmp_path, kind, backend):
         assert " " not in record["text"]
 
 
-@pytest.mark.parametrize("kind", ["paraformer-zh", "paraformer-en"])
+@pytest.mark.parametrize("kind", TYPES)
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_tingxie_transcribe_with_a_sync_graph(dirs, graphs, tmp_path, kind, backend):
-    """No --mode: the graph's sync topology picks paraformer; every word is a graph word."""
+    """No --mode: the graph's sync topology picks paraformer; every word is a graph word.
+    SeACo and BiCif share paraformer-zh's vocabulary (tokens.json, seg_dict), so its graph."""
     from asr.cli import main
 
+    graph = graphs["paraformer-en" if kind == "paraformer-en" else "paraformer-zh"]
+    for name in ("tokens.json", "seg_dict"):
+        with open(os.path.join(dirs[kind][backend], name), "rb") as a, \
+                open(os.path.join(dirs["paraformer-zh" if kind != "paraformer-en" else kind]
+                                  ["torch"], name), "rb") as b:
+            assert a.read() == b.read(), (kind, name)
     out = tmp_path / "out"
-    assert main(["transcribe", *WAVS, "--model", dirs[kind][backend], "--graph", graphs[kind],
+    assert main(["transcribe", *WAVS, "--model", dirs[kind][backend], "--graph", graph,
                  "-o", str(out), "--no-progress"]) == 0
     with open(out / "results.jsonl", encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
-    words = set(ZH_WORDS if kind == "paraformer-zh" else EN_WORDS) | {"<unk>"}
+    words = set(EN_WORDS if kind == "paraformer-en" else ZH_WORDS) | {"<unk>"}
     assert len(records) == 2 and any(r["words"] for r in records)
     assert all(set(r["words"]) <= words for r in records)
 
