@@ -1,4 +1,4 @@
-"""Modified Kneser-Ney must reproduce KenLM lmplz's ARPA files (../shared/reference/kenlm)."""
+"""Modified Kneser-Ney must reproduce KenLM lmplz's ARPA files (tests/data/kenlm, copied from the reference outputs)."""
 import gzip
 
 import numpy as np

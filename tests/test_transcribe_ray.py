@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
-ray = pytest.importorskip("ray")
-pytest.importorskip("funasr")
+import ray  # the test extra pulls it
+import funasr  # noqa: F401  (the am extra)
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from asr.cli import main  # noqa: E402
