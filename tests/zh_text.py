@@ -2,7 +2,7 @@
 words and their frequencies of jieba's dict.txt, shipped in the installed package), by a
 seeded bigram chain so that n-grams repeat as in real text. The tests need Chinese words of
 several lengths, words that are prefixes of others (中国 / 中国人) and a realistic long tail;
-not any particular real text (the People's Daily corpus in ../shared has no stated licence
+not any particular real text (the People's Daily corpus among the project's reference data has no stated licence
 and stays out of the project)."""
 from __future__ import annotations
 
