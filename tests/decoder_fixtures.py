@@ -16,6 +16,33 @@ EXTRA_WORDS = 1500
 
 
 
+# A three-word bigram (a, aa, b) for tiny hand-made graphs.
+TINY_ARPA = """\\data\\
+ngram 1=5
+ngram 2=2
+
+\\1-grams:
+-1.0\t<s>\t-0.3
+-0.7\t</s>
+-0.6\ta\t-0.2
+-1.2\taa\t-0.2
+-0.9\tb\t-0.2
+
+\\2-grams:
+-0.3\t<s> a
+-0.4\ta </s>
+
+\\end\\
+"""
+
+
+def frames(*columns, v=4, p=0.98):
+    """Log-posteriors with the given best column per frame."""
+    x = np.full((len(columns), v), np.log((1 - p) / (v - 1)), dtype=np.float32)
+    x[np.arange(len(columns)), columns] = np.log(p)
+    return x
+
+
 def read_refs(path):
     refs = {}
     with open(path, encoding="utf-8") as f:

@@ -13,26 +13,10 @@ from hypothesis.extra import numpy as hnp
 from asr.cli import main as tingxie
 from asr.decoder import Decoder, DecoderOptions
 from common.errors import InputError
+from decoder_fixtures import TINY_ARPA, frames
 
 import kaldifst
 
-TINY_ARPA = """\\data\\
-ngram 1=5
-ngram 2=2
-
-\\1-grams:
--1.0\t<s>\t-0.3
--0.7\t</s>
--0.6\ta\t-0.2
--1.2\taa\t-0.2
--0.9\tb\t-0.2
-
-\\2-grams:
--0.3\t<s> a
--0.4\ta </s>
-
-\\end\\
-"""
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +31,6 @@ def tiny(tmp_path_factory):
                     "-o", str(out)]) == 0
     return str(out)
 
-
-def frames(*columns, v=4, p=0.98):
-    """Log-posteriors with the given best column per frame."""
-    x = np.full((len(columns), v), np.log((1 - p) / (v - 1)), dtype=np.float32)
-    x[np.arange(len(columns)), columns] = np.log(p)
-    return x
 
 
 def test_tiny_graph_decodes(tiny):

@@ -5,32 +5,15 @@ import json
 import os
 import shutil
 
-import numpy as np
 import pytest
 
 from asr.cli import main as tingxie
 from asr.decoder import Decoder, DecoderOptions, convert_graph
 from common.errors import InputError
+from decoder_fixtures import TINY_ARPA, frames
 from graph.directory import GraphDirectory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARPA = """\\data\\
-ngram 1=5
-ngram 2=2
-
-\\1-grams:
--1.0\t<s>\t-0.3
--0.7\t</s>
--0.6\ta\t-0.2
--1.2\taa\t-0.2
--0.9\tb\t-0.2
-
-\\2-grams:
--0.3\t<s> a
--0.4\ta </s>
-
-\\end\\
-"""
 
 
 def compile_args(root, out, *extra):
@@ -43,16 +26,11 @@ def custom(tmp_path_factory):
     """A CTC graph whose blank is `<pad>` in column 1 and whose word boundary is `_`."""
     root = tmp_path_factory.mktemp("custom")
     (root / "tokens.txt").write_text("a 0\n<pad> 1\nb 2\n_ 3\n")
-    (root / "lm.arpa").write_text(ARPA)
+    (root / "lm.arpa").write_text(TINY_ARPA)
     out = root / "graph"
     assert tingxie(compile_args(root, out, "--blank", "<pad>", "--word-boundary", "_")) == 0
     return root, out
 
-
-def frames(*columns, v=4, p=0.98):
-    x = np.full((len(columns), v), np.log((1 - p) / (v - 1)), dtype=np.float32)
-    x[np.arange(len(columns)), columns] = np.log(p)
-    return x
 
 
 def test_a_custom_blank_and_word_boundary_decode(custom):
