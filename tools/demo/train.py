@@ -113,6 +113,25 @@ def make_batches(split: Split, max_frames: int, seed: int):
 
 
 @torch.no_grad()
+def greedy_errors(model, speech, lengths, references):
+    """Character errors of the CTC head's and the Paraformer decoder's greedy output on one
+    padded batch: ({'ctc': errors, 'paraformer': errors}, reference characters)."""
+    enc, enc_lens = model.encode(speech, lengths)
+    ctc_best = model.ctc.log_softmax(enc).argmax(-1)
+    emb, token_num, _, _ = model.calc_predictor(enc, enc_lens)
+    token_num = token_num.round().long().clamp(min=1)
+    dec, _ = model.cal_decoder_with_predictor(enc, enc_lens, emb, token_num)
+    dec_best = dec.argmax(-1)
+    errors = {"ctc": 0, "paraformer": 0}
+    for k, reference in enumerate(references):
+        frames = ctc_best[k, : enc_lens[k]].tolist()
+        collapsed = [t for i, t in enumerate(frames) if t != 0 and (i == 0 or t != frames[i - 1])]
+        errors["ctc"] += edit_distance(ids_to_text(collapsed), reference)
+        errors["paraformer"] += edit_distance(
+            ids_to_text(dec_best[k, : token_num[k]].tolist()), reference)
+    return errors, sum(len(r) for r in references)
+
+
 def evaluate(model, split: Split, mean, inv_std, max_frames: int):
     """Greedy CER (%) of the CTC head and of the Paraformer decoder over a split."""
     model.eval()
@@ -120,20 +139,10 @@ def evaluate(model, split: Split, mean, inv_std, max_frames: int):
     total = 0
     for rows in make_batches(split, max_frames, 0):
         speech, lengths, _, _ = split.batch(rows, mean, inv_std)
-        enc, enc_lens = model.encode(speech, lengths)
-        ctc_best = model.ctc.log_softmax(enc).argmax(-1)
-        emb, token_num, _, _ = model.calc_predictor(enc, enc_lens)
-        token_num = token_num.round().long().clamp(min=1)
-        dec, _ = model.cal_decoder_with_predictor(enc, enc_lens, emb, token_num)
-        dec_best = dec.argmax(-1)
-        for k, r in enumerate(rows):
-            frames = ctc_best[k, : enc_lens[k]].tolist()
-            collapsed = [t for i, t in enumerate(frames) if t != 0 and (i == 0 or t != frames[i - 1])]
-            reference = split.texts[r]
-            errors["ctc"] += edit_distance(ids_to_text(collapsed), reference)
-            errors["paraformer"] += edit_distance(
-                ids_to_text(dec_best[k, : token_num[k]].tolist()), reference)
-            total += len(reference)
+        batch_errors, chars = greedy_errors(model, speech, lengths, [split.texts[r] for r in rows])
+        for name in errors:
+            errors[name] += batch_errors[name]
+        total += chars
     model.train()
     return {name: 100.0 * e / total for name, e in errors.items()}
 

@@ -27,7 +27,6 @@ import math
 import os
 import shutil
 import time
-import zlib
 
 import numpy as np
 import soundfile
@@ -35,7 +34,7 @@ import torch
 import yaml
 
 import augment
-from train import TOKENS, edit_distance, ids_to_text, text_to_ids
+from train import TOKENS, greedy_errors, text_to_ids
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -136,21 +135,11 @@ def greedy_cer(model, feature_set: FeatureSet, mean, inv_std, batch_frames=4000)
         batches.append(current)
     for rows in batches:
         speech, lengths = pad_batch([feature_set.feats[r] for r in rows], mean, inv_std)
-        enc, enc_lens = model.encode(speech, lengths)
-        ctc_best = model.ctc.log_softmax(enc).argmax(-1)
-        emb, token_num, _, _ = model.calc_predictor(enc, enc_lens)
-        token_num = token_num.round().long().clamp(min=1)
-        dec, _ = model.cal_decoder_with_predictor(enc, enc_lens, emb, token_num)
-        dec_best = dec.argmax(-1)
-        for k, r in enumerate(rows):
-            frames = ctc_best[k, : enc_lens[k]].tolist()
-            collapsed = [t for i, t in enumerate(frames)
-                         if t != 0 and (i == 0 or t != frames[i - 1])]
-            reference = feature_set.texts[r]
-            errors["ctc"] += edit_distance(ids_to_text(collapsed), reference)
-            errors["paraformer"] += edit_distance(
-                ids_to_text(dec_best[k, : token_num[k]].tolist()), reference)
-            total += len(reference)
+        batch_errors, chars = greedy_errors(model, speech, lengths,
+                                            [feature_set.texts[r] for r in rows])
+        for name in errors:
+            errors[name] += batch_errors[name]
+        total += chars
     model.train()
     return {name: round(100.0 * e / total, 2) for name, e in errors.items()}
 
