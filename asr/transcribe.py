@@ -477,16 +477,17 @@ def effective_options(spec: Dict[str, Any]) -> Optional[Dict[str, Any]]:
             "hotwords": hotwords.as_dict()}
 
 
-def check_same_setup(path: str, spec: Dict[str, Any]) -> None:
+def check_same_setup(path: str, spec: Dict[str, Any], has_results: bool = True) -> None:
     """OUTDIR/setup.json records what made the results (model, graph, mode, backend, N-best,
     the decoder options given and the effective ones, defaults included); resuming with
-    anything else would mix two systems' output in one journal, so it is refused."""
+    anything else would mix two systems' output in one journal, so it is refused. A setup
+    that made no results yet (`has_results` False: e.g. its model failed to load) is replaced."""
     setup = {name: value for name, value in spec.items() if name != "threads"}
     setup["effective_options"] = effective_options(spec)
     for name in ("model", "graph"):
         if setup[name] is not None:
             setup[name] = os.path.abspath(setup[name])
-    if os.path.exists(path):
+    if os.path.exists(path) and has_results:
         try:
             with open(path, encoding="utf-8") as handle:
                 previous = json.load(handle)
@@ -584,7 +585,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="audio files, directories (searched recursively), Kaldi wav.scp "
                              "files (*.scp) or list files (one audio path a line)")
     parser.add_argument("--model", required=True,
-                        help="FunASR model directory or ONNX export (asr.models)")
+                        help="FunASR model directory or its ONNX export, or a sherpa-onnx "
+                             "Paraformer directory (model.onnx + tokens.txt) (asr.models)")
     lm = parser.add_mutually_exclusive_group(required=True)
     lm.add_argument("--graph", help="compiled TLG graph directory (tingxie graph compile)")
     lm.add_argument("--no-lm", action="store_true", help="greedy decoding, no graph")
@@ -728,7 +730,9 @@ def transcribe_batch(inputs: Sequence[str], outdir: str, model: str, graph: Opti
         spec["rescore_nbest"] = rescore_nbest
     os.makedirs(outdir, exist_ok=True)
     lock = lock_outdir(outdir)  # noqa: F841  (held until this function returns)
-    check_same_setup(os.path.join(outdir, SETUP), spec)
+    results = os.path.join(outdir, RESULTS)
+    check_same_setup(os.path.join(outdir, SETUP), spec,
+                     has_results=os.path.exists(results) and os.path.getsize(results) > 0)
     journal = ResultJournal(os.path.join(outdir, RESULTS))
     if journal.dropped_torn_line:
         print("tingxie transcribe: dropped a torn last line of the journal (an interrupted "

@@ -86,6 +86,13 @@ def _run_quiet(argv):
         assert main(argv) == 0, argv
 
 
+def _run_status(argv, status):
+    import contextlib
+    import io
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv) == status, argv
+
+
 @pytest.fixture(scope="module")
 def d(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("contract")
@@ -106,6 +113,7 @@ def d(tmp_path_factory) -> Path:
     _make_lattices(d)
     _make_graph_variants(d)
     _make_audio(d)
+    _make_model_dirs(d)
     return d
 
 
@@ -273,6 +281,23 @@ def _make_audio(d: Path) -> None:
     _write(d / "wav_one.scp", f"a {WAV}\n")
     _write(d / "wav_two.scp", f"a {WAV}\nb {WAV2}\n")
     _write(d / "wav_garbage.scp", f"a {WAV}\ng1 {d / 'garbage.wav'}\ng2 {d / 'garbage.wav'}\n")
+
+
+def _make_model_dirs(d: Path) -> None:
+    """Directories that look like sherpa-onnx's (model.onnx / model.int8.onnx, tokens.txt)
+    but are not readable ones, and one that is no model directory at all."""
+    (d / "model_empty").mkdir()
+    tokens = json.loads(TOKENS_JSON.read_text(encoding="utf-8"))
+    tokens_txt = "".join(f"{t} {i}\n" for i, t in enumerate(tokens))
+    plain = d / "sherpa_plain"  # funasr's export without sherpa-onnx's metadata
+    plain.mkdir()
+    shutil.copy(DEMO / "model" / "model_quant.onnx", plain / "model.onnx")
+    _write(plain / "tokens.txt", tokens_txt)
+    no_tokens = d / "sherpa_no_tokens"
+    no_tokens.mkdir()
+    shutil.copy(DEMO / "model" / "model_quant.onnx", no_tokens / "model.int8.onnx")
+    _write(d / "sherpa_garbage" / "tokens.txt", tokens_txt)
+    (d / "sherpa_garbage" / "model.int8.onnx").write_bytes(b"\x00garbage" * 50)
 
 
 # --- the cases ---------------------------------------------------------------------------------
@@ -647,6 +672,23 @@ def _transcribe_cases() -> List[Case]:
         Case("transcribe-jobs-0", tr + [str(WAV), "-o", "{d}/t_x", "--jobs", "0"], 2),
         Case("transcribe-model-missing", ["transcribe", "--model", "{d}/nowhere", "--no-lm",
                                           str(WAV), "-o", "{d}/t_x"], 2, where="{d}/nowhere"),
+        Case("transcribe-model-not-a-model", ["transcribe", "--model", "{d}/model_empty",
+                                              "--no-lm", str(WAV), "-o", "{d}/t_x"], 2,
+             where="{d}/model_empty"),
+        Case("transcribe-sherpa-no-metadata", ["transcribe", "--model", "{d}/sherpa_plain",
+                                               "--no-lm", str(WAV), "-o", "{d}/t_x"], 2,
+             where="{d}/sherpa_plain/model.onnx"),
+        Case("transcribe-sherpa-no-tokens", ["transcribe", "--model", "{d}/sherpa_no_tokens",
+                                             "--no-lm", str(WAV), "-o", "{d}/t_x"], 2,
+             where="{d}/sherpa_no_tokens"),
+        Case("transcribe-sherpa-garbage", ["transcribe", "--model", "{d}/sherpa_garbage",
+                                           "--no-lm", str(WAV), "-o", "{d}/t_x"], 2,
+             where="{d}/sherpa_garbage/model.int8.onnx"),
+        Case("transcribe-after-a-bad-model", tr + [str(WAV), "-o", "{d}/t_retry"], 0,
+             setup=lambda d: _run_status(["transcribe", "--model", str(d / "sherpa_plain"),
+                                          "--no-lm", "--no-progress", str(WAV), "-o",
+                                          str(d / "t_retry")], 2),
+             check=lambda d, out: _assert_keys(d / "t_retry" / "text", ["test_00000"])),
         Case("transcribe-input-missing", tr + ["{d}/nowhere.wav", "-o", "{d}/t_x"], 2,
              where="{d}/nowhere.wav"),
         Case("transcribe-hotwords-no-graph", tr + [str(WAV), "-o", "{d}/t_x", "--hotwords",

@@ -32,13 +32,26 @@ FILES = {"paraformer": ("model_quant.onnx", "model.onnx"),
          "ctc": ("model_ctc_quant.onnx", "model_ctc.onnx")}
 
 
+def open_session(onnx_path: str, num_threads: int):
+    """An onnxruntime session on the CPU; a file onnxruntime cannot load is an InputError."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = num_threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(onnx_path, options,
+                                            providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise InputError(f"cannot load ONNX model: {err}", path=onnx_path) from None
+
+
 class OnnxAcousticModel(AcousticModel):
     def __init__(self, model_dir: str, mode: str, num_threads: int = 1,
                  quantized: bool | None = None):
-        import onnxruntime
-
         config = read_config(model_dir)
-        self.tokens = model_tokens(model_dir)
+        tokens = model_tokens(model_dir)
         candidates = FILES[mode] if quantized is None else \
             FILES[mode][:1] if quantized else FILES[mode][1:]
         paths = [os.path.join(model_dir, f) for f in candidates]
@@ -46,40 +59,48 @@ class OnnxAcousticModel(AcousticModel):
         if not existing:
             raise InputError(f"no ONNX export for {mode} mode ({' or '.join(candidates)})",
                              path=model_dir)
-        self.onnx_path = existing[0]
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = num_threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = onnxruntime.InferenceSession(
-                self.onnx_path, options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own exception types
-            raise InputError(f"cannot load ONNX model: {err}", path=self.onnx_path) from None
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        self.bias_embed = None
+        session = open_session(existing[0], num_threads)
+        mvn_path = os.path.join(model_dir, "am.mvn")
+        cmvn = read_am_mvn(mvn_path) if os.path.exists(mvn_path) else None
+        self._setup(session, existing[0], mode, tokens, config.get("frontend_conf") or {},
+                    cmvn, frame_shift_seconds(config))
         if "bias_embed" in self.input_names:
-            self.bias_embed = self._no_hotword_embedding(model_dir, options)
+            self.bias_embed = self._no_hotword_embedding(model_dir, num_threads)
+
+    @classmethod
+    def from_session(cls, session, onnx_path: str, mode: str, tokens: List[str],
+                     frontend_conf: dict, cmvn: np.ndarray | None, frame_shift: float):
+        """A model whose configuration comes from elsewhere than a FunASR directory (e.g. a
+        sherpa-onnx directory's ONNX metadata: asr.models.sherpa)."""
+        model = cls.__new__(cls)
+        model._setup(session, onnx_path, mode, tokens, frontend_conf, cmvn, frame_shift)
+        if "bias_embed" in model.input_names:
+            raise InputError("a contextual (SeACo) Paraformer needs its FunASR directory "
+                             "(hotword embedder model_eb.onnx)", path=onnx_path)
+        return model
+
+    def _setup(self, session, onnx_path, mode, tokens, frontend_conf, cmvn, frame_shift):
+        self.session = session
+        self.onnx_path = onnx_path
+        self.tokens = tokens
+        self.output_names = [o.name for o in session.get_outputs()]
+        self.input_names = [i.name for i in session.get_inputs()]
+        self.bias_embed = None
         self.has_token_times = mode == "paraformer" and (
             "alphas" in self.output_names or "us_alphas" in self.output_names)
         self.upsampling = UPSAMPLE_TIMES if "us_alphas" in self.output_names else 1
-        mvn_path = os.path.join(model_dir, "am.mvn")
-        cmvn = read_am_mvn(mvn_path) if os.path.exists(mvn_path) else None
-        self.frontend = WavFrontend(config.get("frontend_conf") or {}, cmvn)
+        self.frontend = WavFrontend(frontend_conf, cmvn)
         self.mode = mode
         self.sample_rate = self.frontend.sample_rate
-        self.frame_shift = frame_shift_seconds(config)
-        vocab = self.session.get_outputs()[0].shape[-1]
-        if isinstance(vocab, int) and vocab != len(self.tokens):
-            raise InputError(f"token list has {len(self.tokens)} entries but the model "
-                             f"outputs {vocab}", path=self.onnx_path)
+        self.frame_shift = frame_shift
+        vocab = session.get_outputs()[0].shape[-1]
+        if isinstance(vocab, int) and vocab != len(tokens):
+            raise InputError(f"token list has {len(tokens)} entries but the model "
+                             f"outputs {vocab}", path=onnx_path)
 
-    def _no_hotword_embedding(self, model_dir: str, options) -> np.ndarray:
+    def _no_hotword_embedding(self, model_dir: str, num_threads: int) -> np.ndarray:
         """[1, 1, D]: model_eb's embedding of the hotword list [<s>] (the quantised embedder
         beside a quantised model.onnx, as FunASR's runtime pairs them)."""
-        import onnxruntime
-
         quantised = self.onnx_path.endswith("_quant.onnx")
         names = ("model_eb_quant.onnx", "model_eb.onnx") if quantised else \
             ("model_eb.onnx", "model_eb_quant.onnx")
@@ -88,12 +109,7 @@ class OnnxAcousticModel(AcousticModel):
         if not paths:
             raise InputError("a SeACo export (model.onnx takes bias_embed) needs its hotword "
                              "embedder model_eb.onnx beside it", path=model_dir)
-        try:
-            embedder = onnxruntime.InferenceSession(paths[0], options,
-                                                    providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own exception types
-            raise InputError(f"cannot load ONNX model: {err}", path=paths[0]) from None
-        self.embedder = embedder
+        self.embedder = open_session(paths[0], num_threads)
         return self.hotword_embeddings([[self.tokens_sos]])
 
     @property

@@ -1,9 +1,9 @@
 """Tingxie vs sherpa-onnx on the same int8 Paraformer model and the same audio, side by side.
 
-The model directory is exported for sherpa-onnx by tools/demo/sherpa_export.py (the same
-model_quant.onnx with sherpa's metadata). Both run greedy Paraformer decoding on one thread:
-Tingxie's ONNX backend (asr.models, mode paraformer) and sherpa-onnx's OfflineRecognizer
-(from_paraformer). Reports end-to-end real-time factors (features + network + search, audio in
+The model directory is exported for sherpa-onnx by asr.models.sherpa (the same
+model_quant.onnx with sherpa's metadata, and tokens.txt), and both engines read that one
+directory, greedy Paraformer decoding on one thread: Tingxie's ONNX backend (asr.models reads
+sherpa-onnx directories) and sherpa-onnx's OfflineRecognizer (from_paraformer). Reports end-to-end real-time factors (features + network + search, audio in
 memory) in alternating passes (best of --repeats per engine), each engine's CER against the
 references, and how often the two outputs agree.
 
@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from real_speech_bench import error_rate, read_set  # noqa: E402
@@ -36,6 +34,7 @@ def main() -> None:
     import sherpa_onnx
 
     from asr.models import load_acoustic_model
+    from asr.models.sherpa import write_sherpa_paraformer
 
     waves, refs = [], []
     for directory in args.set or ["resources/demo/test"]:
@@ -44,12 +43,11 @@ def main() -> None:
         refs += s["refs"]
     audio_seconds = sum(len(w) for w in waves) / 16000
     with tempfile.TemporaryDirectory() as work:
-        subprocess.run([sys.executable, os.path.join(ROOT, "tools/demo/sherpa_export.py"),
-                        args.model, work], check=True, capture_output=True)
+        write_sherpa_paraformer(args.model, work)
         recognizer = sherpa_onnx.OfflineRecognizer.from_paraformer(
             paraformer=os.path.join(work, "model.int8.onnx"),
             tokens=os.path.join(work, "tokens.txt"), num_threads=1)
-    am = load_acoustic_model(args.model, mode="paraformer", backend="onnx", num_threads=1)
+        am = load_acoustic_model(work, num_threads=1)
 
     def run_tingxie():
         return [am.greedy_text(am.posteriors([w]))[0] for w in waves]
