@@ -69,6 +69,41 @@ def test_augment_returns_bounded_finite_audio_and_is_seeded():
     assert not np.array_equal(outs[0], outs[2]) or len(outs[0]) != len(outs[2])
 
 
+def test_light_treatment_is_the_espeak_demo_data_s():
+    """augment.light: gain 0.1-0.9 of full scale, 50-250 ms of silence at each end, light white
+    noise at most (what tools/demo/synthesize.py gave the shipped espeak test set)."""
+    audio = tone(300, 1.0) / 0.3
+    for seed in range(20):
+        out = augment.light(audio, np.random.default_rng(seed))
+        pad = len(out) - len(audio)
+        assert out.dtype == np.float32 and 1600 <= pad < 8000
+        assert 0.09 < np.abs(out).max() < 0.95
+        lead = np.flatnonzero(np.abs(out) > 0.05)[0]
+        assert 800 <= lead <= 4000
+        noise = np.abs(out[:lead - 5]).max() if lead > 5 else 0.0
+        assert noise < 0.01
+
+
+def test_espeak_share_of_the_training_draws():
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tools", "demo"))
+    try:
+        from train_voices import ShardPool
+    finally:
+        sys.path.pop(0)
+    pool = ShardPool("unused")
+    samples = np.zeros(10, np.int16)
+    for voice in ("espeak", "flite-kal", "pico-en-US", "rhvoice-bdl"):
+        pool.by_voice[voice] = [(samples, 0, 10, voice)]
+    rng = np.random.default_rng(3)
+    drawn = [pool.draw(rng, 0.4)[0] for _ in range(6000)]
+    assert drawn.count("espeak") / 6000 == pytest.approx(0.4, abs=0.03)
+    for other in ("flite-kal", "pico-en-US", "rhvoice-bdl"):
+        assert drawn.count(other) / 6000 == pytest.approx(0.2, abs=0.03)
+    uniform = [pool.draw(rng)[0] for _ in range(4000)]
+    assert uniform.count("espeak") / 4000 == pytest.approx(0.25, abs=0.03)
+
+
 def test_general_lm_conditional_distributions_sum_to_one():
     unigrams = {"<s>": (-99.0, -0.3), "</s>": (-1.0, 0.0), "a": (-0.5, -0.2),
                 "b": (-0.8, -0.1), "c": (-1.2, 0.0), "X1": (-2.0, 0.0)}

@@ -9,6 +9,9 @@ One call, `augment(audio, rng, babble)`, draws a random chain:
   telephone band, 15%: 8 kHz, 300-3400 Hz band-pass, 8-bit mu-law, back to 16 kHz;
   gain: peak level -35 to -1 dBFS, with light clipping 3% of the time.
 Leading and trailing silence of 50-400 ms is added before the noise, so the noise covers it.
+
+`light(audio, rng)` is the treatment of the espeak-only demo data (tools/demo/synthesize.py):
+gain 0.1-0.9 of full scale, white noise at 20-45 dB SNR (80%), 50-250 ms of silence each end.
 """
 from __future__ import annotations
 
@@ -105,3 +108,13 @@ def augment(audio: np.ndarray, rng: np.random.Generator, babble=None) -> np.ndar
     if rng.random() < 0.03:
         audio = np.clip(audio * rng.uniform(1.5, 4.0), -0.99, 0.99)
     return audio.astype(np.float32)
+
+
+def light(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    peak = float(np.abs(audio).max()) or 1.0
+    audio = audio / peak * rng.uniform(0.1, 0.9)
+    if rng.random() < 0.8:
+        audio = audio + rng.normal(0.0, rms(audio) / 10 ** (rng.uniform(20.0, 45.0) / 20),
+                                   size=audio.shape)
+    lead, tail = rng.integers(800, 4000, size=2)
+    return np.concatenate([np.zeros(lead), audio, np.zeros(tail)]).astype(np.float32)

@@ -29,13 +29,19 @@ if [ "$STAGE" -le 3 ]; then  # resumable; the best model so far is in $EXP/train
     --max-frames 2000 --warmup-steps 200 --lr 2e-3
   # then the multi-voice fine-tuning (tools/demo/README.md, "Many voices"): training text,
   # real-speech dev set, every offline voice in shards (background), augmented training
+  # Debian voices (contrib/non-free for MBROLA, RHVoice, pico): tools/demo/install_voices.sh
+  # (as root); tools/demo/voices_check.py tells whether each voice runs and speaks English.
+  command -v RHVoice-test >/dev/null && command -v pico2wave >/dev/null && \
+    command -v mbrola >/dev/null || { echo "run.sh: voices missing: sudo bash \
+tools/demo/install_voices.sh" >&2; exit 1; }
   V=$EXP/voices
   nice -n 10 python tools/demo/voices_text.py --out "$V/text.txt"
   python tools/demo/real_dev.py --out "$EXP/real_dev"
   PYTHONPATH=$PWD nice -n 10 python tools/demo/voices_synth.py --text "$V/text.txt" --out "$V" \
     > "$V/synth.log" 2>&1 &
   PYTHONPATH=$PWD nice -n 10 python tools/demo/train_voices.py --init "$EXP/train/model" \
-    --shards "$V/shards" --exp "$V/train" --max-steps "${VOICES_STEPS:-6000}"
+    --shards "$V/shards" --exp "$V/train" --max-steps "${VOICES_STEPS:-6000}" \
+    --espeak-share 0.4 --espeak-light-share 0.5
   wait
 fi
 if [ "$STAGE" -le 4 ]; then  # the last multi-voice checkpoint (VOICES_MODEL=DIR to pick another)

@@ -3,10 +3,11 @@
 Starts from a FunASR model directory (default: the shipped resources/demo/model) and keeps its
 architecture, tokens and CMVN, so the shipped graphs stay valid. Each step draws utterances
 from the clean shards of tools/demo/voices_synth.py (re-scanned every `--rescan-steps`, so new
-shards join while synthesis is still running), one voice at a time with `--espeak-weight` for
-espeak and 1 for every other training voice, augments them (tools/demo/augment.py: speed,
+shards join while synthesis is still running), espeak with probability `--espeak-share` and
+otherwise one of the other training voices uniformly, augments them (tools/demo/augment.py: speed,
 pitch/tempo, reverberation, noise of four colours incl. babble, telephone band, gain), computes
-fbank+LFR features with funasr's WavFrontend and trains funasr's Paraformer (CTC + attention +
+fbank+LFR features with funasr's WavFrontend (a `--espeak-light-share` of the espeak utterances
+get only the demo's own light treatment, to keep the espeak test set) and trains funasr's Paraformer (CTC + attention +
 predictor losses, SpecAugLFR) with Adam.
 
 Resumable: every `--checkpoint-minutes` it writes <exp>/checkpoint.pt (model, optimizer,
@@ -80,10 +81,16 @@ class ShardPool:
             self.loaded.add(name)
         return sum(len(u) for u in self.by_voice.values())
 
-    def draw(self, rng: np.random.Generator, espeak_weight: float):
+    def draw(self, rng: np.random.Generator, espeak_share: float | None = None):
+        """A random utterance: espeak with probability `espeak_share` (when given and espeak
+        has shards), else a voice drawn uniformly from the others (or from all)."""
         voices = sorted(self.by_voice)
-        weights = np.array([espeak_weight if v == "espeak" else 1.0 for v in voices])
-        voice = voices[rng.choice(len(voices), p=weights / weights.sum())]
+        if espeak_share is not None and "espeak" in self.by_voice and len(voices) > 1:
+            others = [v for v in voices if v != "espeak"]
+            voice = "espeak" if rng.random() < espeak_share else \
+                others[rng.integers(len(others))]
+        else:
+            voice = voices[rng.integers(len(voices))]
         samples, start, length, text = self.by_voice[voice][rng.integers(len(self.by_voice[voice]))]
         return voice, samples[start:start + length].astype(np.float32) / 32767.0, text
 
@@ -166,14 +173,22 @@ def main() -> None:
                         help="FunASR model directory to start from (architecture, tokens, CMVN)")
     parser.add_argument("--shards", default="exp/demo/voices/shards")
     parser.add_argument("--dev", nargs="*", default=["tts_dev=exp/demo/voices/tts_dev",
-                                                      "real_dev=exp/demo/real_dev"],
+                                                      "real_dev=exp/demo/real_dev",
+                                                      "espeak_dev=exp/demo/data/dev"],
                         help="NAME=KALDI_DIR sets whose greedy CER is logged at checkpoints")
     parser.add_argument("--exp", default="exp/demo/voices/train")
     parser.add_argument("--mirror", default="/root/tingxie-exp/demo/voices/train",
                         help="a copy of --exp kept outside the work tree ('' for none)")
     parser.add_argument("--batch-utts", type=int, default=48, help="utterances drawn per round")
     parser.add_argument("--max-frames", type=int, default=2000, help="padded frames per batch")
-    parser.add_argument("--espeak-weight", type=float, default=2.0)
+    parser.add_argument("--espeak-share", type=float, default=0.2,
+                        help="fraction of the utterances drawn from espeak (the others share "
+                             "the rest equally)")
+    parser.add_argument("--espeak-light-share", type=float, default=0.0,
+                        help="fraction of the espeak utterances given only the demo's own "
+                             "light treatment (augment.light: gain, white noise 20-45 dB, "
+                             "padding; what the shipped espeak test set has) instead of the "
+                             "full augmentation chain")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--max-steps", type=int, default=200000)
@@ -266,10 +281,14 @@ def main() -> None:
         babble_source = lambda n: babble(pool, rng, n)
         items = []
         for _ in range(args.batch_utts):
-            _, audio, text = pool.draw(rng, args.espeak_weight)
+            voice, audio, text = pool.draw(rng, args.espeak_share)
             if not text_to_ids(text):
                 continue
-            feats = frontend(augment.augment(audio, rng, babble_source))
+            if voice == "espeak" and rng.random() < args.espeak_light_share:
+                audio = augment.light(audio, rng)
+            else:
+                audio = augment.augment(audio, rng, babble_source)
+            feats = frontend(audio)
             items.append((feats, text))
             state["seconds_of_audio"] += len(feats) * 0.04
         items.sort(key=lambda it: len(it[0]))
@@ -314,7 +333,7 @@ def babble(pool: ShardPool, rng: np.random.Generator, n: int) -> np.ndarray:
     """2-5 other utterances summed and tiled to n samples."""
     out = np.zeros(n)
     for _ in range(rng.integers(2, 6)):
-        _, audio, _ = pool.draw(rng, 1.0)
+        _, audio, _ = pool.draw(rng)
         reps = int(np.ceil(n / max(len(audio), 1)))
         out += np.tile(audio, reps)[:n] * rng.uniform(0.5, 1.0)
     return out

