@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--skip-symbols", action="store_true",
                        help="drop <s>, </s>, <unk> found in the corpus instead of failing")
     train.add_argument("-S", "--memory", default="1G",
-                       help="counting memory (e.g. 500M, 2G; default 1G)")
+                       help="memory for counting and for estimation's sorted streams, which "
+                            "spill to $TMPDIR beyond it, like lmplz -S (e.g. 500M, 2G; "
+                            "default 1G)")
 
     ppl = sub.add_parser("ppl", help="perplexity of a text (KenLM query conventions)")
     ppl.add_argument("model", help="ARPA (.gz ok) or binary model")
@@ -115,21 +117,42 @@ def _train(args) -> int:
     if args.discount_fallback is not None:
         fallback = args.discount_fallback or True
     started = time.monotonic()
-    model = train(args.text, args.order, args.smoothing, chars=args.chars, vocab=args.vocab,
-                  skip_symbols=args.skip_symbols, memory=args.memory, prune=args.prune,
-                  discount_fallback=fallback,
-                  interpolate_unigrams=bool(args.interpolate_unigrams),
-                  progress=_progress() if args.smoothing == "mkn" else None, **options)
-    for k, n in enumerate(model.counts(), 1):
+    if args.smoothing == "mkn":
+        if options:
+            from common.errors import InputError
+            raise InputError(f"modified Kneser-Ney takes no option(s) {sorted(options)}")
+        written = _train_mkn(args, fallback)
+        counts, discounts = written.counts, written.discounts
+    else:
+        model = train(args.text, args.order, args.smoothing, chars=args.chars,
+                      vocab=args.vocab, skip_symbols=args.skip_symbols, memory=args.memory,
+                      prune=args.prune, discount_fallback=fallback,
+                      interpolate_unigrams=bool(args.interpolate_unigrams), **options)
+        counts, discounts = model.counts(), None
+        write_arpa(model, args.output)
+    for k, n in enumerate(counts, 1):
         line = f"order {k}: {n} n-grams"
-        discounts = getattr(model, "discounts", None)
         if discounts:
             d = discounts[k - 1]
             line += f"  D1={d[0]:.6g} D2={d[1]:.6g} D3+={d[2]:.6g}"
         print(line, file=sys.stderr)
-    write_arpa(model, args.output)
     print(f"wrote {args.output} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
     return 0
+
+
+def _train_mkn(args, fallback):
+    """Modified Kneser-Ney straight to the ARPA file, in memory bounded by -S."""
+    from lm.counting import Corpus
+    from lm.mkn import estimate_to_arpa
+    corpus = Corpus.from_source(args.text, chars=args.chars, vocab=args.vocab,
+                                skip_symbols=args.skip_symbols)
+    written = estimate_to_arpa(corpus, args.order, args.output, prune=args.prune,
+                               discount_fallback=fallback,
+                               interpolate_unigrams=bool(args.interpolate_unigrams),
+                               memory=args.memory, progress=_progress())
+    print(f"estimation: {written.estimation_spilled_runs} sorted run(s) spilled to disk",
+          file=sys.stderr)
+    return written
 
 
 def _ppl(args) -> int:

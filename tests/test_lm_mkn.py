@@ -139,3 +139,66 @@ def test_chars_mode_splits_characters():
                   discount_fallback=True)
     assert {"北", "京", "欢", "迎", "你"} <= set(model.vocab)
     assert "北京" not in model.word_id
+
+
+def _estimate_arpa_natively(name, memory_bytes, temp_dir, write):
+    """The bounded-memory pipeline through the native counter, which (unlike `-S`) accepts
+    budgets below 1M: at 64K every order's stream spills hundreds of runs, so the merging of
+    runs into one (at 64 runs) is exercised too."""
+    from lm import _native
+    from lm.counting import Corpus
+    corpus_name, order, options = CASES[name]
+    counter = _native.Counter(order, chars=False, skip_symbols=False, vocab=None,
+                              memory_bytes=memory_bytes, temp_dir=str(temp_dir), verbose=False)
+    Corpus.from_source(str(KENLM / corpus_name)).feed(counter)
+    fallback = [0.5, 1.0, 1.5] if options.get("discount_fallback") else None
+    return counter.kneser_ney_arpa(options.get("prune", []), fallback,
+                                   options.get("interpolate_unigrams", True), write)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("memory_bytes", [64 << 10, 1 << 20, 1 << 30])
+def test_bounded_memory_estimation_writes_lmplz_bytes_whatever_the_budget(name, memory_bytes,
+                                                                          tmp_path):
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    chunks = []
+    result = _estimate_arpa_natively(name, memory_bytes, temp_dir, chunks.append)
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(KENLM / name, "rb") as handle:
+        assert b"".join(chunks) == handle.read()
+    large_corpus = CASES[name][0] == "train.txt"
+    if memory_bytes < (1 << 30) and large_corpus:
+        assert result["estimation_spilled_runs"] > 0
+    if memory_bytes == 1 << 30:
+        assert result["estimation_spilled_runs"] == 0
+    assert list(temp_dir.iterdir()) == []  # every run file is gone
+
+
+def test_bounded_memory_estimation_cleans_up_when_the_writer_fails(tmp_path):
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    written = []
+
+    def write(chunk):
+        written.append(chunk)
+        if len(written) == 2:
+            raise OSError(28, "No space left on device")
+    with pytest.raises(OSError, match="No space left"):
+        _estimate_arpa_natively("o5.arpa.gz", 1 << 20, temp_dir, write)
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_estimate_to_arpa_reports_counts_and_leaves_no_partial_file(tmp_path):
+    from lm.counting import Corpus
+    from lm.mkn import estimate_to_arpa
+    out = tmp_path / "o3.arpa.gz"
+    written = estimate_to_arpa(Corpus.from_source(str(KENLM / "train.txt")), 3, out,
+                               memory="1M")
+    model = read_arpa(str(KENLM / "o3.arpa.gz"))
+    assert written.counts == model.counts()
+    assert written.estimation_spilled_runs > 0 and written.counting_spilled_runs > 0
+    assert gzip.decompress(out.read_bytes()) == gzip.decompress((KENLM / "o3.arpa.gz").read_bytes())
+    with pytest.raises(InputError, match="discount-fallback"):
+        estimate_to_arpa(Corpus.from_source(str(KENLM / "tiny.txt")), 4, tmp_path / "x.arpa")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o3.arpa.gz"]

@@ -72,57 +72,71 @@ void AppendFloat(std::string &out, float value) {
   out.append(text, WriteFloat(text, value) - text);
 }
 
+ArpaWriter::ArpaWriter(const std::vector<std::string> &vocab, const std::vector<uint64_t> &counts,
+                       std::function<void(const std::string &)> sink)
+    : vocab_(vocab), order_(counts.size()), sink_(std::move(sink)), buffer_(kBuffer, '\0') {
+  std::string header = "\\data\\\n";
+  for (size_t k = 1; k <= counts.size(); ++k)
+    header += "ngram " + std::to_string(k) + "=" + std::to_string(counts[k - 1]) + "\n";
+  sink_(header);
+  for (const auto &w : vocab) longest_word_ = std::max(longest_word_, w.size());
+  begin_ = out_ = &buffer_[0];
+}
+
+void ArpaWriter::Flush() {
+  sink_(std::string(begin_, out_));
+  out_ = begin_;
+}
+
+void ArpaWriter::BeginOrder(int order) {
+  current_ = order;
+  std::string section = "\n\\" + std::to_string(order) + "-grams:\n";
+  longest_line_ = 2 * 48 + order * (longest_word_ + 1) + 2;
+  if (longest_line_ > kBuffer) throw InputError("a word is too long to write");
+  if (static_cast<size_t>(out_ - begin_) + section.size() + longest_line_ > kBuffer) Flush();
+  std::memcpy(out_, section.data(), section.size());
+  out_ += section.size();
+}
+
+void ArpaWriter::Add(const uint32_t *words, float logprob, float backoff) {
+  if (static_cast<size_t>(out_ - begin_) + longest_line_ > kBuffer) Flush();
+  char *o = WriteFloat(out_, logprob);
+  *o++ = '\t';
+  for (int j = 0; j < current_; ++j) {
+    if (j) *o++ = ' ';
+    const std::string &w = vocab_[words[j]];
+    std::memcpy(o, w.data(), w.size());
+    o += w.size();
+  }
+  if (static_cast<size_t>(current_) != order_) {
+    *o++ = '\t';
+    o = WriteFloat(o, backoff);
+  }
+  *o++ = '\n';
+  out_ = o;
+}
+
+void ArpaWriter::End() {
+  const char *end_text = "\n\\end\\\n";
+  if (static_cast<size_t>(out_ - begin_) + 8 > kBuffer) Flush();
+  std::memcpy(out_, end_text, 7);
+  out_ += 7;
+  Flush();
+}
+
 void FormatArpa(const std::vector<std::string> &vocab, const std::vector<ArpaOrderView> &orders,
                 const std::function<void(const std::string &)> &sink) {
-  std::string header = "\\data\\\n";
-  for (size_t k = 1; k <= orders.size(); ++k)
-    header += "ngram " + std::to_string(k) + "=" + std::to_string(orders[k - 1].size) + "\n";
-  sink(header);
-  // Lines are written straight into a fixed buffer, handed to `sink` when nearly full.
-  const size_t kBuffer = 4u << 20;
-  std::string out(kBuffer, '\0');
-  char *const begin = &out[0];
-  char *o = begin;
-  auto flush = [&]() {
-    sink(std::string(begin, o));
-    o = begin;
-  };
-  size_t longest_word = 0;
-  for (const auto &w : vocab) longest_word = std::max(longest_word, w.size());
+  std::vector<uint64_t> counts;
+  for (const ArpaOrderView &o : orders) counts.push_back(o.size);
+  ArpaWriter writer(vocab, counts, sink);
   for (size_t k = 1; k <= orders.size(); ++k) {
-    const ArpaOrderView &o_view = orders[k - 1];
-    const bool top = k == orders.size();
-    std::string section = "\n\\" + std::to_string(k) + "-grams:\n";
-    const size_t longest_line = 2 * 48 + k * (longest_word + 1) + 2;
-    if (static_cast<size_t>(o - begin) + section.size() + longest_line > kBuffer) flush();
-    std::memcpy(o, section.data(), section.size());
-    o += section.size();
-    for (size_t i = 0; i < o_view.size; ++i) {
-      if (static_cast<size_t>(o - begin) + longest_line > kBuffer) {
-        if (longest_line > kBuffer) throw InputError("a word is too long to write");
-        flush();
-      }
-      o = WriteFloat(o, o_view.logprob[i]);
-      *o++ = '\t';
-      const int32_t *words = o_view.words + i * k;
-      for (size_t j = 0; j < k; ++j) {
-        if (j) *o++ = ' ';
-        const std::string &w = vocab[words[j]];
-        std::memcpy(o, w.data(), w.size());
-        o += w.size();
-      }
-      if (!top) {
-        *o++ = '\t';
-        o = WriteFloat(o, o_view.backoff[i]);
-      }
-      *o++ = '\n';
-    }
+    const ArpaOrderView &view = orders[k - 1];
+    writer.BeginOrder(static_cast<int>(k));
+    // Ids are checked non-negative by the caller: the int32 words read as uint32.
+    const uint32_t *words = reinterpret_cast<const uint32_t *>(view.words);
+    for (size_t i = 0; i < view.size; ++i) writer.Add(words + i * k, view.logprob[i], view.backoff[i]);
   }
-  const char *end_text = "\n\\end\\\n";
-  if (static_cast<size_t>(o - begin) + 8 > kBuffer) flush();
-  std::memcpy(o, end_text, 7);
-  o += 7;
-  flush();
+  writer.End();
 }
 
 }  // namespace lm

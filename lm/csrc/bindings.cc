@@ -39,7 +39,7 @@ class Counter {
  public:
   Counter(int order, bool chars, bool skip_symbols, std::optional<std::vector<std::string>> vocab,
           size_t memory_bytes, const std::string &temp_dir, bool verbose)
-      : order_(order), verbose_(verbose) {
+      : order_(order), verbose_(verbose), memory_bytes_(memory_bytes), temp_dir_(temp_dir) {
     if (order < 1 || order > kMaxOrder)
       throw InputError("order must be between 1 and 6, got " + std::to_string(order));
     if (vocab) {
@@ -68,38 +68,64 @@ class Counter {
   int spilled_runs() const { return counter_ ? counter_->spilled_runs() : spilled_; }
   std::vector<std::string> vocab() const { return vocab_.words(); }
 
+  // Estimates modified Kneser-Ney; returns the model's arrays, the discounts and counts.
   py::dict KneserNey(std::vector<uint64_t> prune, std::optional<std::vector<float>> fallback,
                      bool interpolate_unigrams) {
-    KneserNeyOptions options;
-    options.order = order_;
-    options.prune = std::move(prune);
-    if (fallback) {
-      if (fallback->size() != 3) throw InputError("--discount-fallback takes three discounts D1 D2 D3+");
-      options.discount_fallback = true;
-      for (int i = 0; i < 3; ++i) options.fallback[i] = (*fallback)[i];
-    }
-    options.interpolate_unigrams = interpolate_unigrams;
-    options.verbose = verbose_;
+    KneserNeyOptions options = MakeOptions(std::move(prune), fallback, interpolate_unigrams);
     auto stream = Finish();
     KneserNeyModel model;
     {
       py::gil_scoped_release release;
       model = EstimateKneserNey(*stream, vocab_.size(), options);
     }
-    py::list ids, logprob, backoff, discounts;
+    py::list ids, logprob, backoff;
     for (ModelOrder &o : model.orders) {
       size_t n = o.size(), k = o.order;
       ids.append(MoveToArray(std::move(o.words), {n, k}));  // uint32; lm.mkn views it as int32
       logprob.append(MoveToArray(std::move(o.logprob), {n}));
       backoff.append(MoveToArray(std::move(o.backoff), {n}));
     }
-    for (const Discount &d : model.discounts) discounts.append(py::make_tuple(d.amount[1], d.amount[2], d.amount[3]));
-    py::dict out;
+    py::dict out = Summary(model.discounts, model.counts_before_pruning);
     out["ids"] = ids;
     out["logprob"] = logprob;
     out["backoff"] = backoff;
-    out["discounts"] = discounts;
-    out["counts_before_pruning"] = model.counts_before_pruning;
+    return out;
+  }
+
+  // The same, written as ARPA text through `write(bytes)` as it is estimated, so that nothing
+  // but the sorted streams (bounded by the memory budget) is held.
+  py::dict KneserNeyArpa(std::vector<uint64_t> prune, std::optional<std::vector<float>> fallback,
+                         bool interpolate_unigrams, const std::function<void(py::bytes)> &write) {
+    KneserNeyOptions options = MakeOptions(std::move(prune), fallback, interpolate_unigrams);
+    auto stream = Finish();
+    const std::vector<std::string> &words = vocab_.words();
+    class ArpaSink : public ModelSink {
+     public:
+      ArpaSink(const std::vector<std::string> &vocab, const std::function<void(py::bytes)> &write)
+          : vocab_(vocab), write_(write) {}
+      void Begin(const std::vector<uint64_t> &counts) override {
+        writer_.reset(new ArpaWriter(vocab_, counts, [this](const std::string &chunk) {
+          py::gil_scoped_acquire acquire;
+          write_(py::bytes(chunk));
+        }));
+      }
+      void BeginOrder(int order) override { writer_->BeginOrder(order); }
+      void Add(const WordId *words, float logprob, float backoff) override { writer_->Add(words, logprob, backoff); }
+      void End() override { writer_->End(); }
+
+     private:
+      const std::vector<std::string> &vocab_;
+      const std::function<void(py::bytes)> &write_;
+      std::unique_ptr<ArpaWriter> writer_;
+    } sink(words, write);
+    EstimateSummary summary;
+    {
+      py::gil_scoped_release release;
+      summary = EstimateKneserNey(*stream, vocab_.size(), options, sink);
+    }
+    py::dict out = Summary(summary.discounts, summary.counts_before_pruning);
+    out["counts"] = summary.counts;
+    out["estimation_spilled_runs"] = summary.spilled_runs;
     return out;
   }
 
@@ -125,6 +151,30 @@ class Counter {
     if (!counter_) throw std::invalid_argument("this Counter has already been consumed");
     return *reader_;
   }
+  KneserNeyOptions MakeOptions(std::vector<uint64_t> prune, const std::optional<std::vector<float>> &fallback,
+                               bool interpolate_unigrams) const {
+    KneserNeyOptions options;
+    options.order = order_;
+    options.prune = std::move(prune);
+    if (fallback) {
+      if (fallback->size() != 3) throw InputError("--discount-fallback takes three discounts D1 D2 D3+");
+      options.discount_fallback = true;
+      for (int i = 0; i < 3; ++i) options.fallback[i] = (*fallback)[i];
+    }
+    options.interpolate_unigrams = interpolate_unigrams;
+    options.verbose = verbose_;
+    options.memory_bytes = memory_bytes_;
+    options.temp_dir = temp_dir_;
+    return options;
+  }
+  static py::dict Summary(const std::vector<Discount> &discounts, const std::vector<uint64_t> &counts_before_pruning) {
+    py::list d;
+    for (const Discount &x : discounts) d.append(py::make_tuple(x.amount[1], x.amount[2], x.amount[3]));
+    py::dict out;
+    out["discounts"] = d;
+    out["counts_before_pruning"] = counts_before_pruning;
+    return out;
+  }
   std::unique_ptr<SortedNgrams> Finish() {
     Live();
     if (reader_->sentences() == 0) throw InputError("the corpus is empty");
@@ -135,6 +185,8 @@ class Counter {
   }
   int order_;
   bool verbose_;
+  size_t memory_bytes_;
+  std::string temp_dir_;
   int spilled_ = 0;
   Vocabulary vocab_;
   size_t vocab_size_ = 3;
@@ -321,6 +373,8 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("spilled_runs", &Counter::spilled_runs)
       .def("vocab", &Counter::vocab)
       .def("kneser_ney", &Counter::KneserNey, py::arg("prune"), py::arg("fallback"), py::arg("interpolate_unigrams"))
+      .def("kneser_ney_arpa", &Counter::KneserNeyArpa, py::arg("prune"), py::arg("fallback"),
+           py::arg("interpolate_unigrams"), py::arg("write"))
       .def("raw_counts", &Counter::RawCountsPy);
   m.def("format_arpa", &FormatArpaPy, py::arg("vocab"), py::arg("ids"), py::arg("logprob"), py::arg("backoff"),
         py::arg("write"));

@@ -1,5 +1,7 @@
 #include "kneser_ney.h"
 
+#include "record_sort.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -42,27 +44,6 @@ class StageClock {
   std::clock_t last_;
 };
 
-// The n-grams of one order with their adjusted counts, in suffix order.
-struct Level {
-  int k = 0;
-  std::vector<WordId> words;
-  std::vector<uint32_t> adjusted;
-  std::vector<uint8_t> pruned;
-  size_t size() const { return adjusted.size(); }
-  const WordId *at(size_t i) const { return &words[i * k]; }
-  void Push(const WordId *w, uint64_t count, bool is_pruned) {
-    if (count > UINT32_MAX) throw InputError("an adjusted count exceeds 4294967295; not supported");
-    for (int i = 0; i < k; ++i) words.push_back(w[i]);  // (insert() calls memmove per n-gram)
-    adjusted.push_back(static_cast<uint32_t>(count));
-    pruned.push_back(is_pruned);
-  }
-  void Free() {
-    std::vector<WordId>().swap(words);
-    std::vector<uint32_t>().swap(adjusted);
-    std::vector<uint8_t>().swap(pruned);
-  }
-};
-
 struct CountOfCounts {
   uint64_t n[5] = {0, 0, 0, 0, 0};  // n[c]: n-grams with adjusted count c (c < 5)
   uint64_t total = 0;
@@ -71,50 +52,6 @@ struct CountOfCounts {
     if (count < 5) ++n[count];
   }
 };
-
-// Stage 1. `levels[j-1]` receives the order-j n-grams; `stats` their count-of-counts.
-void AdjustCounts(SortedNgrams &padded, int order, const std::vector<uint64_t> &threshold,
-                  std::vector<Level> &levels, std::vector<CountOfCounts> &stats) {
-  const int N = order;
-  std::vector<WordId> last(N, kBos);
-  // Open lower-order n-grams: orders 1..depth, each a suffix of `last`, with their adjusted
-  // counts and raw ("actual") counts so far.
-  int depth = 0;
-  std::vector<uint64_t> adjusted(N, 0), actual(N, 0);
-  auto emit = [&](int j, uint64_t stat_count) {
-    bool pruned = actual[j - 1] <= threshold[j - 1];
-    levels[j - 1].Push(&last[N - j], adjusted[j - 1], pruned);
-    stats[j - 1].Add(stat_count);
-  };
-  const WordId *g;
-  uint64_t count;
-  while (padded.Next(&g, &count)) {
-    int same = 0;
-    while (same < depth && g[N - 1 - same] == last[N - 1 - same]) ++same;
-    for (int j = depth; j > same; --j) emit(j, adjusted[j - 1]);
-    depth = same;
-    for (int j = 1; j <= same; ++j) actual[j - 1] += count;
-    if (same) ++adjusted[same - 1];  // one more distinct left extension
-    int pos = N - 1 - same;  // the last word that differs from `last`
-    for (; pos > 0 && g[pos] != kBos; --pos, ++depth) {
-      adjusted[depth] = 1;
-      actual[depth] = count;
-    }
-    if (pos > 0) {
-      // g is padding ("<s> <s> w"): it stands for the lower-order n-gram starting at <s>,
-      // which keeps its raw count.
-      adjusted[depth] = count;
-      actual[depth] = count;
-      ++depth;
-    } else {
-      stats[N - 1].Add(count);
-      levels[N - 1].Push(g, count, count <= threshold[N - 1]);
-    }
-    std::copy(g, g + N, last.begin());
-  }
-  // lmplz counts the n-grams still open at the end with their raw counts; so do we.
-  for (int j = 1; j <= depth; ++j) emit(j, actual[j - 1]);
-}
 
 // Stage 2.
 std::vector<Discount> ComputeDiscounts(const std::vector<CountOfCounts> &stats,
@@ -157,117 +94,445 @@ std::vector<Discount> ComputeDiscounts(const std::vector<CountOfCounts> &stats,
   return discounts;
 }
 
-inline bool SameWords(const WordId *a, const WordId *b, int k) {
-  for (int i = 0; i < k; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
+// Records of an order-K n-gram as it moves through the stages.
+template <int K>
+struct AdjustedRecord {  // stage 1 -> 3
+  WordId words[K];
+  uint32_t count;   // adjusted count
+  uint32_t pruned;  // 1 when below the --prune threshold
+};
+template <int K>
+struct WeightedRecord {  // stage 3 -> 4
+  WordId words[K];
+  float u;       // discounted probability (a - D(a)) / sum over the context
+  float gamma;   // the context's back-off weight
+  uint32_t pruned;
+};
+template <int K>
+struct ValueRecord {  // a value per n-gram: a probability, or a context's back-off weight
+  WordId words[K];
+  float value;
+};
+
+template <int K>
+inline bool SuffixLessK(const WordId *a, const WordId *b) {
+  for (int i = K - 1; i >= 0; --i)
+    if (a[i] != b[i]) return a[i] < b[i];
+  return false;
 }
 
-// Index from the n-grams of one level to their position (open addressing on HashNgram). The
-// loops look `kAhead` n-grams ahead and prefetch their slots: the table is far larger than the
-// cache, so this hides most of the memory latency.
-constexpr size_t kAhead = 16;
+// Suffix order: the last word first, then the one before, ... The records reach this sorter in
+// context order, which within one last word is already suffix order: the stable counting pass
+// on the last word is the whole sort.
+template <int K, class R>
+struct SuffixOrder {
+  static constexpr int kBucketWord = K - 1;
+  static constexpr bool kSortBuckets = false;
+  static bool Less(const R &a, const R &b) { return SuffixLessK<K>(a.words, b.words); }
+};
 
-class LevelIndex {
+// Context order: the context w1..wK-1 in suffix order, then wK.
+template <int K, class R>
+struct ContextOrder {
+  static constexpr int kBucketWord = K >= 2 ? K - 2 : 0;
+  static constexpr bool kSortBuckets = K > 2;
+  static bool Less(const R &a, const R &b) {
+    for (int i = K - 2; i >= 0; --i)
+      if (a.words[i] != b.words[i]) return a.words[i] < b.words[i];
+    return a.words[K - 1] < b.words[K - 1];
+  }
+};
+
+// Where stage 1 sends the n-grams of one order.
+class AdjustedSink {
  public:
-  explicit LevelIndex(const Level &level) : level_(level) {
-    size_t slots = 16;
-    while (slots < level.size() * 2) slots *= 2;
-    slots_.assign(slots, 0);
-    mask_ = slots - 1;
-    uint64_t ring[kAhead];
-    const size_t n = level.size();
-    for (size_t i = 0; i < std::min(n, kAhead); ++i) Prefetch(ring[i] = HashNgram(level.at(i), level.k));
-    for (size_t i = 0; i < n; ++i) {
-      size_t s = ring[i % kAhead] & mask_;
-      if (i + kAhead < n) Prefetch(ring[i % kAhead] = HashNgram(level.at(i + kAhead), level.k));
-      while (slots_[s]) s = (s + 1) & mask_;
-      slots_[s] = static_cast<uint32_t>(i + 1);
-    }
+  virtual ~AdjustedSink() {}
+  virtual void AddAdjusted(const WordId *words, uint32_t count, bool pruned) = 0;
+};
+
+// Shared by every stage of one estimation.
+struct Shared {
+  size_t vocab_size;
+  int order;              // the model's highest order
+  size_t order_budget;    // bytes per sorted stream
+  std::string temp_dir;
+  size_t spilled_runs = 0;
+};
+
+template <int K>
+class OrderStage;
+
+// Unigrams live in arrays indexed by word id, so that every id has an entry.
+template <>
+class OrderStage<1> : public AdjustedSink {
+ public:
+  explicit OrderStage(Shared *shared)
+      : shared_(shared), adjusted_(shared->vocab_size, 0), gamma_(shared->vocab_size, 0.0f),
+        has_backoff_(shared->vocab_size, 0) {}
+
+  void AddAdjusted(const WordId *words, uint32_t count, bool) override { adjusted_[words[0]] = count; }
+  const std::vector<uint32_t> &adjusted() const { return adjusted_; }
+  // From the bigrams' context sums, in word-id order.
+  void AddBackoff(const WordId *words, float gamma) {
+    gamma_[words[0]] = gamma;
+    has_backoff_[words[0]] = 1;
   }
 
-  // context[i] = position of the first (k-1) words of higher n-gram i.
-  void FindContexts(const Level &higher, std::vector<uint32_t> &context) const {
-    const size_t n = higher.size();
-    const int k = level_.k;
-    context.resize(n);
-    uint64_t ring[kAhead];
-    for (size_t i = 0; i < std::min(n, kAhead); ++i) Prefetch(ring[i] = HashNgram(higher.at(i), k));
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t h = ring[i % kAhead];
-      if (i + kAhead < n) Prefetch(ring[i % kAhead] = HashNgram(higher.at(i + kAhead), k));
-      context[i] = Find(higher.at(i), h);
+  void Interpolate(const Discount &d1, const KneserNeyOptions &options, ModelSink &sink) {
+    const size_t vocab_size = shared_->vocab_size;
+    uint64_t total = 0, by_count[4] = {0, 0, 0, 0};
+    for (uint32_t a : adjusted_) {
+      total += a;
+      if (a) ++by_count[std::min<uint32_t>(a, 3)];
     }
+    const float denominator = static_cast<float>(total);
+    float gamma = 0.0f;
+    for (int j = 1; j <= 3; ++j) gamma += d1.amount[j] * static_cast<float>(by_count[j]);
+    gamma /= denominator;
+    const float uniform = 1.0 / static_cast<float>(vocab_size - 1);  // <s> excluded
+    // Without unigram interpolation the leftover mass goes to <unk> (lmplz, where <unk> is never
+    // seen); with a closed vocabulary it is shared by the words never seen, or added to <unk>'s
+    // own probability when every word was seen.
+    size_t zerotons = 0;
+    for (size_t w = 0; w < vocab_size; ++w) zerotons += w != kBos && !adjusted_[w];
+    const float zeroton_prob = zerotons > 1 ? gamma / static_cast<float>(zerotons) : gamma;
+    prob_.resize(vocab_size);
+    sink.BeginOrder(1);
+    for (size_t w = 0; w < vocab_size; ++w) {
+      const uint32_t count = adjusted_[w];
+      float u = d1.Apply(count) / denominator;
+      float p;
+      if (w == kBos) {
+        p = 1.0f;
+      } else if (options.interpolate_unigrams) {
+        p = u + gamma * uniform;
+      } else if (!count) {
+        p = zeroton_prob;
+      } else {
+        p = (w == kUnk && zerotons == 0) ? u + gamma : u;
+      }
+      prob_[w] = p;
+      const WordId id = static_cast<WordId>(w);
+      sink.Add(&id, std::min(0.0f, log10f(p)), has_backoff_[w] ? log10f(gamma_[w]) : 0.0f);
+    }
+    std::vector<float>().swap(gamma_);
+    std::vector<uint8_t>().swap(has_backoff_);
+  }
+  // The probability of the unigram `words[0]` (any order of calls).
+  float ProbOf(const WordId *words) { return prob_[words[0]]; }
+  void ReleaseProbs() { std::vector<float>().swap(prob_); }
+
+ private:
+  Shared *shared_;
+  std::vector<uint32_t> adjusted_;
+  std::vector<float> gamma_;
+  std::vector<uint8_t> has_backoff_;
+  std::vector<float> prob_;
+};
+
+template <int K>
+class OrderStage : public AdjustedSink {
+ public:
+  using Adjusted = AdjustedRecord<K>;
+  using Weighted = WeightedRecord<K>;
+  using Value = ValueRecord<K>;
+
+  OrderStage(Shared *shared, OrderStage<K - 1> *lower, size_t adjust_budget)
+      : shared_(shared), lower_(lower),
+        by_context_(new RecordSorter<Adjusted, ContextOrder<K, Adjusted>>(adjust_budget, shared->temp_dir,
+                                                                          shared->vocab_size)),
+        backoffs_(shared->temp_dir) {}
+
+  // Stage 1: the order's n-grams in suffix order.
+  void AddAdjusted(const WordId *words, uint32_t count, bool pruned) override {
+    Adjusted r;
+    std::copy(words, words + K, r.words);
+    r.count = count;
+    r.pruned = pruned;
+    by_context_->Add(r);
+    ++size_;
+    kept_ += !pruned;
+  }
+  void EndAdjusted() {
+    by_context_->Finish(true);
+    shared_->spilled_runs += by_context_->spilled_runs();
+  }
+  uint64_t size() const { return size_; }
+  uint64_t kept() const { return kept_; }
+
+  // Stage 3: walk the contexts in context order; every n-gram leaves with u and gamma(h) for
+  // the suffix-order sorter, every context's gamma goes to the order below as its back-off.
+  void SumContexts(const Discount &discount) {
+    by_suffix_.reset(new RecordSorter<Weighted, SuffixOrder<K, Weighted>>(
+        shared_->order_budget, shared_->temp_dir, shared_->vocab_size));
+    std::vector<Adjusted> group;
+    const Adjusted *r = by_context_->Next();
+    while (r) {
+      group.clear();
+      uint64_t denominator = 0, pruned_mass = 0;
+      uint32_t by_count[3] = {0, 0, 0};  // unpruned extensions with adjusted count 1, 2, 3+
+      do {
+        group.push_back(*r);
+        denominator += r->count;
+        if (r->pruned) {
+          pruned_mass += r->count;
+        } else if (r->count > 0) {
+          ++by_count[std::min<uint32_t>(r->count, 3) - 1];
+        }
+        r = by_context_->Next();
+      } while (r && SameContext(r->words, group.front().words));
+      const float d = static_cast<float>(denominator);
+      float gamma = 0.0f;
+      for (int j = 1; j <= 3; ++j) gamma += discount.amount[j] * static_cast<float>(by_count[j - 1]);
+      gamma += pruned_mass;
+      gamma /= d;
+      lower_->AddBackoff(group.front().words, gamma);
+      for (const Adjusted &a : group) {
+        Weighted w;
+        std::copy(a.words, a.words + K, w.words);
+        w.u = discount.Apply(a.count) / d;
+        w.gamma = gamma;
+        w.pruned = a.pruned;
+        by_suffix_->Add(w);
+      }
+    }
+    by_context_.reset();
+    by_suffix_->Finish(true);
+    shared_->spilled_runs += by_suffix_->spilled_runs();
+  }
+
+  // From the order above's context sums, in this order's suffix order.
+  void AddBackoff(const WordId *words, float gamma) {
+    Value v;
+    std::copy(words, words + K, v.words);
+    v.value = gamma;
+    backoffs_.Add(v);
+  }
+
+  // Stage 4: p(w|h) = u + gamma(h) p(w|h'), merged with the order below in suffix order.
+  void Interpolate(ModelSink &sink) {
+    const bool highest = K == shared_->order;
+    if (!highest) probs_.reset(new RecordSpool<Value>(shared_->temp_dir));
+    auto backoffs = backoffs_.Read();
+    sink.BeginOrder(K);
+    while (const Weighted *r = by_suffix_->Next()) {
+      const float lower = lower_->ProbOf(r->words + 1);
+      const float p = r->pruned ? 0.0f : r->u + r->gamma * lower;
+      if (!highest) {
+        Value v;
+        std::copy(r->words, r->words + K, v.words);
+        v.value = p;
+        probs_->Add(v);
+      }
+      if (r->pruned) continue;
+      float backoff = 0.0f;
+      while (backoffs->valid() && SuffixLessK<K>(backoffs->current().words, r->words)) backoffs->Advance();
+      if (backoffs->valid() && SameWords(backoffs->current().words, r->words))
+        backoff = log10f(backoffs->current().value);
+      sink.Add(r->words, std::min(0.0f, log10f(p)), backoff);
+    }
+    by_suffix_.reset();
+    lower_->ReleaseProbs();
+    if (!highest) probs_reader_ = probs_->Read();
+  }
+
+  // The probability of the n-gram `words`; calls must come in suffix order.
+  float ProbOf(const WordId *words) {
+    while (probs_reader_->valid() && SuffixLessK<K>(probs_reader_->current().words, words)) probs_reader_->Advance();
+    if (!probs_reader_->valid() || !SameWords(probs_reader_->current().words, words))
+      throw std::logic_error("Kneser-Ney: an n-gram's suffix is missing from the order below");
+    return probs_reader_->current().value;
+  }
+  void ReleaseProbs() {
+    probs_reader_.reset();
+    probs_.reset();
   }
 
  private:
-  void Prefetch(uint64_t hash) const { PrefetchRead(&slots_[hash & mask_]); }
-  uint32_t Find(const WordId *words, uint64_t hash) const {
-    size_t s = hash & mask_;
-    while (true) {
-      uint32_t v = slots_[s];
-      if (!v) throw std::logic_error("Kneser-Ney: a context is missing from the lower order");
-      if (SameWords(level_.at(v - 1), words, level_.k)) return v - 1;
-      s = (s + 1) & mask_;
-    }
+  static bool SameWords(const WordId *a, const WordId *b) {
+    for (int i = 0; i < K; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  static bool SameContext(const WordId *a, const WordId *b) {
+    for (int i = 0; i + 1 < K; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
   }
 
-  const Level &level_;
-  std::vector<uint32_t> slots_;
-  size_t mask_;
+  Shared *shared_;
+  OrderStage<K - 1> *lower_;
+  std::unique_ptr<RecordSorter<Adjusted, ContextOrder<K, Adjusted>>> by_context_;
+  std::unique_ptr<RecordSorter<Weighted, SuffixOrder<K, Weighted>>> by_suffix_;
+  RecordSpool<Value> backoffs_;
+  std::unique_ptr<RecordSpool<Value>> probs_;
+  std::unique_ptr<RecordReader<Value>> probs_reader_;
+  uint64_t size_ = 0, kept_ = 0;
 };
 
-// Stage 3 for one context order: gamma(h) and the denominator of every context h, from the
-// n-grams one order higher. `context_of[i]` is the context's index for each higher n-gram.
-struct ContextSums {
-  std::vector<float> denominator;  // 0 where h has no extension
-  std::vector<float> gamma;
+// The stages of orders 1..K, each pointing at the one below.
+template <int K>
+struct StageChain {
+  StageChain<K - 1> lower;
+  OrderStage<K> stage;
+  StageChain(Shared *shared, size_t adjust_budget) : lower(shared, adjust_budget), stage(shared, &lower.stage, adjust_budget) {}
+  void Collect(AdjustedSink **sinks) {
+    lower.Collect(sinks);
+    sinks[K] = &stage;
+  }
+  void EndAdjusted() {
+    lower.EndAdjusted();
+    stage.EndAdjusted();
+  }
+  void Counts(std::vector<uint64_t> &before, std::vector<uint64_t> &kept) {
+    lower.Counts(before, kept);
+    before.push_back(stage.size());
+    kept.push_back(stage.kept());
+  }
+  void SumContexts(const std::vector<Discount> &d) {
+    lower.SumContexts(d);
+    stage.SumContexts(d[K - 1]);
+  }
+  void Interpolate(const std::vector<Discount> &d, const KneserNeyOptions &options, ModelSink &sink) {
+    lower.Interpolate(d, options, sink);
+    stage.Interpolate(sink);
+  }
 };
 
-ContextSums SumContexts(const Level &contexts, const Level &higher,
-                        const std::vector<uint32_t> &context_of, const Discount &discount) {
-  struct Accumulator {
-    uint64_t denominator = 0;
-    uint32_t by_count[3] = {0, 0, 0};  // unpruned extensions with adjusted count 1, 2, 3+
+template <>
+struct StageChain<1> {
+  OrderStage<1> stage;
+  StageChain(Shared *shared, size_t) : stage(shared) {}
+  void Collect(AdjustedSink **sinks) { sinks[1] = &stage; }
+  void EndAdjusted() {}
+  void Counts(std::vector<uint64_t> &before, std::vector<uint64_t> &kept) {
+    before.push_back(stage.adjusted().size());
+    kept.push_back(stage.adjusted().size());
+  }
+  void SumContexts(const std::vector<Discount> &) {}
+  void Interpolate(const std::vector<Discount> &d, const KneserNeyOptions &options, ModelSink &sink) {
+    stage.Interpolate(d[0], options, sink);
+  }
+};
+
+// Stage 1, streaming: `sinks[j]` receives the order-j n-grams in suffix order, `stats` their
+// count-of-counts.
+void AdjustCounts(SortedNgrams &padded, int order, const std::vector<uint64_t> &threshold,
+                  AdjustedSink **sinks, std::vector<CountOfCounts> &stats, uint64_t *highest_seen) {
+  const int N = order;
+  std::vector<WordId> last(N, kBos);
+  // Open lower-order n-grams: orders 1..depth, each a suffix of `last`, with their adjusted
+  // counts and raw ("actual") counts so far.
+  int depth = 0;
+  std::vector<uint64_t> adjusted(N, 0), actual(N, 0);
+  auto push = [&](int j, const WordId *words, uint64_t count, bool pruned) {
+    if (count > UINT32_MAX) throw InputError("an adjusted count exceeds 4294967295; not supported");
+    sinks[j]->AddAdjusted(words, static_cast<uint32_t>(count), pruned);
   };
-  size_t n = contexts.size();
-  std::vector<Accumulator> acc(n);
-  std::vector<uint64_t> pruned_mass;
-  bool any_pruned = false;
-  for (uint8_t p : higher.pruned) any_pruned |= p;
-  if (any_pruned) pruned_mass.assign(n, 0);
-  const size_t m = higher.size();
-  for (size_t i = 0; i < m; ++i) {
-    if (i + kAhead < m) PrefetchRead(&acc[context_of[i + kAhead]]);
-    Accumulator &a = acc[context_of[i]];
-    uint32_t count = higher.adjusted[i];
-    a.denominator += count;
-    if (higher.pruned[i]) {
-      pruned_mass[context_of[i]] += count;
-    } else if (count > 0) {
-      ++a.by_count[std::min<uint32_t>(count, 3) - 1];
+  auto emit = [&](int j, uint64_t stat_count) {
+    push(j, &last[N - j], adjusted[j - 1], actual[j - 1] <= threshold[j - 1]);
+    stats[j - 1].Add(stat_count);
+  };
+  const WordId *g;
+  uint64_t count;
+  while (padded.Next(&g, &count)) {
+    int same = 0;
+    while (same < depth && g[N - 1 - same] == last[N - 1 - same]) ++same;
+    for (int j = depth; j > same; --j) emit(j, adjusted[j - 1]);
+    depth = same;
+    for (int j = 1; j <= same; ++j) actual[j - 1] += count;
+    if (same) ++adjusted[same - 1];  // one more distinct left extension
+    int pos = N - 1 - same;  // the last word that differs from `last`
+    for (; pos > 0 && g[pos] != kBos; --pos, ++depth) {
+      adjusted[depth] = 1;
+      actual[depth] = count;
+    }
+    if (pos > 0) {
+      // g is padding ("<s> <s> w"): it stands for the lower-order n-gram starting at <s>,
+      // which keeps its raw count.
+      adjusted[depth] = count;
+      actual[depth] = count;
+      ++depth;
+    } else {
+      stats[N - 1].Add(count);
+      push(N, g, count, count <= threshold[N - 1]);
+      ++*highest_seen;
+    }
+    std::copy(g, g + N, last.begin());
+  }
+  // lmplz counts the n-grams still open at the end with their raw counts; so do we.
+  for (int j = 1; j <= depth; ++j) emit(j, actual[j - 1]);
+}
+
+template <int N>
+EstimateSummary Estimate(SortedNgrams &padded, size_t vocab_size, const KneserNeyOptions &options,
+                         const std::vector<uint64_t> &threshold, ModelSink &sink) {
+  StageClock clock;
+  Shared shared;
+  shared.vocab_size = vocab_size;
+  shared.order = N;
+  shared.temp_dir = options.temp_dir;
+  // Each order above the first has one sorted stream alive at a time (two while its context
+  // sums move it from one sorter to the other).
+  const size_t streams = std::max(1, N - 1);
+  shared.order_budget = options.memory_bytes / streams;
+  const size_t held = padded.memory_bytes();
+  const size_t adjust_budget =
+      (held < options.memory_bytes / 2 ? options.memory_bytes - held : options.memory_bytes / 2) / streams;
+  StageChain<N> chain(&shared, adjust_budget);
+  AdjustedSink *sinks[kMaxOrder + 1] = {nullptr};
+  chain.Collect(sinks);
+  std::vector<CountOfCounts> stats(N);
+  uint64_t highest_seen = 0;
+  AdjustCounts(padded, N, threshold, sinks, stats, &highest_seen);
+  if (highest_seen == 0) throw InputError("the corpus is empty");
+  chain.EndAdjusted();
+  clock.Mark("sort (first n-gram) + adjusted counts");
+
+  EstimateSummary summary;
+  summary.discounts = ComputeDiscounts(stats, options);
+  chain.SumContexts(summary.discounts);
+  clock.Mark("context sums");
+  chain.Counts(summary.counts_before_pruning, summary.counts);
+  sink.Begin(summary.counts);
+  chain.Interpolate(summary.discounts, options, sink);
+  sink.End();
+  clock.Mark("interpolation + output");
+  summary.spilled_runs = shared.spilled_runs;
+  return summary;
+}
+
+// Collects the model in arrays.
+class ModelCollector : public ModelSink {
+ public:
+  explicit ModelCollector(KneserNeyModel *model) : model_(model) {}
+  void Begin(const std::vector<uint64_t> &counts) override {
+    model_->orders.resize(counts.size());
+    for (size_t k = 1; k <= counts.size(); ++k) {
+      ModelOrder &o = model_->orders[k - 1];
+      o.order = static_cast<int>(k);
+      o.words.reserve(counts[k - 1] * k);
+      o.logprob.reserve(counts[k - 1]);
+      o.backoff.reserve(counts[k - 1]);
     }
   }
-  ContextSums sums;
-  sums.denominator.assign(n, 0.0f);
-  sums.gamma.assign(n, 0.0f);
-  for (size_t c = 0; c < n; ++c) {
-    if (!acc[c].denominator) continue;
-    float d = static_cast<float>(acc[c].denominator);
-    float gamma = 0.0f;
-    for (int j = 1; j <= 3; ++j) gamma += discount.amount[j] * static_cast<float>(acc[c].by_count[j - 1]);
-    if (any_pruned) gamma += pruned_mass[c];
-    gamma /= d;
-    sums.denominator[c] = d;
-    sums.gamma[c] = gamma;
+  void BeginOrder(int order) override { current_ = &model_->orders[order - 1]; }
+  void Add(const WordId *words, float logprob, float backoff) override {
+    for (int i = 0; i < current_->order; ++i) current_->words.push_back(words[i]);
+    current_->logprob.push_back(logprob);
+    current_->backoff.push_back(backoff);
   }
-  return sums;
-}
+  void End() override {}
+
+ private:
+  KneserNeyModel *model_;
+  ModelOrder *current_ = nullptr;
+};
 
 }  // namespace
 
-KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
-                                 const KneserNeyOptions &options) {
+EstimateSummary EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
+                                  const KneserNeyOptions &options, ModelSink &sink) {
   const int N = options.order;
   std::vector<uint64_t> threshold = options.prune;
   if (threshold.empty()) threshold.push_back(0);
@@ -279,129 +544,24 @@ KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
   for (int i = 1; i < N; ++i)
     if (threshold[i] < threshold[i - 1])
       throw InputError("--prune thresholds must be non-decreasing");
-
-  std::vector<Level> levels(N);
-  for (int k = 1; k <= N; ++k) levels[k - 1].k = k;
-  std::vector<CountOfCounts> stats(N);
-  StageClock clock;
-  AdjustCounts(padded_counts, N, threshold, levels, stats);
-  clock.Mark("sort (first n-gram) + adjusted counts");
-  if (levels[N - 1].size() == 0) throw InputError("the corpus is empty");
-
-  // Unigrams indexed by word id, so that every id has an entry (<unk> and <s> with count 0).
-  {
-    Level unigrams;
-    unigrams.k = 1;
-    unigrams.words.resize(vocab_size);
-    std::iota(unigrams.words.begin(), unigrams.words.end(), 0);
-    unigrams.adjusted.assign(vocab_size, 0);
-    unigrams.pruned.assign(vocab_size, 0);
-    for (size_t i = 0; i < levels[0].size(); ++i) unigrams.adjusted[levels[0].words[i]] = levels[0].adjusted[i];
-    levels[0] = std::move(unigrams);
+  switch (N) {
+    case 1: return Estimate<1>(padded_counts, vocab_size, options, threshold, sink);
+    case 2: return Estimate<2>(padded_counts, vocab_size, options, threshold, sink);
+    case 3: return Estimate<3>(padded_counts, vocab_size, options, threshold, sink);
+    case 4: return Estimate<4>(padded_counts, vocab_size, options, threshold, sink);
+    case 5: return Estimate<5>(padded_counts, vocab_size, options, threshold, sink);
+    case 6: return Estimate<6>(padded_counts, vocab_size, options, threshold, sink);
   }
+  throw InputError("order must be between 1 and 6, got " + std::to_string(N));
+}
 
+KneserNeyModel EstimateKneserNey(SortedNgrams &padded_counts, size_t vocab_size,
+                                 const KneserNeyOptions &options) {
   KneserNeyModel model;
-  model.discounts = ComputeDiscounts(stats, options);
-  for (int k = 1; k <= N; ++k) model.counts_before_pruning.push_back(k == 1 ? vocab_size : levels[k - 1].size());
-  // Stage 3: context sums, one order at a time (order k's contexts live in level k-1).
-  std::vector<ContextSums> sums(N);  // sums[k-1]: contexts of order-k n-grams (level k-1)
-  std::vector<std::vector<uint32_t>> context_of(N);
-  for (int k = 2; k <= N; ++k) {
-    const Level &higher = levels[k - 1];
-    std::vector<uint32_t> &ctx = context_of[k - 1];
-    ctx.resize(higher.size());
-    if (k == 2) {
-      for (size_t i = 0; i < higher.size(); ++i) ctx[i] = higher.at(i)[0];
-    } else {
-      LevelIndex(levels[k - 2]).FindContexts(higher, ctx);
-    }
-    sums[k - 1] = SumContexts(levels[k - 2], higher, ctx, model.discounts[k - 1]);
-  }
-  // Unigrams: a single empty context.
-  uint64_t unigram_total = 0, unigram_by_count[4] = {0, 0, 0, 0};
-  for (uint64_t a : levels[0].adjusted) {
-    unigram_total += a;
-    if (a) ++unigram_by_count[std::min<uint64_t>(a, 3)];
-  }
-  const Discount &d1 = model.discounts[0];
-  float unigram_denominator = static_cast<float>(unigram_total);
-  float unigram_gamma = 0.0f;
-  for (int j = 1; j <= 3; ++j) unigram_gamma += d1.amount[j] * static_cast<float>(unigram_by_count[j]);
-  unigram_gamma /= unigram_denominator;
-
-  clock.Mark("context sums");
-  // Stage 4: interpolate, lowest order first.
-  const float uniform = 1.0 / static_cast<float>(vocab_size - 1);  // <s> excluded
-  std::vector<std::vector<float>> prob(N);
-  prob[0].resize(vocab_size);
-  // Without unigram interpolation the leftover mass goes to <unk> (lmplz, where <unk> is never
-  // seen); with a closed vocabulary it is shared by the words never seen, or added to <unk>'s
-  // own probability when every word was seen.
-  size_t zerotons = 0;
-  for (size_t w = 0; w < vocab_size; ++w) zerotons += w != kBos && !levels[0].adjusted[w];
-  const float zeroton_prob = zerotons > 1 ? unigram_gamma / static_cast<float>(zerotons) : unigram_gamma;
-  for (size_t w = 0; w < vocab_size; ++w) {
-    const uint32_t count = levels[0].adjusted[w];
-    float u = d1.Apply(count) / unigram_denominator;
-    if (w == kBos) {
-      prob[0][w] = 1.0f;
-    } else if (options.interpolate_unigrams) {
-      prob[0][w] = u + unigram_gamma * uniform;
-    } else if (!count) {
-      prob[0][w] = zeroton_prob;
-    } else {
-      prob[0][w] = (w == kUnk && zerotons == 0) ? u + unigram_gamma : u;
-    }
-  }
-  for (int k = 2; k <= N; ++k) {
-    const Level &level = levels[k - 1];
-    const Level &lower = levels[k - 2];
-    const ContextSums &s = sums[k - 1];
-    const Discount &d = model.discounts[k - 1];
-    prob[k - 1].assign(level.size(), 0.0f);
-    size_t j = 0;  // the suffix (drop the first word) in the lower order; suffix order makes it monotone
-    for (size_t i = 0; i < level.size(); ++i) {
-      const WordId *suffix = level.at(i) + 1;
-      while (SuffixLess(lower.at(j), suffix, k - 1)) ++j;
-      if (level.pruned[i]) continue;
-      uint32_t c = context_of[k - 1][i];
-      float u = d.Apply(level.adjusted[i]) / s.denominator[c];
-      prob[k - 1][i] = u + s.gamma[c] * prob[k - 2][j];
-    }
-  }
-
-  clock.Mark("interpolation");
-  // ARPA form: log10 p, and log10 gamma(h) as the back-off of every context h. Highest order
-  // first; each order's word and probability arrays are compacted in place (dropping pruned
-  // n-grams) and handed over to the model, the other working arrays released.
-  model.orders.resize(N);
-  for (int k = N; k >= 1; --k) {
-    Level &level = levels[k - 1];
-    std::vector<float> &p = prob[k - 1];
-    ModelOrder &out = model.orders[k - 1];
-    out.order = k;
-    size_t kept = 0;
-    for (uint8_t pruned : level.pruned) kept += !pruned;
-    out.backoff.reserve(kept);
-    size_t to = 0;
-    for (size_t i = 0; i < level.size(); ++i) {
-      if (level.pruned[i]) continue;
-      if (to != i) std::copy(level.at(i), level.at(i) + k, level.words.begin() + to * k);
-      p[to] = std::min(0.0f, log10f(p[i]));
-      float backoff = 0.0f;
-      if (k < N && sums[k].denominator[i] > 0) backoff = log10f(sums[k].gamma[i]);
-      out.backoff.push_back(backoff);
-      ++to;
-    }
-    level.words.resize(to * k);
-    p.resize(to);
-    out.words = std::move(level.words);
-    out.logprob = std::move(p);
-    level.Free();
-    std::vector<uint32_t>().swap(context_of[k - 1]);
-    if (k < N) sums[k] = ContextSums();
-  }
-  clock.Mark("output");
+  ModelCollector collector(&model);
+  EstimateSummary summary = EstimateKneserNey(padded_counts, vocab_size, options, collector);
+  model.discounts = std::move(summary.discounts);
+  model.counts_before_pruning = std::move(summary.counts_before_pruning);
   return model;
 }
 

@@ -74,6 +74,7 @@ class MemoryStream : public SortedNgrams {
     ++next_;
     return true;
   }
+  size_t memory_bytes() const override { return entries_.capacity() * sizeof(Entry<N>); }
 
  private:
   std::vector<Entry<N>> entries_;
@@ -106,6 +107,7 @@ class MergeStream : public SortedNgrams {
     *count = sum;
     return true;
   }
+  size_t memory_bytes() const override { return runs_.size() * (1 << 15) * sizeof(Entry<N>); }
 
  private:
   void Advance(size_t run) {

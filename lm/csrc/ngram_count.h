@@ -25,6 +25,8 @@ class SortedNgrams {
   virtual ~SortedNgrams() {}
   // Points `words` at the next n-gram (valid until the next call); false at the end.
   virtual bool Next(const WordId **words, uint64_t *count) = 0;
+  // Bytes held in memory while the stream is read (its buffers).
+  virtual size_t memory_bytes() const = 0;
 };
 
 class NgramCounter {
