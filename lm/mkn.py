@@ -97,6 +97,9 @@ def estimate_to_arpa(corpus: Corpus, order: int, path, *, prune=None, discount_f
         directory, name = os.path.split(os.path.abspath(path))
         handle, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
         os.close(handle)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp's 0600 is for secrets, not models
         try:
             opener = gzip.open if path.endswith(".gz") else open
             with opener(partial, "wb") as out:

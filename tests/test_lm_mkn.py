@@ -202,3 +202,15 @@ def test_estimate_to_arpa_reports_counts_and_leaves_no_partial_file(tmp_path):
     with pytest.raises(InputError, match="discount-fallback"):
         estimate_to_arpa(Corpus.from_source(str(KENLM / "tiny.txt")), 4, tmp_path / "x.arpa")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o3.arpa.gz"]
+
+
+def test_estimate_to_arpa_file_gets_the_usual_permissions(tmp_path):
+    import os
+    import stat
+    from lm.counting import Corpus
+    from lm.mkn import estimate_to_arpa
+    out = tmp_path / "tiny.arpa"
+    estimate_to_arpa(Corpus.from_source(str(KENLM / "tiny.txt")), 2, out, discount_fallback=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask

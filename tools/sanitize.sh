@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The native extensions under AddressSanitizer + UndefinedBehaviorSanitizer, running the tests
 # that drive the C++ code hardest: the random-lattice determinisation fuzz, the decoder's
-# bad-input tests, the native n-gram counter's random corpora, and concurrent decoding.
+# bad-input tests, the native n-gram counter's random corpora, bounded-memory estimation with
+# every stream spilled, and concurrent decoding.
 #
 #   bash tools/sanitize.sh [PYTEST ARGS...]
 #
@@ -21,6 +22,6 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 TESTS=(tests/test_decoder_lattice_fuzz.py tests/test_decoder_errors.py tests/test_decoder_concurrency.py
-       "tests/test_lm_counting.py")
+       tests/test_lm_counting.py tests/test_lm_mkn.py)
 if [ $# -gt 0 ]; then TESTS=("$@"); fi
 python -m pytest -q -p no:cacheprovider "${TESTS[@]}"
