@@ -15,6 +15,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
 #include <memory>
 #include <queue>
 #include <string>
@@ -26,6 +29,59 @@
 
 namespace tingxie {
 namespace lm {
+
+// A growable array of plain records. Growth goes through realloc, which for large blocks
+// remaps pages instead of copying them into fresh ones (std::vector's doubling copies every
+// record and touches twice the memory).
+template <class Record>
+class RecordBuffer {
+  static_assert(std::is_trivially_copyable<Record>::value, "records are copied as bytes");
+
+ public:
+  RecordBuffer() = default;
+  RecordBuffer(const RecordBuffer &) = delete;
+  RecordBuffer &operator=(const RecordBuffer &) = delete;
+  ~RecordBuffer() { std::free(data_); }
+
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  bool empty() const { return size_ == 0; }
+  Record *data() { return data_; }
+  Record *begin() { return data_; }
+  Record *end() { return data_ + size_; }
+  Record &operator[](size_t i) { return data_[i]; }
+  void push_back(const Record &r) {
+    if (size_ == capacity_) reserve(capacity_ ? 2 * capacity_ : 1024);
+    data_[size_++] = r;
+  }
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    void *grown = std::realloc(data_, n * sizeof(Record));
+    if (!grown) throw std::bad_alloc();
+    data_ = static_cast<Record *>(grown);
+    capacity_ = n;
+  }
+  // Sets the size; new records are left uninitialised.
+  void resize_uninitialised(size_t n) {
+    reserve(n);
+    size_ = n;
+  }
+  void clear() { size_ = 0; }
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
+  void swap(RecordBuffer &other) {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
+
+ private:
+  Record *data_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+};
 
 // An anonymous temporary file of records: written sequentially, then read sequentially.
 template <class Record>
@@ -146,13 +202,13 @@ class RecordSorter {
   // otherwise they all go to disk and are merged from there.
   void Finish(bool keep_in_memory) {
     SortBuffer();
-    std::vector<Record>().swap(scratch_);
+    scratch_.release();
     if (runs_.empty() && keep_in_memory) {
       position_ = 0;
       return;
     }
     if (!buffer_.empty()) Spill();
-    std::vector<Record>().swap(buffer_);
+    buffer_.release();
     for (size_t i = 0; i < runs_.size(); ++i) {
       readers_.emplace_back(new RecordReader<Record>(runs_[i].get(), kReadBuffer));
       if (readers_.back()->valid()) heap_.push(i);
@@ -163,7 +219,7 @@ class RecordSorter {
   const Record *Next() {
     if (readers_.empty()) {
       if (position_ < buffer_.size()) return &buffer_[position_++];
-      std::vector<Record>().swap(buffer_);
+      buffer_.release();
       return nullptr;
     }
     if (heap_.empty()) return nullptr;
@@ -188,7 +244,7 @@ class RecordSorter {
       ++start[r.words[Order::kBucketWord] + 1];
     }
     for (size_t w = 0; w < vocab_size_; ++w) start[w + 1] += start[w];
-    scratch_.resize(buffer_.size());
+    scratch_.resize_uninitialised(buffer_.size());
     {
       std::vector<size_t> next(start.begin(), start.end() - 1);
       for (const Record &r : buffer_) scratch_[next[r.words[Order::kBucketWord]]++] = r;
@@ -197,7 +253,8 @@ class RecordSorter {
     if (Order::kSortBuckets) {
       for (size_t w = 0; w < vocab_size_; ++w)
         if (start[w + 1] - start[w] > 1)
-          std::sort(buffer_.begin() + start[w], buffer_.begin() + start[w + 1], Order::Less);
+          std::sort(buffer_.begin() + start[w], buffer_.begin() + start[w + 1],
+                    [](const Record &a, const Record &b) { return Order::Less(a, b); });
     }
   }
 
@@ -251,7 +308,7 @@ class RecordSorter {
   std::string temp_dir_;
   size_t vocab_size_;
   size_t capacity_;
-  std::vector<Record> buffer_, scratch_;
+  RecordBuffer<Record> buffer_, scratch_;
   size_t position_ = 0;
   std::vector<std::unique_ptr<RecordFile<Record>>> runs_;
   std::vector<std::unique_ptr<RecordReader<Record>>> readers_;

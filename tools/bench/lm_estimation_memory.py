@@ -93,7 +93,7 @@ def main(argv=None):
     digests = {name: sha256(out[name]) for _, name, _ in runs}
     size_gb = os.path.getsize(out["lmplz"]) / 1e9
     base_cpu = best["ours_in_memory"][0]
-    print(f"\norder {args.order}, {args.tokens} tokens, best CPU of {args.repeat}; load "
+    print(f"\norder {args.order}, {os.path.basename(text)}, best CPU of {args.repeat}; load "
           f"{os.getloadavg()[0]:.1f}")
     print("| run | CPU (user + sys) | peak RSS | vs in-memory CPU | ARPA sha256 |")
     print("| --- | ---: | ---: | ---: | --- |")
