@@ -26,7 +26,9 @@ def train(source: Source, order: int, smoothing: str = "mkn", *, chars: bool = F
     Modified KN options (lmplz's): `prune` count thresholds per order, `discount_fallback`
     (True for lmplz's 0.5 1 1.5, or three numbers), `interpolate_unigrams`. Other methods take
     their own `**options` (k=, discount=, heldout=...). `vocab` closes the vocabulary (an
-    iterable of words or a file path); `memory` bounds the counting stage (bytes or '1G').
+    iterable of words or a file path); `memory` bounds counting and, for mkn, the sorted
+    streams of estimation (bytes or '1G'; lmplz -S). The returned model itself is in memory;
+    `lm.mkn.estimate_to_arpa` writes the ARPA as it is estimated instead.
     """
     from lm import counting
     corpus = counting.Corpus.from_source(source, chars=chars, vocab=vocab,

@@ -88,12 +88,32 @@ def estimate_to_arpa(corpus: Corpus, order: int, path, *, prune=None, discount_f
     if progress:
         print(f"counted {counter.sentences} sentences, {counter.tokens} tokens; "
               f"{counter.spilled_runs} run(s) spilled to disk; estimating", file=sys.stderr)
-    if path == "-":
-        result = counter.kneser_ney_arpa(thresholds, fallback, bool(interpolate_unigrams),
-                                         sys.stdout.buffer.write)
+    try:
+        result = _write_arpa(counter, path, thresholds, fallback, interpolate_unigrams)
+    except BrokenPipeError:
+        raise  # a closed pipe: the CLI's own convention (exit 141)
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror or err}", path=path) from None
+    return ArpaEstimate(counts=list(result["counts"]),
+                        discounts=[tuple(d) for d in result["discounts"]],
+                        counting_spilled_runs=counter.spilled_runs,
+                        estimation_spilled_runs=result["estimation_spilled_runs"])
+
+
+def _write_arpa(counter, path, thresholds, fallback, interpolate_unigrams):
+    opener = gzip.open if path.endswith(".gz") else open
+    if path == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+        # stdout, a pipe, a device: written straight through
+        stream = sys.stdout.buffer if path == "-" else open(path, "wb")
+        try:
+            result = counter.kneser_ney_arpa(thresholds, fallback, bool(interpolate_unigrams),
+                                             stream.write)
+        finally:
+            if stream is not sys.stdout.buffer:
+                stream.close()
     else:
-        # Written beside the target and renamed at the end: an interrupted run leaves no
-        # truncated model behind.
+        # A file is written beside the target and renamed at the end: an interrupted run
+        # leaves no truncated model behind.
         directory, name = os.path.split(os.path.abspath(path))
         handle, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
         os.close(handle)
@@ -101,7 +121,6 @@ def estimate_to_arpa(corpus: Corpus, order: int, path, *, prune=None, discount_f
         os.umask(umask)
         os.chmod(partial, 0o666 & ~umask)  # mkstemp's 0600 is for secrets, not models
         try:
-            opener = gzip.open if path.endswith(".gz") else open
             with opener(partial, "wb") as out:
                 result = counter.kneser_ney_arpa(thresholds, fallback,
                                                  bool(interpolate_unigrams), out.write)
@@ -109,6 +128,4 @@ def estimate_to_arpa(corpus: Corpus, order: int, path, *, prune=None, discount_f
         except BaseException:
             os.unlink(partial)
             raise
-    return ArpaEstimate(counts=list(result["counts"]), discounts=[tuple(d) for d in result["discounts"]],
-                        counting_spilled_runs=counter.spilled_runs,
-                        estimation_spilled_runs=result["estimation_spilled_runs"])
+    return result

@@ -145,3 +145,25 @@ def test_ppl_per_sentence_and_small_memory_training(tmp_path, capsys):
                             "3", "-S", "1M"], capsys)
     assert code == 0 and "spilled" in err and "0 run(s)" not in err
     assert out.read_bytes() == gzip.decompress((KENLM / "o3.arpa.gz").read_bytes())
+
+
+def test_train_writes_to_stdout_devices_and_reports_a_full_disk(tmp_path, capfd):
+    code = main(["lm", "train", str(KENLM / "tiny.txt"), "-o", "-", "--order", "4",
+                 "--discount-fallback"])
+    out, _ = capfd.readouterr()
+    assert code == 0 and out == (KENLM / "tiny_o4_fallback.arpa").read_text()
+    # A device is written through, never replaced by a file of the same name.
+    code = main(["lm", "train", str(KENLM / "tiny.txt"), "-o", "/dev/full", "--order", "2",
+                 "--discount-fallback"])
+    _, err = capfd.readouterr()
+    assert code == 2 and "tingxie: error: /dev/full: cannot write: No space left" in err
+    import stat
+    assert stat.S_ISCHR(__import__("os").stat("/dev/full").st_mode)
+
+
+def test_failed_training_leaves_no_file(tmp_path, capsys):
+    out = tmp_path / "x.arpa"
+    code, _, err = run_cli(["lm", "train", str(KENLM / "tiny.txt"), "-o", str(out),
+                            "--order", "4"], capsys)
+    assert code == 2 and "--discount-fallback" in err
+    assert list(tmp_path.iterdir()) == []
