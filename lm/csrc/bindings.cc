@@ -106,6 +106,7 @@ class Counter {
       void Begin(const std::vector<uint64_t> &counts) override {
         writer_.reset(new ArpaWriter(vocab_, counts, [this](const std::string &chunk) {
           py::gil_scoped_acquire acquire;
+          if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C while writing
           write_(py::bytes(chunk));
         }));
       }
