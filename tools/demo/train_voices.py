@@ -241,7 +241,7 @@ def main() -> None:
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         state = checkpoint["state"]
-        report(event="resume", **state)
+        report(event="resume", **state, args=vars(args))
     else:
         report(event="start", init=args.init, args=vars(args))
 
