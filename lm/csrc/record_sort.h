@@ -90,7 +90,7 @@ class RecordFile {
   explicit RecordFile(const std::string &temp_dir) {
     std::string path = temp_dir + "/tingxie-lm-XXXXXX";
     int fd = mkstemp(&path[0]);
-    if (fd < 0) throw InputError("cannot create a temporary file in " + temp_dir + " (is -T/TMPDIR writable?)");
+    if (fd < 0) throw InputError("cannot create a temporary file in " + temp_dir + " (is TMPDIR writable?)");
     unlink(path.c_str());
     file_ = fdopen(fd, "w+b");
     if (!file_) {
