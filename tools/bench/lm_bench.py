@@ -1,8 +1,9 @@
 """Benchmark of the LM core: modified-KN estimation against lmplz's figures, scoring speed
 against the kenlm Python module (side by side in this run), and 20M tokens in bounded memory.
 
-lmplz cannot be installed on this machine kind, so its CPU time and memory are the figures the
-issue records for it on the same corpus and machine kind (../shared/README.md): order 3
+Here lmplz's CPU time and memory are the figures the issue records for it on the same corpus
+and machine kind (../shared/README.md); tools/bench/lm_estimation_memory.py runs the static
+lmplz of ../shared/tools/kenlm/bin side by side instead. The recorded figures: order 3
 1.5-2.1 CPU-s, order 5 3.5-4.0 CPU-s, peak 250-280 MB at -S 1G. Each estimation runs
 `tingxie lm train` as its own child process (Python start-up and ARPA writing included, like
 lmplz's figure): CPU time (user + sys) from wait4(), peak RSS from the child's own VmHWM
