@@ -196,6 +196,9 @@ def main() -> None:
     parser.add_argument("--rescan-steps", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--decoder-blocks", type=int, default=None,
+                        help="grow the Paraformer decoder to this many blocks (new blocks start "
+                             "as the identity; kept in the checkpoint, so give it once)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -225,25 +228,35 @@ def main() -> None:
     # stronger SpecAugment for the harder data; training-only settings
     config["specaug_conf"].update(num_freq_mask=2, num_time_mask=2,
                                   time_mask_width_range=[0, 8])
+    checkpoint = torch.load(checkpoint_path, weights_only=False) \
+        if os.path.exists(checkpoint_path) else None
+    if checkpoint is not None and "config" in checkpoint:
+        config = checkpoint["config"]  # the architecture trained so far (maybe grown)
     model = build_model(config, len(TOKENS))
-    initial = torch.load(os.path.join(args.init, "model.pt"), map_location="cpu",
-                         weights_only=True)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in initial.items()})
+    if checkpoint is None:
+        initial = torch.load(os.path.join(args.init, "model.pt"), map_location="cpu",
+                             weights_only=True)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in initial.items()})
+    else:
+        model.load_state_dict(checkpoint["model"])
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9)
     schedule = lambda step: min((step + 1) / args.warmup_steps,
                                 math.sqrt(args.warmup_steps / (step + 1)))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     state = {"step": 0, "round": 0, "utterances": 0, "seconds_of_audio": 0.0}
-    if os.path.exists(checkpoint_path):
-        checkpoint = torch.load(checkpoint_path, weights_only=False)
-        model.load_state_dict(checkpoint["model"])
+    if checkpoint is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         state = checkpoint["state"]
         report(event="resume", **state, args=vars(args))
     else:
         report(event="start", init=args.init, args=vars(args))
+    if args.decoder_blocks and args.decoder_blocks > config["decoder_conf"]["num_blocks"]:
+        config, model, optimizer, scheduler = grow_decoder(
+            config, model, optimizer, scheduler, args.decoder_blocks, schedule)
+        report(event="grow_decoder", blocks=args.decoder_blocks,
+               parameters=sum(p.numel() for p in model.parameters()))
 
     frontend = Frontend(config)
     dev_sets = {}
@@ -261,7 +274,7 @@ def main() -> None:
         model_dir = os.path.join(args.exp, "models", f"step_{state['step']:06d}")
         write_model_dir(model_dir, config, model.state_dict(), TOKENS, mean, inv_std)
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "state": state},
+                    "scheduler": scheduler.state_dict(), "state": state, "config": config},
                    checkpoint_path + ".tmp")
         os.replace(checkpoint_path + ".tmp", checkpoint_path)
         report(event=tag, step=state["step"], utterances=state["utterances"],
@@ -327,6 +340,40 @@ def main() -> None:
             checkpoint("checkpoint")
             last_checkpoint = time.time()
     checkpoint("done")
+
+
+def grow_decoder(config, model, optimizer, scheduler, blocks, schedule):
+    """The model with `blocks` Paraformer decoder blocks (all with source attention): the
+    trained blocks kept, new ones appended after them with their output projections (feed-forward
+    w_2, source-attention linear_out) zeroed, so each new block is the identity and the grown
+    model computes exactly what the old one did. Adam's moments move over by parameter name."""
+    import copy
+
+    from asr.models.model_dir import build_model
+
+    config = copy.deepcopy(config)
+    config["decoder_conf"].update(num_blocks=blocks, att_layer_num=blocks)
+    grown = build_model(config, len(TOKENS))
+    old_state, new_state = model.state_dict(), grown.state_dict()
+    for key in new_state:
+        if key in old_state:
+            new_state[key] = old_state[key].clone()
+        elif key.endswith(("feed_forward.w_2.weight", "feed_forward.w_2.bias",
+                           "src_attn.linear_out.weight", "src_attn.linear_out.bias")):
+            new_state[key] = torch.zeros_like(new_state[key])
+    grown.load_state_dict(new_state)
+    grown.train()
+    old_params = dict(model.named_parameters())
+    new_optimizer = torch.optim.Adam(grown.parameters(), lr=optimizer.defaults["lr"],
+                                     betas=optimizer.defaults["betas"],
+                                     eps=optimizer.defaults["eps"])
+    for name, param in grown.named_parameters():
+        if name in old_params and old_params[name] in optimizer.state:
+            new_optimizer.state[param] = {k: v.clone() if torch.is_tensor(v) else v
+                                          for k, v in optimizer.state[old_params[name]].items()}
+    new_scheduler = torch.optim.lr_scheduler.LambdaLR(new_optimizer, schedule)
+    new_scheduler.load_state_dict(scheduler.state_dict())
+    return config, grown, new_optimizer, new_scheduler
 
 
 def babble(pool: ShardPool, rng: np.random.Generator, n: int) -> np.ndarray:
