@@ -147,3 +147,57 @@ def test_benchmark_normalises_hypotheses_like_the_references():
 def test_training_text_keeps_test_sentences_out():
     held = voices_text.held_out_sentences()
     assert "front left" in held and "he was not an ill disposed young man" in held
+
+
+def test_grown_decoder_computes_what_the_old_one_did():
+    """New decoder blocks start as the identity; Adam's moments move over by parameter name."""
+    import sys
+
+    import torch
+    import yaml
+
+    sys.path.insert(0, os.path.join(ROOT, "tools", "demo"))
+    try:
+        from train import TOKENS
+        from train_voices import grow_decoder
+    finally:
+        sys.path.pop(0)
+    from asr.models.model_dir import build_model
+
+    with open(os.path.join(ROOT, "resources", "demo", "model", "config.yaml")) as f:
+        config = yaml.safe_load(f)
+    torch.manual_seed(0)
+    model = build_model(config, len(TOKENS))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    speech, lengths = torch.randn(2, 60, 560), torch.tensor([60, 41])
+    text = torch.tensor([[3, 4, 5, 28, 6], [7, 8, 28, -1, -1]])
+    loss, _, _ = model(speech, lengths, text, torch.tensor([5, 3]))
+    loss.backward()
+    optimizer.step()
+    schedule = lambda step: 1.0
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    blocks = config["decoder_conf"]["num_blocks"] + 2
+    grown_config, grown, grown_optimizer, _ = grow_decoder(config, model, optimizer, scheduler,
+                                                           blocks, schedule)
+    assert grown_config["decoder_conf"]["num_blocks"] == blocks
+    assert config["decoder_conf"]["num_blocks"] == blocks - 2  # the caller's dict is untouched
+    assert len(grown.decoder.decoders) == blocks
+    model.eval()
+    grown.eval()
+    with torch.no_grad():
+        enc, enc_lens = model.encode(speech, lengths)
+        for m in (model, grown):
+            embeds, token_num, _, _ = m.calc_predictor(enc, enc_lens)
+            m.out = m.cal_decoder_with_predictor(enc, enc_lens, embeds,
+                                                 token_num.round().long().clamp(min=1))[0]
+    assert torch.allclose(model.out, grown.out, atol=1e-5)
+    old = dict(model.named_parameters())
+    moved = 0
+    for name, param in grown.named_parameters():
+        if name in old:
+            assert torch.equal(grown_optimizer.state[param]["exp_avg"],
+                               optimizer.state[old[name]]["exp_avg"])
+            moved += 1
+        else:
+            assert param not in grown_optimizer.state
+    assert moved == len(old)
