@@ -201,3 +201,27 @@ def test_grown_decoder_computes_what_the_old_one_did():
         else:
             assert param not in grown_optimizer.state
     assert moved == len(old)
+
+
+def test_interpolation_mixes_encoder_and_ctc_only():
+    import sys
+
+    import torch
+
+    sys.path.insert(0, os.path.join(ROOT, "tools", "demo"))
+    try:
+        from interpolate import interpolate
+    finally:
+        sys.path.pop(0)
+    base = {"encoder.w": torch.zeros(3), "ctc.b": torch.ones(2), "decoder.w": torch.zeros(2),
+            "predictor.n": torch.tensor([4], dtype=torch.long)}
+    tuned = {"encoder.w": torch.full((3,), 10.0), "ctc.b": torch.full((2,), 3.0),
+             "decoder.w": torch.full((2,), 7.0), "predictor.n": torch.tensor([9])}
+    mixed = interpolate(base, tuned, 0.7)
+    assert torch.allclose(mixed["encoder.w"], torch.full((3,), 7.0))
+    assert torch.allclose(mixed["ctc.b"], torch.full((2,), 2.4))
+    assert torch.equal(mixed["decoder.w"], base["decoder.w"])  # retrained afterwards
+    assert torch.equal(mixed["predictor.n"], base["predictor.n"])
+    assert torch.equal(interpolate(base, tuned, 0.0)["encoder.w"], base["encoder.w"])
+    with pytest.raises(SystemExit):
+        interpolate(base, {**tuned, "encoder.w": torch.zeros(4)}, 0.5)
