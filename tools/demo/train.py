@@ -51,6 +51,20 @@ def ids_to_text(ids) -> str:
     return TokenWords(TOKENS, WORD_END).text([TOKENS[i] for i in ids if i > 0])
 
 
+def json_log(path: str):
+    """A report(**fields) that prints one JSON line (with the time) and appends it to path."""
+    log = open(path, "a")
+
+    def report(**fields):
+        fields["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        line = json.dumps(fields)
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    return report
+
+
 def edit_distance(a, b) -> int:
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
@@ -165,14 +179,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     os.makedirs(args.exp, exist_ok=True)
-    log = open(os.path.join(args.exp, "train.log"), "a")
-
-    def report(**fields):
-        fields["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        line = json.dumps(fields)
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
+    report = json_log(os.path.join(args.exp, "train.log"))
 
     with open(args.config) as f:
         config = yaml.safe_load(f)

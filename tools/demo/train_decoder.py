@@ -18,17 +18,15 @@ the demo's own data). After every epoch it logs the Paraformer greedy CER on `--
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import time
 
 import numpy as np
 import torch
 import yaml
 
 import augment
-from train import TOKENS, text_to_ids
+from train import TOKENS, json_log, text_to_ids
 from train_voices import FeatureSet, Frontend, ShardPool, greedy_cer, grow_decoder, pad_batch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,14 +72,7 @@ def main() -> None:
     from asr.models.model_dir import build_model, write_model_dir
 
     os.makedirs(args.exp, exist_ok=True)
-    log = open(os.path.join(args.exp, "train.log"), "a")
-
-    def report(**fields):
-        fields["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        line = json.dumps(fields)
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
+    report = json_log(os.path.join(args.exp, "train.log"))
 
     with open(os.path.join(args.init, "config.yaml")) as f:
         config = yaml.safe_load(f)

@@ -35,7 +35,7 @@ import torch
 import yaml
 
 import augment
-from train import TOKENS, greedy_errors, text_to_ids
+from train import TOKENS, greedy_errors, json_log, text_to_ids
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -210,14 +210,7 @@ def main() -> None:
             os.path.exists(os.path.join(args.mirror, "checkpoint.pt")):
         mirror(args.mirror, args.exp)  # exp/ was lost; the mirror has the state
     os.makedirs(args.exp, exist_ok=True)
-    log = open(os.path.join(args.exp, "train.log"), "a")
-
-    def report(**fields):
-        fields["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        line = json.dumps(fields)
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
+    report = json_log(os.path.join(args.exp, "train.log"))
 
     with open(os.path.join(args.init, "config.yaml")) as f:
         config = yaml.safe_load(f)
