@@ -47,6 +47,10 @@ def main() -> None:
 
     if not 0.0 <= args.alpha <= 1.0:
         raise SystemExit("--alpha must be in [0, 1]")
+    for directory in (args.base, args.tuned):
+        for name in ("config.yaml", "tokens.json", "am.mvn", "model.pt"):
+            if not os.path.isfile(os.path.join(directory, name)):
+                raise SystemExit(f"{directory}: not a FunASR model directory (no {name})")
     with open(os.path.join(args.base, "config.yaml")) as f:
         config = yaml.safe_load(f)
     with open(os.path.join(args.base, "tokens.json")) as f:

@@ -71,6 +71,12 @@ def main() -> None:
     from asr.models.frontend import read_am_mvn
     from asr.models.model_dir import build_model, write_model_dir
 
+    for name in ("config.yaml", "tokens.json", "am.mvn", "model.pt"):
+        if not os.path.isfile(os.path.join(args.init, name)):
+            raise SystemExit(f"{args.init}: not a FunASR model directory (no {name})")
+    if not os.path.isdir(args.shards) or not os.path.isfile(os.path.join(args.dev, "wav.scp")):
+        raise SystemExit(f"needs the voice shards ({args.shards}) and a dev set ({args.dev}): "
+                         "run tools/demo/run.sh 2 and 3 first")
     os.makedirs(args.exp, exist_ok=True)
     report = json_log(os.path.join(args.exp, "train.log"))
 
